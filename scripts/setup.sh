@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything meshcdn needs to build, run and test, idempotently:
+#   Debian packages (wasm guest toolchain, Chromium, ffmpeg, iproute2), npm packages of the client,
+#   the tracker-shard component, and the meshcdn binary.
+# Usage: scripts/setup.sh [--release]
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$MESHCDN_ROOT"
+
+DEBS=(
+  # wasm32-wasip2 guest: Debian's rustc-web ships the std sources for -Zbuild-std.
+  rustc-web cargo-web rust-web-src rust-web-llvm lld-19 wasi-libc
+  # browser tests and demo media
+  chromium ffmpeg
+  # network namespaces for WebRTC browser tests
+  iproute2
+)
+# Node.js (with npm) may come from elsewhere already; only install Debian's when there is none.
+command -v npm >/dev/null || DEBS+=(nodejs npm)
+missing=()
+for pkg in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# npm packages of the client (and the test tooling it uses).
+if [ -f client/package.json ]; then
+  if [ ! -d client/node_modules ] || [ client/package-lock.json -nt client/node_modules/.package-lock.json ]; then
+    echo "setup: npm install (client)"
+    (cd client && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)
+  fi
+  (cd client && npm run --silent build)
+fi
+
+# The tracker-shard guest component.
+if [ -x scripts/build-guest.sh ]; then
+  scripts/build-guest.sh
+fi
+
+# The meshcdn binary.
+profile_flag=()
+[ "${1:-}" = "--release" ] && profile_flag=(--release)
+cargo build "${profile_flag[@]}" --bin meshcdn

@@ -1,0 +1,5 @@
+pub mod demo;
+pub mod edge;
+pub mod keys;
+pub mod loadtest;
+pub mod origin;
