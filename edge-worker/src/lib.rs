@@ -1,1 +1,17 @@
-//! meshcdn-edge
+#![doc = include_str!("../../docs/edge.md")]
+
+pub mod auth;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod loadtest;
+pub mod metrics;
+pub mod netfacts;
+pub mod outbox;
+pub mod server;
+pub mod shard;
+pub mod tls;
+
+pub use config::{EdgeConfig, EngineKind};
+pub use error::{ConfigError, EdgeError, EngineError};
+pub use server::{EdgeHandle, router, serve};

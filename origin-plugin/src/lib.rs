@@ -1,1 +1,42 @@
-//! meshcdn-origin
+//! meshcdn origin plugin: puts peer-to-peer bootstrap data (tracker URLs, swarm ids, a signed
+//! swarm token) and segment SHA-256 hashes into HLS and DASH manifests, byte-preservingly, and
+//! issues swarm tokens. Two ways to use it, one rewriting core ([`MeshEngine`]):
+//!
+//! - as a tower Layer in any axum/tower app: [`MeshLayer`] (see [`rewrite`]);
+//! - as a reverse proxy in front of an existing origin: [`proxy::build_proxy`] /
+//!   `meshcdn origin --upstream URL`.
+//!
+//! Formats are in `docs/CONTRACTS.md`; the guide is `docs/origin.md`.
+
+pub mod bootstrap;
+pub mod config;
+pub mod dash;
+pub mod engine;
+pub mod hashes;
+pub mod hls;
+pub mod proxy;
+pub mod rewrite;
+pub mod stats;
+pub mod tokens;
+pub mod trackers;
+pub mod upstream;
+
+pub use engine::{EngineBuilder, ManifestKind, MeshEngine};
+pub use rewrite::{ManifestRewrite, ManifestRewriteLayer, MeshLayer};
+pub use stats::StatsSnapshot;
+pub use trackers::{StaticTrackers, TrackerSelector};
+
+/// Errors of setting the plugin up (serving never fails: see [`MeshEngine::serve`]).
+#[derive(Debug, thiserror::Error)]
+pub enum OriginError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Keys(#[from] tokens::KeyError),
+    #[error("no upstream: set `upstream` in the config or pass --upstream URL")]
+    NoUpstream,
+    #[error("{0}")]
+    Upstream(String),
+    #[error("{0}")]
+    Io(String),
+}

@@ -1,8 +1,60 @@
-//! `meshcdn demo`.
+//! `meshcdn demo`: the whole system on one machine (see `meshcdn_demo`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use meshcdn_demo::DemoConfig;
+use meshcdn_edge::EngineKind;
 
 #[derive(clap::Args, Debug)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Address of the pages, streams and token API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Address of the edge tracker (WebSocket); port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    edge_listen: SocketAddr,
+    /// Tracker shard engine: wasm (the tracker-shard component under wasmtime) or native.
+    #[arg(long, default_value = "wasm")]
+    engine: EngineKind,
+    /// The tracker-shard component [default: $MESHCDN_COMPONENT or tracker-shard.wasm in the target dir].
+    #[arg(long)]
+    component: Option<PathBuf>,
+    /// Sample stream directory (master.m3u8 + one folder per rendition) [default: media/hls-ts in the repo].
+    #[arg(long)]
+    media: Option<PathBuf>,
+    /// The client's build output [default: client/dist in the repo].
+    #[arg(long)]
+    client_dist: Option<PathBuf>,
+    /// Segments per live playlist.
+    #[arg(long, default_value_t = 6)]
+    live_window: usize,
+}
 
-pub async fn run(_args: DemoArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`meshcdn demo` is being built (see the open issues)")
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let defaults = DemoConfig::default();
+    let config = DemoConfig {
+        listen: args.listen,
+        edge_listen: args.edge_listen,
+        engine: args.engine,
+        component: args.component,
+        media_dir: args.media.unwrap_or(defaults.media_dir),
+        client_dist: args.client_dist.unwrap_or(defaults.client_dist),
+        live_window: args.live_window,
+        ..defaults
+    };
+    let demo = meshcdn_demo::start(config).await?;
+    println!();
+    println!("  meshcdn demo is running");
+    println!("  player:     {}   (open it in two tabs to see peers share segments)", demo.page_url);
+    println!("  dashboard:  {}", demo.dashboard_url);
+    println!("  tracker:    {}", demo.edge.announce_url());
+    println!("  publisher API key (for POST /v1/tokens): {}", demo.publisher_api_key);
+    println!();
+    println!("  Ctrl-C to stop.");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = demo.wait() => {}
+    }
+    Ok(())
 }

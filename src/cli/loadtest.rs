@@ -1,8 +1,52 @@
-//! `meshcdn loadtest`.
+//! `meshcdn loadtest`: a bounded WebTorrent-protocol load generator (meshcdn_edge::loadtest).
+
+use std::time::Duration;
+
+use meshcdn_edge::loadtest::{self, LoadConfig};
 
 #[derive(clap::Args, Debug)]
-pub struct LoadtestArgs {}
+pub struct LoadtestArgs {
+    /// Tracker URL, e.g. ws://127.0.0.1:8000/announce
+    #[arg(long)]
+    target: String,
+    /// WebSocket connections (peers), at most 50000.
+    #[arg(long, default_value_t = 100)]
+    connections: usize,
+    /// Swarms the peers are spread over.
+    #[arg(long, default_value_t = 10)]
+    swarms: usize,
+    /// Measured duration in seconds (after all connections are open), at most 600.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Offers per announce (at most 10).
+    #[arg(long, default_value_t = 2)]
+    offers: usize,
+    /// Connect, announce once without offers and stay idle (for memory measurements).
+    #[arg(long)]
+    idle: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Seed for ids and offers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
 
-pub async fn run(_args: LoadtestArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`meshcdn loadtest` is being built (see the open issues)")
+pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
+    let report = loadtest::run(LoadConfig {
+        target: args.target,
+        connections: args.connections,
+        swarms: args.swarms,
+        duration: Duration::from_secs(args.duration),
+        offers: args.offers,
+        idle: args.idle,
+        seed: args.seed,
+    })
+    .await?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        println!("{report}");
+    }
+    Ok(())
 }

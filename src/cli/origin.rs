@@ -1,8 +1,58 @@
-//! `meshcdn origin`.
+//! `meshcdn origin`: the origin plugin as a reverse proxy (all the work is in `meshcdn-origin`).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use meshcdn_origin::config::{OriginConfig, TokenScope};
 
 #[derive(clap::Args, Debug)]
-pub struct OriginArgs {}
+pub struct OriginArgs {
+    /// TOML config file (see docs/origin.md); the flags below override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Base URL of the origin to proxy, e.g. http://127.0.0.1:9000
+    #[arg(long)]
+    pub upstream: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Tracker WebSocket URL (ws:// or wss://); repeat for fallbacks, primary first.
+    #[arg(long = "tracker")]
+    pub trackers: Vec<String>,
+    /// Key directory (`meshcdn keys generate`): enables swarm tokens and POST /v1/tokens.
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// Token scope in manifests: one token per content and time window, or one per viewer.
+    #[arg(long, value_parser = ["shared", "per-viewer"])]
+    pub token_scope: Option<String>,
+}
 
-pub async fn run(_args: OriginArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`meshcdn origin` is being built (see the open issues)")
+pub async fn run(args: OriginArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => OriginConfig::load(path)?,
+        None => OriginConfig::default(),
+    };
+    if let Some(upstream) = args.upstream {
+        config.upstream = Some(upstream);
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if !args.trackers.is_empty() {
+        config.trackers = args.trackers;
+    }
+    if let Some(keys) = args.keys {
+        config.keys_dir = Some(keys);
+    }
+    match args.token_scope.as_deref() {
+        Some("per-viewer") => config.tokens.scope = TokenScope::PerViewer,
+        Some(_) => config.tokens.scope = TokenScope::Shared,
+        None => {}
+    }
+    config.validate().context("invalid origin configuration")?;
+    if config.trackers.is_empty() {
+        tracing::warn!("no --tracker given: bootstraps will list no trackers");
+    }
+    meshcdn_origin::proxy::serve(&config).await?;
+    Ok(())
 }

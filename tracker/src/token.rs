@@ -108,7 +108,7 @@ pub fn swarm_id(content_id: &str, rendition: &str) -> InfoHash {
 }
 
 /// What the tracker keeps per connection of a verified token: small and clock-free.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwarmGrant {
     pub content_prefix: [u8; CONTENT_PREFIX_LEN],
     /// Unix milliseconds.
@@ -188,11 +188,10 @@ impl Verifier {
         if now >= claims.exp.saturating_add(self.leeway_secs) {
             return Err(TokenError::Expired);
         }
-        if let Some(nbf) = claims.nbf {
-            if now.saturating_add(self.leeway_secs) < nbf {
+        if let Some(nbf) = claims.nbf
+            && now.saturating_add(self.leeway_secs) < nbf {
                 return Err(TokenError::NotYetValid);
             }
-        }
         Ok(claims)
     }
 }

@@ -1,0 +1,97 @@
+/**
+ * The bootstrap the origin plugin injects into the master playlist (docs/CONTRACTS.md):
+ * `#EXT-X-SESSION-DATA:DATA-ID="io.meshcdn.bootstrap",VALUE="<base64url JSON>"`.
+ */
+import { BootstrapError } from "./errors.js";
+
+export const BOOTSTRAP_DATA_ID = "io.meshcdn.bootstrap";
+
+export interface Bootstrap {
+  v: 1;
+  /** Content id (the token's `cid` claim). */
+  content: string;
+  /** Tracker WebSocket URLs, primary first. */
+  trackers: string[];
+  /** Swarm token (JWT), or null when the tracker runs open. */
+  token: string | null;
+  /** Variant URI exactly as in the master playlist -> info_hash (40 hex). */
+  swarms: Record<string, string>;
+  integrity: "sha256-tags";
+}
+
+function base64UrlDecode(s: string): string {
+  if (!/^[A-Za-z0-9_-]*$/.test(s)) throw new BootstrapError("VALUE is not base64url");
+  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4);
+  let bin: string;
+  try {
+    bin = atob(b64);
+  } catch {
+    throw new BootstrapError("VALUE is not base64url");
+  }
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new BootstrapError("VALUE is not UTF-8");
+  }
+}
+
+/** Parses and validates the session-data VALUE. Throws BootstrapError; the caller then stays HTTP-only. */
+export function parseBootstrap(value: string): Bootstrap {
+  let json: unknown;
+  try {
+    json = JSON.parse(base64UrlDecode(value));
+  } catch (e) {
+    if (e instanceof BootstrapError) throw e;
+    throw new BootstrapError("VALUE is not JSON");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new BootstrapError("not a JSON object");
+  const o = json as Record<string, unknown>;
+  if (o.v !== 1) throw new BootstrapError(`unsupported version ${JSON.stringify(o.v)}`);
+  if (typeof o.content !== "string" || o.content === "") throw new BootstrapError("`content` must be a non-empty string");
+  if (!Array.isArray(o.trackers) || o.trackers.length === 0) throw new BootstrapError("`trackers` must be a non-empty array");
+  for (const t of o.trackers) {
+    if (typeof t !== "string" || !/^wss?:\/\//.test(t)) throw new BootstrapError(`tracker ${JSON.stringify(t)} is not a ws(s) URL`);
+  }
+  if (o.token !== null && typeof o.token !== "string") throw new BootstrapError("`token` must be a string or null");
+  if (typeof o.swarms !== "object" || o.swarms === null || Array.isArray(o.swarms)) throw new BootstrapError("`swarms` must be an object");
+  const swarms: Record<string, string> = {};
+  for (const [uri, hash] of Object.entries(o.swarms as Record<string, unknown>)) {
+    if (typeof hash !== "string" || !/^[0-9a-f]{40}$/.test(hash)) throw new BootstrapError(`swarm of ${uri} is not 40 lower-case hex`);
+    swarms[uri] = hash;
+  }
+  if (o.integrity !== "sha256-tags") throw new BootstrapError(`unsupported integrity ${JSON.stringify(o.integrity)}`);
+  return { v: 1, content: o.content, trackers: o.trackers as string[], token: (o.token as string | null) ?? null, swarms, integrity: "sha256-tags" };
+}
+
+/** Encodes a bootstrap the way the origin plugin does (used by tests and tools). */
+export function encodeBootstrap(b: Bootstrap): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(b));
+  let bin = "";
+  for (const x of bytes) bin += String.fromCharCode(x);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The tracker URL with the swarm token as `?token=` (how the edge host expects it). */
+export function trackerUrlWithToken(url: string, token: string | null): string {
+  if (!token) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+}
+
+/**
+ * Maps an absolute media-playlist URL to its swarm's info_hash by resolving each `swarms` key
+ * against the master playlist URL. Query strings are ignored, since CDNs often add their own.
+ */
+export function swarmForPlaylist(b: Bootstrap, masterUrl: string, playlistUrl: string): string | null {
+  const strip = (u: string) => {
+    try {
+      const x = new URL(u, masterUrl);
+      return x.origin + x.pathname;
+    } catch {
+      return null;
+    }
+  };
+  const target = strip(playlistUrl);
+  for (const [uri, hash] of Object.entries(b.swarms)) if (strip(uri) === target) return hash;
+  return null;
+}

@@ -1,0 +1,84 @@
+/** Configuration of the meshcdn client. Every field is optional for the caller; defaults below. */
+import type { UploadPolicyConfig } from "./upload-policy.js";
+
+export interface CoreConfig {
+  /** Segments the player needs within this time go to HTTP at once; P2P never delays them. @default 1500 */
+  httpUrgentWindowMs: number;
+  /** A P2P download with no bytes for this long moves to HTTP (resuming with Range). @default 1000 */
+  p2pStallTimeoutMs: number;
+  /**
+   * After joining a swarm, non-urgent segments wait this long at most for the first peer
+   * connections (which may have them) before going to HTTP. @default 3000
+   */
+  peerJoinWaitMs: number;
+  /** Most connected peers per swarm. @default 15 */
+  maxPeers: number;
+  /** SDP offers sent with each announce (each goes to a different peer). @default 5 */
+  offersPerAnnounce: number;
+  /** An offer nobody answered is dropped after this long. @default 30000 */
+  offerTimeoutMs: number;
+  /** ICE gathering (offers and answers are sent with all candidates) is cut off after this long. @default 5000 */
+  iceGatheringTimeoutMs: number;
+  /** STUN/TURN servers for RTCPeerConnection. Empty works on one network (and in tests). @default [] */
+  iceServers: RTCIceServer[];
+  /** Re-announce at least this often even if the tracker's interval is longer. @default 60000 */
+  maxAnnounceIntervalMs: number;
+  /** First reconnect delay after a tracker connection fails; doubles per failure. @default 1000 */
+  trackerReconnectMinMs: number;
+  /** Largest reconnect delay. @default 30000 */
+  trackerReconnectMaxMs: number;
+  /** Requests in flight from us to one peer before it counts as busy. @default 2 */
+  maxInFlightPerPeer: number;
+  /** Segments kept in memory to serve peers (most recent kept). @default 30 */
+  cacheMaxSegments: number;
+  /** A peer claiming a segment larger than this is dropped and banned. @default 52428800 (50 MiB) */
+  maxSegmentBytes: number;
+  /** Upload rate cap across all peers, bytes per second; 0 = no cap. @default 0 */
+  uploadRateLimitBytesPerSec: number;
+  /** Data-channel send buffer above which the uploader waits (back-pressure). @default 1048576 (1 MiB) */
+  sendBufferHighBytes: number;
+  /** When upload is off. */
+  uploadPolicy: UploadPolicyConfig;
+}
+
+export type CoreConfigInput = Partial<Omit<CoreConfig, "uploadPolicy">> & { uploadPolicy?: Partial<UploadPolicyConfig> };
+
+export const DEFAULT_CONFIG: CoreConfig = {
+  httpUrgentWindowMs: 1500,
+  p2pStallTimeoutMs: 1000,
+  peerJoinWaitMs: 3000,
+  maxPeers: 15,
+  offersPerAnnounce: 5,
+  offerTimeoutMs: 30_000,
+  iceGatheringTimeoutMs: 5000,
+  iceServers: [],
+  maxAnnounceIntervalMs: 60_000,
+  trackerReconnectMinMs: 1000,
+  trackerReconnectMaxMs: 30_000,
+  maxInFlightPerPeer: 2,
+  cacheMaxSegments: 30,
+  maxSegmentBytes: 50 * 1024 * 1024,
+  uploadRateLimitBytesPerSec: 0,
+  sendBufferHighBytes: 1024 * 1024,
+  uploadPolicy: { disabled: false, offOnSaveData: true, offOnMetered: true, offBelowBatteryLevel: 0.2, offWhenHidden: false },
+};
+
+/** Merges caller config over the defaults; throws TypeError on unknown keys or wrong types (API misuse). */
+export function resolveConfig(input: CoreConfigInput = {}): CoreConfig {
+  const out: CoreConfig = { ...DEFAULT_CONFIG, uploadPolicy: { ...DEFAULT_CONFIG.uploadPolicy } };
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined) continue;
+    if (!(k in DEFAULT_CONFIG)) throw new TypeError(`meshcdn: unknown config field "${k}"`);
+    if (k === "uploadPolicy") {
+      for (const [pk, pv] of Object.entries(v as object)) {
+        if (!(pk in DEFAULT_CONFIG.uploadPolicy)) throw new TypeError(`meshcdn: unknown config field "uploadPolicy.${pk}"`);
+        (out.uploadPolicy as unknown as Record<string, unknown>)[pk] = pv;
+      }
+      continue;
+    }
+    const def = (DEFAULT_CONFIG as unknown as Record<string, unknown>)[k];
+    if (typeof def === "number" && (typeof v !== "number" || !(v >= 0))) throw new TypeError(`meshcdn: "${k}" must be a number >= 0`);
+    (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

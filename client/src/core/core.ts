@@ -1,0 +1,220 @@
+/**
+ * The player-free core: bootstrap, swarms (one per rendition), bans, upload policy, stats and
+ * events. The hls.js adapter (../hlsjs) feeds it segment requests; other players could too.
+ */
+import { binaryStringToHex, randomBinaryId } from "./binary-string.js";
+import { swarmForPlaylist, type Bootstrap } from "./bootstrap.js";
+import { resolveConfig, type CoreConfig, type CoreConfigInput } from "./config.js";
+import { HttpError, type IntegrityError, type MeshCdnError, type PeerProtocolError } from "./errors.js";
+import { TypedEmitter } from "./events.js";
+import { Swarm, type SegmentRequest } from "./swarm.js";
+import { TokenBucket } from "./switcher.js";
+import type { BanReason, MeshCdnEvents, MeshCdnStats, SegmentRecord } from "./types.js";
+import { uploadOffReason, watchDeviceState, type DeviceState } from "./upload-policy.js";
+
+/** Swarms (renditions) kept connected at once; ABR switches make the older ones idle. */
+const MAX_SWARMS = 2;
+const MAX_SEGMENT_RECORDS = 500;
+
+export interface LoadRequest extends Omit<SegmentRequest, "expectedSha256"> {
+  /** Absolute URL of the media playlist the segment belongs to (selects the swarm). */
+  playlistUrl: string;
+  expectedSha256: string | null;
+}
+
+export interface LoadResult {
+  data: Uint8Array;
+  record: SegmentRecord;
+}
+
+export class MeshCore extends TypedEmitter<MeshCdnEvents> {
+  readonly config: CoreConfig;
+  /** Our WebTorrent peer id (20-char binary string). */
+  readonly peerId = randomBinaryId("-MC0001-");
+  private bootstrap: Bootstrap | null = null;
+  private masterUrl = "";
+  private readonly swarms = new Map<string, Swarm>();
+  private readonly banned = new Map<string, BanReason>();
+  private readonly uploadBucket: TokenBucket;
+  private device: DeviceState = {};
+  private uploadOff: string | null = null;
+  private stopWatching: (() => void) | null = null;
+  private readonly totals = { httpBytes: 0, p2pBytes: 0, uploadedBytes: 0, integrityFailures: 0 };
+  private readonly records: SegmentRecord[] = [];
+  private trackerUp = new Map<string, boolean>();
+
+  constructor(config: CoreConfigInput = {}) {
+    super();
+    this.config = resolveConfig(config);
+    const rate = this.config.uploadRateLimitBytesPerSec;
+    this.uploadBucket = new TokenBucket(rate > 0 ? rate : Infinity, Math.max(64 * 1024, rate), Date.now());
+    this.uploadOff = uploadOffReason(this.config.uploadPolicy, this.device);
+    this.stopWatching = watchDeviceState((d) => {
+      this.device = d;
+      this.refreshUploadState();
+    });
+  }
+
+  /** Sets (or clears, with null) the stream's bootstrap. Replacing it drops every swarm. */
+  setBootstrap(bootstrap: Bootstrap | null, masterUrl: string): void {
+    for (const s of this.swarms.values()) s.destroy();
+    this.swarms.clear();
+    this.bootstrap = bootstrap;
+    this.masterUrl = masterUrl;
+  }
+
+  /** Reports a problem found outside the core (e.g. a bad bootstrap) as an `error` event. */
+  reportError(err: MeshCdnError): void {
+    this.emit("error", err);
+  }
+
+  get p2pEnabled(): boolean {
+    return this.bootstrap !== null;
+  }
+
+  get uploadEnabled(): boolean {
+    return this.uploadOff === null;
+  }
+
+  /** Re-reads the upload policy (e.g. after a config change by the page). */
+  private refreshUploadState(): void {
+    const off = uploadOffReason(this.config.uploadPolicy, this.device);
+    if (off === this.uploadOff) return;
+    this.uploadOff = off;
+    for (const s of this.swarms.values()) s.announceUploadState();
+    this.emit("upload-state", { uploadEnabled: off === null, reason: off });
+  }
+
+  /** Turns upload on or off by the page's own decision (on top of the policy). */
+  setUploadDisabled(disabled: boolean): void {
+    this.config.uploadPolicy.disabled = disabled;
+    this.refreshUploadState();
+  }
+
+  private swarmFor(playlistUrl: string): Swarm | null {
+    const b = this.bootstrap;
+    if (!b) return null;
+    const infoHash = swarmForPlaylist(b, this.masterUrl, playlistUrl);
+    if (!infoHash) return null;
+    let s = this.swarms.get(infoHash);
+    if (!s) {
+      s = new Swarm(infoHash, b.trackers, b.token, {
+        config: this.config,
+        peerId: this.peerId,
+        now: () => Date.now(),
+        uploadBucket: this.uploadBucket,
+        uploadEnabled: () => this.uploadEnabled,
+        isBanned: (id) => this.banned.has(id),
+        ban: (id, reason, error) => this.ban(id, reason, error),
+        onPeer: (swarm, id, connected) =>
+          this.emit(connected ? "peer-connected" : "peer-disconnected", { swarm, peerId: binaryStringToHex(id) ?? "" }),
+        onTrackerState: (swarm, url, connected) => {
+          this.trackerUp.set(swarm, connected);
+          this.emit("tracker-state", { swarm, url, connected });
+        },
+        onError: (err) => this.emit("error", err),
+        onIntegrityFailure: (err) => {
+          this.totals.integrityFailures++;
+          this.emit("integrity-failure", err);
+        },
+        onUploaded: (n) => (this.totals.uploadedBytes += n),
+        fetch: (input, init) => globalThis.fetch(input, init),
+      });
+      this.swarms.set(infoHash, s);
+      s.start();
+      // Keep the most recently used swarms only.
+      while (this.swarms.size > MAX_SWARMS) {
+        const oldest = [...this.swarms.values()].reduce((a, b2) => (a.lastUsedAt <= b2.lastUsedAt ? a : b2));
+        oldest.destroy();
+        this.swarms.delete(oldest.infoHash);
+        this.trackerUp.delete(oldest.infoHash);
+      }
+    }
+    return s;
+  }
+
+  private ban(peerId: string, reason: BanReason, error: IntegrityError | PeerProtocolError): void {
+    if (this.banned.has(peerId)) return;
+    this.banned.set(peerId, reason);
+    for (const s of this.swarms.values()) s.dropPeer(peerId);
+    this.emit("peer-banned", { peerId: binaryStringToHex(peerId) ?? "", reason, error });
+  }
+
+  /** Loads one media segment via the swarm of its playlist (HTTP-only when there is none). */
+  async load(req: LoadRequest): Promise<LoadResult> {
+    const started = Date.now();
+    const swarm = this.swarmFor(req.playlistUrl);
+    let result;
+    try {
+      if (swarm) {
+        result = await swarm.load(req);
+      } else {
+        const data = await plainHttp(req);
+        result = { data, source: "http" as const, httpBytes: data.length, p2pBytes: 0, peerId: null, decisions: ["http:no-swarm"] };
+      }
+    } catch (e) {
+      if (e instanceof HttpError) this.emit("error", e);
+      throw e;
+    }
+    this.totals.httpBytes += result.httpBytes;
+    this.totals.p2pBytes += result.p2pBytes;
+    const record: SegmentRecord = {
+      swarm: swarm?.infoHash ?? "",
+      sn: req.sn,
+      source: result.source,
+      bytes: result.data.length,
+      httpBytes: result.httpBytes,
+      p2pBytes: result.p2pBytes,
+      peerId: result.peerId ? binaryStringToHex(result.peerId) : null,
+      durationMs: Date.now() - started,
+      decisions: result.decisions,
+    };
+    this.records.push(record);
+    if (this.records.length > MAX_SEGMENT_RECORDS) this.records.shift();
+    this.emit("segment-loaded", record);
+    return { data: result.data, record };
+  }
+
+  stats(): MeshCdnStats {
+    const { httpBytes, p2pBytes } = this.totals;
+    const peers = new Set<string>();
+    for (const s of this.swarms.values()) for (const id of s.peerIds()) peers.add(binaryStringToHex(id) ?? "");
+    return {
+      p2pEnabled: this.p2pEnabled,
+      httpBytes,
+      p2pBytes,
+      uploadedBytes: this.totals.uploadedBytes,
+      offloadRatio: httpBytes + p2pBytes > 0 ? p2pBytes / (httpBytes + p2pBytes) : 0,
+      peers: [...peers],
+      bannedPeers: [...this.banned.keys()].map((id) => binaryStringToHex(id) ?? ""),
+      trackerConnected: [...this.swarms.values()].some((s) => s.trackerConnected),
+      uploadEnabled: this.uploadEnabled,
+      integrityFailures: this.totals.integrityFailures,
+      peerId: binaryStringToHex(this.peerId) ?? "",
+      segments: this.records.map((r) => ({ ...r })),
+    };
+  }
+
+  destroy(): void {
+    this.stopWatching?.();
+    this.stopWatching = null;
+    this.setBootstrap(null, "");
+  }
+}
+
+/** HTTP for segments outside any swarm (no bootstrap entry for the rendition). */
+async function plainHttp(req: SegmentRequest): Promise<Uint8Array> {
+  const headers: Record<string, string> = {};
+  if (req.rangeStart !== undefined || req.rangeEnd !== undefined) {
+    headers.Range = `bytes=${req.rangeStart ?? 0}-${req.rangeEnd !== undefined ? req.rangeEnd - 1 : ""}`;
+  }
+  let res: Response;
+  try {
+    res = await fetch(req.url, { headers, signal: req.signal });
+  } catch (e) {
+    if (req.signal.aborted) throw e;
+    throw new HttpError(req.url, 0, (e as Error).message);
+  }
+  if (!res.ok) throw new HttpError(req.url, res.status, `status ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}

@@ -1,0 +1,138 @@
+/**
+ * The hybrid switcher's decisions: pure functions of what the caller observed, no clock, no I/O.
+ * The swarm re-asks `decide` whenever something changes (a peer's HAVE/FETCHING, a timer).
+ */
+
+/** What the switcher needs to know about one connected peer for one segment. */
+export interface PeerView {
+  id: string;
+  /** The peer said (HELLO) it uploads; peers that do not are never waited for. */
+  uploadEnabled: boolean;
+  /** The segment is in the peer's last HAVE. */
+  has: boolean;
+  /** The segment is in the peer's last FETCHING. */
+  fetching: boolean;
+  /** Requests from us to this peer still in flight (spreads load across peers). */
+  inFlight: number;
+}
+
+export interface SwitcherInput {
+  sn: number;
+  /** Time until the player needs this segment (playback reaches it), in ms. 0 = needed now. */
+  timeToDeadlineMs: number;
+  selfId: string;
+  selfUploadEnabled: boolean;
+  /** P2P is possible for this segment at all (we have its hash and a swarm). */
+  p2pAllowed: boolean;
+  peers: readonly PeerView[];
+  /** We already tried P2P for this segment and it failed; HTTP now. */
+  p2pFailed: boolean;
+  /** We just joined the swarm and connections to peers are being set up: worth waiting for them. */
+  awaitingPeers: boolean;
+  httpUrgentWindowMs: number;
+  /** Most requests in flight to a single peer before it counts as busy. */
+  maxInFlightPerPeer: number;
+}
+
+export type Decision =
+  | { kind: "http"; reason: "urgent" | "no-p2p" | "elected" | "p2p-failed" | "no-candidates" }
+  | { kind: "p2p"; peerId: string }
+  /** Nothing to do yet: re-decide on the next peer update or after `maxWaitMs` at the latest. */
+  | { kind: "wait"; reason: "peer-fetching" | "peer-elected" | "awaiting-peers"; maxWaitMs: number };
+
+/** FNV-1a over a string: a small, stable hash every client computes identically. */
+export function stableHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/**
+ * Elects the one client (among `candidateIds`) that fetches segment `sn` from HTTP for the others.
+ * Candidates are ordered by a hash of their id and the fetcher rotates with `sn`, so every client
+ * with the same view elects the same fetcher and HTTP fetches spread evenly over the swarm.
+ */
+export function electFetcher(sn: number, candidateIds: readonly string[]): string | undefined {
+  if (candidateIds.length === 0) return undefined;
+  const ordered = [...candidateIds].sort((a, b) => stableHash(a) - stableHash(b) || (a < b ? -1 : a > b ? 1 : 0));
+  return ordered[sn % ordered.length];
+}
+
+/** Per segment, by deadline: HTTP when urgent, else a peer that has it, else wait for the elected fetcher. */
+export function decide(i: SwitcherInput): Decision {
+  if (!i.p2pAllowed) return { kind: "http", reason: "no-p2p" };
+  if (i.p2pFailed) return { kind: "http", reason: "p2p-failed" };
+  // Urgent segments are never delayed by P2P.
+  const p2pWindowMs = i.timeToDeadlineMs - i.httpUrgentWindowMs;
+  if (p2pWindowMs <= 0) return { kind: "http", reason: "urgent" };
+
+  const holders = i.peers.filter((p) => p.has && p.uploadEnabled && p.inFlight < i.maxInFlightPerPeer);
+  if (holders.length > 0) {
+    // Least busy holder first; ties broken by a per-segment hash so load spreads across holders.
+    holders.sort(
+      (a, b) => a.inFlight - b.inFlight || stableHash(`${a.id}/${i.sn}`) - stableHash(`${b.id}/${i.sn}`),
+    );
+    return { kind: "p2p", peerId: holders[0]!.id };
+  }
+  if (i.peers.some((p) => p.uploadEnabled && (p.fetching || (p.has && p.inFlight >= i.maxInFlightPerPeer)))) {
+    return { kind: "wait", reason: "peer-fetching", maxWaitMs: p2pWindowMs };
+  }
+  // Alone only because our first connections are still opening: they may well have it.
+  if (i.peers.length === 0 && i.awaitingPeers) return { kind: "wait", reason: "awaiting-peers", maxWaitMs: p2pWindowMs };
+  const candidates = i.peers.filter((p) => p.uploadEnabled && !p.has).map((p) => p.id);
+  if (i.selfUploadEnabled) candidates.push(i.selfId);
+  const fetcher = electFetcher(i.sn, candidates);
+  if (fetcher === undefined) return { kind: "http", reason: "no-candidates" };
+  if (fetcher === i.selfId) return { kind: "http", reason: "elected" };
+  return { kind: "wait", reason: "peer-elected", maxWaitMs: p2pWindowMs };
+}
+
+export interface P2PProgress {
+  /** ms since the last DATA chunk arrived (or since the request was sent, before any). */
+  msSinceProgress: number;
+  timeToDeadlineMs: number;
+  bytesRemaining: number;
+  /** Observed rate of this download in bytes per ms; 0 when unknown. */
+  bytesPerMs: number;
+}
+
+/**
+ * True when a running P2P download should move to HTTP (resuming with Range): the peer went quiet
+ * for `p2pStallTimeoutMs`, or the segment became urgent and the peer will not finish before the deadline.
+ */
+export function shouldAbandonP2P(p: P2PProgress, cfg: { p2pStallTimeoutMs: number; httpUrgentWindowMs: number }): boolean {
+  if (p.msSinceProgress >= cfg.p2pStallTimeoutMs) return true;
+  if (p.timeToDeadlineMs > cfg.httpUrgentWindowMs) return false;
+  if (p.bytesPerMs <= 0) return true;
+  return p.bytesRemaining / p.bytesPerMs > p.timeToDeadlineMs / 2;
+}
+
+/** A token bucket for the upload rate cap; time is passed in. */
+export class TokenBucket {
+  private tokens: number;
+  private lastMs: number;
+  constructor(
+    /** Refill rate, bytes per second. `Infinity` disables the cap. */
+    private readonly bytesPerSec: number,
+    /** Bucket size in bytes (largest burst). */
+    private readonly burstBytes: number,
+    nowMs: number,
+  ) {
+    this.tokens = burstBytes;
+    this.lastMs = nowMs;
+  }
+  /** ms to wait before `bytes` may be sent (0 = now); takes the tokens when it returns 0. */
+  take(bytes: number, nowMs: number): number {
+    if (!Number.isFinite(this.bytesPerSec)) return 0;
+    this.tokens = Math.min(this.burstBytes, this.tokens + ((nowMs - this.lastMs) * this.bytesPerSec) / 1000);
+    this.lastMs = nowMs;
+    if (this.tokens >= bytes) {
+      this.tokens -= bytes;
+      return 0;
+    }
+    return Math.ceil(((bytes - this.tokens) * 1000) / this.bytesPerSec);
+  }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Runs the browser end-to-end tests inside a network namespace made for this run (WebRTC in
+// headless Chromium needs an interface with a default route; nothing may leave the machine):
+// lo + a veth pair with both ends inside, 10.213.0.1/24 and 10.213.0.2/24, default route via .2.
+// Servers, Chromium and the test runner all run inside; the namespace is deleted afterwards, also
+// on failure or Ctrl-C. Needs root (ip netns). Usage: node test/e2e/run.mjs [test files...]
+import { execFileSync, spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+
+const ns = `mcdn-client-${process.pid}`;
+const ip = (...args) => execFileSync("ip", args, { stdio: ["ignore", "inherit", "inherit"] });
+let cleaned = false;
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  try {
+    execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+  } catch {
+    // already gone
+  }
+}
+
+const files = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : readdirSync("test/e2e").filter((f) => f.endsWith(".e2e.ts")).sort().map((f) => `test/e2e/${f}`);
+
+let child;
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    child?.kill("SIGTERM");
+    cleanup();
+    process.exit(130);
+  });
+}
+try {
+  ip("netns", "add", ns);
+  ip("-n", ns, "link", "set", "lo", "up");
+  ip("-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+  ip("-n", ns, "addr", "add", "10.213.0.1/24", "dev", "v0");
+  ip("-n", ns, "addr", "add", "10.213.0.2/24", "dev", "v1");
+  ip("-n", ns, "link", "set", "v0", "up");
+  ip("-n", ns, "link", "set", "v1", "up");
+  ip("-n", ns, "route", "add", "default", "via", "10.213.0.2", "dev", "v0");
+} catch (e) {
+  cleanup();
+  console.error(`e2e: cannot create network namespace ${ns} (root and iproute2 needed): ${e.message}`);
+  process.exit(1);
+}
+child = spawn(
+  "ip",
+  ["netns", "exec", ns, process.execPath, "--import", "tsx", "--test", "--test-concurrency=1", ...files],
+  { stdio: "inherit", env: { ...process.env, MESHCDN_E2E_NETNS: ns } },
+);
+child.on("exit", (code, signal) => {
+  cleanup();
+  process.exit(code ?? (signal ? 1 : 0));
+});

@@ -1,0 +1,166 @@
+/**
+ * Browser end-to-end tests: real Chromium viewers (separate browser contexts) with real WebRTC data
+ * channels, against the origin + tracker on loopback inside this run's network namespace
+ * (test/e2e/run.mjs). Live stream: a sliding window over the sample media, 2 s segments.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { Browser } from "playwright-core";
+import { launchBrowser, openViewer, startStack, summary, waitFor, type Stack, type Viewer } from "../support/harness.js";
+
+if (!process.env.MESHCDN_E2E_NETNS) {
+  throw new Error("run the browser tests with `npm run test:e2e` (it makes the network namespace they need)");
+}
+
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function withStack(fn: (stack: Stack) => Promise<void>): Promise<void> {
+  const stack = await startStack();
+  console.log(`# stack: ${stack.mode} (${stack.masterUrl})`);
+  const contexts: Viewer[] = [];
+  try {
+    await fn(stack);
+  } finally {
+    for (const v of contexts) await v.context.close();
+    await stack.close();
+  }
+}
+
+/** Segments handed to the player so far. */
+const segs = async (v: Viewer) => (await v.snapshot()).stats.segments.length;
+
+test("three viewers: the second and third get at least half of their bytes from peers, without stalls", { timeout: 180_000 }, async () => {
+  await withStack(async (stack) => {
+    const v1 = await openViewer(browser, stack);
+    try {
+      await waitFor("viewer 1 playing 4 segments", async () => (await v1.snapshot()).started && (await segs(v1)) >= 4, 40_000);
+      const s1 = await v1.snapshot();
+      assert.ok(s1.stats.p2pEnabled, "the bootstrap was read");
+      assert.ok(s1.tagsSeen, "hls.js kept #EXT-X-MESHCDN-SHA256 in frag.tagList");
+      const v2 = await openViewer(browser, stack);
+      let v3: Viewer | undefined;
+      try {
+        await waitFor("viewer 2 to connect to viewer 1", async () => (await v2.snapshot()).stats.peers.length >= 1, 30_000);
+        v3 = await openViewer(browser, stack);
+        const third = v3;
+        await waitFor("viewer 3 to connect to both", async () => (await third.snapshot()).stats.peers.length >= 2, 30_000);
+        // Long enough that the steady state, not the start-up, dominates (2 s segments).
+        await waitFor("viewers 2 and 3 to play 14 segments", async () => (await segs(v2)) >= 14 && (await segs(third)) >= 14, 90_000, 500);
+        const [a, b, c] = [await v1.snapshot(), await v2.snapshot(), await third.snapshot()];
+        console.log(`# ${summary("viewer1", a)}\n# ${summary("viewer2", b)}\n# ${summary("viewer3", c)}`);
+        for (const [name, s] of [["viewer 2", b], ["viewer 3", c]] as const) {
+          assert.ok(s.stats.offloadRatio >= 0.5, `${name} got ${(s.stats.offloadRatio * 100).toFixed(1)}% from peers`);
+        }
+        for (const [name, s] of [["viewer 1", a], ["viewer 2", b], ["viewer 3", c]] as const) {
+          assert.equal(s.stalls, 0, `${name} stalled`);
+          assert.equal(s.badDeliveries, 0, `${name} got bytes that do not match the origin's hash`);
+          assert.deepEqual(s.errors.filter((e) => e.endsWith("/true")), [], `${name} had fatal player errors`);
+        }
+      } finally {
+        await v2.context.close();
+        await v3?.context.close();
+      }
+    } finally {
+      await v1.context.close();
+    }
+  });
+});
+
+test("a peer that serves corrupted bytes never gets them into the player and is banned", { timeout: 180_000 }, async () => {
+  await withStack(async (stack) => {
+    const bad = await openViewer(browser, stack, { corrupt: true });
+    try {
+      await waitFor("the corrupting viewer playing 2 segments", async () => (await bad.snapshot()).started && (await segs(bad)) >= 2, 30_000);
+      const badId = (await bad.snapshot()).stats.peerId;
+      const good = await openViewer(browser, stack);
+      try {
+        await waitFor("the honest viewer to ban the corrupting peer", async () => (await good.snapshot()).stats.bannedPeers.includes(badId), 60_000);
+        const atBan = await segs(good);
+        await waitFor("the honest viewer to play 4 more segments", async () => (await segs(good)) >= atBan + 4, 60_000, 500);
+        const g = await good.snapshot();
+        const b = await bad.snapshot();
+        console.log(`# ${summary("honest", g)}\n# corrupted DATA frames sent: ${b.corruptedSent}`);
+        assert.ok(b.corruptedSent > 0, "the bad peer did send corrupted data");
+        assert.ok(g.stats.integrityFailures >= 1, "the corruption was detected");
+        assert.ok(g.events.some((e) => e.ev === "peer-banned"), "peer-banned event");
+        assert.ok(!g.stats.peers.includes(badId), "the banned peer is disconnected");
+        assert.ok(g.delivered > 0);
+        assert.equal(g.badDeliveries, 0, "no corrupted segment reached hls.js");
+        assert.ok(!g.stats.segments.some((s) => s.peerId === badId && s.p2pBytes > 0), "nothing from the bad peer was used");
+        assert.equal(g.stalls, 0, "the honest viewer never stalled");
+      } finally {
+        await good.context.close();
+      }
+    } finally {
+      await bad.context.close();
+    }
+  });
+});
+
+test("killing the tracker mid-playback leaves playback going over HTTP", { timeout: 180_000 }, async () => {
+  await withStack(async (stack) => {
+    const v1 = await openViewer(browser, stack);
+    const v2 = await openViewer(browser, stack);
+    try {
+      await waitFor("both viewers playing and connected", async () => {
+        const [a, b] = [await v1.snapshot(), await v2.snapshot()];
+        return a.started && b.started && a.stats.peers.length >= 1 && b.stats.peers.length >= 1;
+      }, 40_000);
+      await stack.killTracker();
+      await waitFor("both viewers to see the tracker gone", async () => !(await v1.snapshot()).stats.trackerConnected && !(await v2.snapshot()).stats.trackerConnected, 30_000);
+      const before = [await segs(v1), await segs(v2)];
+      const v3 = await openViewer(browser, stack);
+      try {
+        await waitFor("4 more segments for the old viewers and 4 for a newcomer", async () =>
+          (await segs(v1)) >= before[0]! + 4 && (await segs(v2)) >= before[1]! + 4 && (await segs(v3)) >= 4, 60_000, 500);
+        const snaps = [await v1.snapshot(), await v2.snapshot(), await v3.snapshot()];
+        snaps.forEach((s, i) => console.log(`# ${summary(`viewer${i + 1}`, s)}`));
+        for (const [i, s] of snaps.entries()) {
+          assert.equal(s.stalls, 0, `viewer ${i + 1} stalled`);
+          assert.equal(s.badDeliveries, 0);
+          assert.deepEqual(s.errors.filter((e) => e.endsWith("/true")), [], `viewer ${i + 1} had fatal player errors`);
+        }
+        assert.ok(snaps[2]!.stats.segments.every((s) => s.source === "http"), "the newcomer, with no tracker, used HTTP");
+        assert.ok(snaps[2]!.stats.p2pEnabled && !snaps[2]!.stats.trackerConnected);
+      } finally {
+        await v3.context.close();
+      }
+    } finally {
+      await v1.context.close();
+      await v2.context.close();
+    }
+  });
+});
+
+test("without a bootstrap in the master playlist the client stays out of the way (plain hls.js)", { timeout: 60_000 }, async () => {
+  const { startUpstream } = await import("../support/upstream.js");
+  const upstream = await startUpstream({ host: "127.0.0.1", inject: null });
+  const stack: Stack = {
+    masterUrl: `${upstream.url}/live/master.m3u8`,
+    pageUrl: `${upstream.url}/page.html`,
+    upstream,
+    mode: "node",
+    killTracker: async () => undefined,
+    close: () => upstream.close(),
+  };
+  const v = await openViewer(browser, stack);
+  try {
+    const before = [...upstream.segmentRequests.values()].reduce((a, b) => a + b, 0);
+    await waitFor("playback to pass 4 s", async () => (await v.snapshot()).currentTime > 4, 40_000);
+    const s = await v.snapshot();
+    assert.equal(s.stats.p2pEnabled, false);
+    assert.equal(s.stats.segments.length, 0, "no segment went through the meshcdn core");
+    assert.equal(s.stats.trackerConnected, false);
+    assert.ok([...upstream.segmentRequests.values()].reduce((a, b) => a + b, 0) > before, "hls.js fetched segments itself");
+    assert.equal(s.stalls, 0);
+  } finally {
+    await v.context.close();
+    await stack.close();
+  }
+});

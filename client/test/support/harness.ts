@@ -1,0 +1,157 @@
+/**
+ * What the browser e2e tests share: the server stack (upstream + origin + tracker), Chromium with
+ * viewers as separate browser contexts, and condition waits with bounds (no fixed sleeps).
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { startUpstream, type Upstream } from "./upstream.js";
+import { startMiniTracker } from "./mini-tracker.js";
+import { makeKeys, meshcdnParts, startEdge, startOrigin } from "./meshcdn.js";
+
+export const HOST = "127.0.0.1";
+
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-features=WebRtcHideLocalIpsWithMdns",
+  "--autoplay-policy=no-user-gesture-required",
+];
+
+export interface Stack {
+  /** URL of the master playlist as viewers load it (through the origin). */
+  masterUrl: string;
+  /** URL of the viewer page (same origin as the playlists). */
+  pageUrl: string;
+  upstream: Upstream;
+  /** Which tracker and origin run: the real meshcdn ones or this folder's node stand-ins. */
+  mode: string;
+  killTracker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  const parts = meshcdnParts();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c();
+  };
+  try {
+    // Swarm tokens when the real origin issues them (the edge then verifies them), else open.
+    const keys = parts?.origin ? makeKeys(parts) : null;
+    if (keys) cleanups.push(() => keys.remove());
+    // The tracker: the real `meshcdn edge` when built, else the node stand-in.
+    let tracker: { url: string; close(): Promise<void> };
+    let trackerName: string;
+    if (parts?.edge) {
+      const edge = await startEdge(parts, HOST, keys?.jwksFile ?? null);
+      tracker = { url: edge.url, close: () => edge.proc.stop() };
+      trackerName = `meshcdn edge (${edge.engine}, ${keys ? "tokens" : "open"})`;
+    } else {
+      tracker = await startMiniTracker(HOST);
+      trackerName = "node tracker";
+    }
+    let trackerClosed = false;
+    cleanups.push(() => (trackerClosed ? undefined : tracker.close()));
+    // The origin: `meshcdn origin` in front of the upstream, or the upstream injecting the
+    // bootstrap and hash tags itself (docs/CONTRACTS.md).
+    const upstream = await startUpstream({ host: HOST, inject: parts?.origin ? null : { trackers: [tracker.url] } });
+    cleanups.push(() => upstream.close());
+    let base = upstream.url;
+    let originName = "node origin";
+    if (parts?.origin && keys) {
+      const origin = await startOrigin(parts, HOST, upstream.url, tracker.url, keys.keysDir);
+      cleanups.push(() => origin.proc.stop());
+      base = origin.url;
+      originName = "meshcdn origin";
+    }
+    return {
+      masterUrl: `${base}/live/master.m3u8`,
+      pageUrl: `${base}/page.html`,
+      upstream,
+      mode: `${trackerName} + ${originName}`,
+      killTracker: async () => {
+        trackerClosed = true;
+        await tracker.close();
+      },
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+}
+
+export interface Viewer {
+  context: BrowserContext;
+  page: Page;
+  snapshot(): Promise<ViewerSnapshot>;
+}
+
+export interface ViewerSnapshot {
+  stats: {
+    p2pEnabled: boolean;
+    httpBytes: number;
+    p2pBytes: number;
+    offloadRatio: number;
+    peers: string[];
+    bannedPeers: string[];
+    trackerConnected: boolean;
+    integrityFailures: number;
+    peerId: string;
+    segments: { sn: number; source: string; bytes: number; p2pBytes: number; httpBytes: number; peerId: string | null; decisions: string[] }[];
+  };
+  started: boolean;
+  stalls: number;
+  errors: string[];
+  events: { ev: string; at: number; detail: string }[];
+  badDeliveries: number;
+  delivered: number;
+  corruptedSent: number;
+  currentTime: number;
+  tagsSeen: boolean;
+}
+
+export async function openViewer(browser: Browser, stack: Stack, opts: { corrupt?: boolean; config?: object } = {}): Promise<Viewer> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+  const q = new URLSearchParams({ src: stack.masterUrl, config: JSON.stringify(opts.config ?? {}) });
+  if (opts.corrupt) q.set("corrupt", "1");
+  await page.goto(`${stack.pageUrl}?${q}`);
+  return {
+    context,
+    page,
+    snapshot: () => page.evaluate(() => (window as any).__viewer.snapshot()),
+  };
+}
+
+/** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs = 60_000, intervalMs = 250): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function summary(name: string, s: ViewerSnapshot): string {
+  const st = s.stats;
+  const src = st.segments.map((x) => `${x.sn}:${x.source[0]}(${x.decisions.join(">")})`).join(" ");
+  return `${name}: http=${st.httpBytes} p2p=${st.p2pBytes} offload=${(st.offloadRatio * 100).toFixed(1)}% peers=${st.peers.length} stalls=${s.stalls} segs=[${src}]`;
+}

@@ -1,0 +1,155 @@
+/**
+ * The e2e tests' upstream: the sample HLS media (media/hls-ts, 2 renditions of 2 s segments) served
+ * as a live stream with a sliding window that loops over the files (with EXT-X-DISCONTINUITY at each
+ * wrap), plus the test page, hls.js and the client bundle. `meshcdn origin` runs in front of it.
+ * With `inject` set it also does the origin plugin's rewriting itself (bootstrap + hash tags per
+ * docs/CONTRACTS.md), for running the browser tests before/without the real origin.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { encodeBootstrap } from "../../src/core/bootstrap.js";
+
+export const CLIENT_DIR = new URL("../..", import.meta.url).pathname;
+export const REPO_DIR = join(CLIENT_DIR, "..");
+export const MEDIA_DIR = join(REPO_DIR, "media", "hls-ts");
+export const CONTENT_ID = "live/sample";
+
+interface Rendition {
+  name: string;
+  files: { data: Buffer; duration: number; sha256: string }[];
+  targetDuration: number;
+}
+
+function loadRendition(name: string): Rendition {
+  const text = readFileSync(join(MEDIA_DIR, name, "index.m3u8"), "utf8");
+  const files: Rendition["files"] = [];
+  let duration = 0;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.startsWith("#EXTINF:")) duration = parseFloat(line.slice(8));
+    else if (line && !line.startsWith("#")) {
+      const data = readFileSync(join(MEDIA_DIR, name, line));
+      files.push({ data, duration, sha256: createHash("sha256").update(data).digest("hex") });
+    }
+  }
+  const td = /#EXT-X-TARGETDURATION:(\d+)/.exec(text);
+  return { name, files, targetDuration: td ? Number(td[1]) : 2 };
+}
+
+export function swarmHex(rendition: string): string {
+  return createHash("sha1").update(`${CONTENT_ID}/${rendition}`).digest("hex");
+}
+
+export interface UpstreamOptions {
+  host: string;
+  /** Segments in the live window. */
+  windowSize?: number;
+  /** Do the origin plugin's job too: inject a bootstrap with these trackers and hash tags. */
+  inject?: { trackers: string[] } | null;
+}
+
+export interface Upstream {
+  url: string;
+  server: Server;
+  /** Segment requests served, by rendition. */
+  segmentRequests: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
+  const windowSize = o.windowSize ?? 6;
+  const master = readFileSync(join(MEDIA_DIR, "master.m3u8"), "utf8");
+  const variants = master.split(/\r?\n/).filter((l) => l && !l.startsWith("#"));
+  const renditions = new Map(variants.map((v) => [v.split("/")[0]!, loadRendition(v.split("/")[0]!)]));
+  const segDurMs = 1000 * [...renditions.values()][0]!.targetDuration;
+  const t0 = Date.now();
+  const latest = () => windowSize - 1 + Math.floor((Date.now() - t0) / segDurMs);
+  const segmentRequests = new Map<string, number>();
+
+  const mediaPlaylist = (r: Rendition): string => {
+    const last = latest();
+    const first = Math.max(0, last - windowSize + 1);
+    const n = r.files.length;
+    const lines = [
+      "#EXTM3U",
+      "#EXT-X-VERSION:3",
+      `#EXT-X-TARGETDURATION:${r.targetDuration}`,
+      `#EXT-X-MEDIA-SEQUENCE:${first}`,
+      `#EXT-X-DISCONTINUITY-SEQUENCE:${first > 0 ? Math.floor((first - 1) / n) : 0}`,
+    ];
+    for (let sn = first; sn <= last; sn++) {
+      const f = r.files[sn % n]!;
+      if (sn > 0 && sn % n === 0) lines.push("#EXT-X-DISCONTINUITY");
+      lines.push(`#EXTINF:${f.duration.toFixed(6)},`);
+      if (o.inject) lines.push(`#EXT-X-MESHCDN-SHA256:${f.sha256}`);
+      lines.push(`seg/${sn}.ts`);
+    }
+    return lines.join("\n") + "\n";
+  };
+
+  const masterPlaylist = (): string => {
+    if (!o.inject) return master;
+    const value = encodeBootstrap({
+      v: 1,
+      content: CONTENT_ID,
+      trackers: o.inject.trackers,
+      token: null,
+      swarms: Object.fromEntries(variants.map((v) => [v, swarmHex(v.split("/")[0]!)])),
+      integrity: "sha256-tags",
+    });
+    return master.replace("#EXTM3U\n", `#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID="io.meshcdn.bootstrap",VALUE="${value}"\n`);
+  };
+
+  const statics: Record<string, [string, string]> = {
+    "/page.html": [join(CLIENT_DIR, "test", "e2e", "page.html"), "text/html"],
+    "/hls.js": [join(CLIENT_DIR, "node_modules", "hls.js", "dist", "hls.min.js"), "text/javascript"],
+    "/meshcdn.iife.js": [join(CLIENT_DIR, "dist", "meshcdn.iife.js"), "text/javascript"],
+  };
+
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const send = (status: number, type: string, body: string | Buffer) => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-cache", "access-control-allow-origin": "*" });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (statics[path]) {
+      const [file, type] = statics[path]!;
+      return send(200, type, readFileSync(file));
+    }
+    if (path === "/live/master.m3u8") return send(200, "application/vnd.apple.mpegurl", masterPlaylist());
+    const m = /^\/live\/([^/]+)\/(?:index\.m3u8|seg\/(\d+)\.ts)$/.exec(path);
+    const r = m ? renditions.get(m[1]!) : undefined;
+    if (!m || !r) return send(404, "text/plain", "not found");
+    if (m[2] === undefined) return send(200, "application/vnd.apple.mpegurl", mediaPlaylist(r));
+    const sn = Number(m[2]);
+    if (sn > latest()) return send(404, "text/plain", "not yet");
+    segmentRequests.set(r.name, (segmentRequests.get(r.name) ?? 0) + 1);
+    const body = r.files[sn % r.files.length]!.data;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+    if (range) {
+      const start = Number(range[1]);
+      const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
+      if (start > end) return send(416, "text/plain", "bad range");
+      res.writeHead(206, {
+        "content-type": "video/mp2t",
+        "content-range": `bytes ${start}-${end}/${body.length}`,
+        "access-control-allow-origin": "*",
+      });
+      return res.end(body.subarray(start, end + 1));
+    }
+    send(200, "video/mp2t", body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, o.host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${o.host}:${port}`,
+    server,
+    segmentRequests,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,63 @@
+// Demo player: hls.js + the meshcdn client, with a live overlay of the client's stats.
+// The client is exposed as window.meshcdnClient for scripts and browser tests.
+(function () {
+  "use strict";
+  const params = new URLSearchParams(location.search);
+  const stream = params.get("stream") || "live";
+  const sources = { live: "/streams/live/master.m3u8", vod: "/streams/vod/master.m3u8" };
+  const select = document.getElementById("stream");
+  select.value = stream in sources ? stream : "live";
+  select.addEventListener("change", () => {
+    params.set("stream", select.value);
+    location.search = params.toString();
+  });
+  document.getElementById("second-tab").href = location.href;
+
+  const video = document.getElementById("video");
+  const client = new MeshCdn.MeshCdnClient({});
+  window.meshcdnClient = client;
+  const hls = new Hls(client.hlsConfig({ lowLatencyMode: false }));
+  client.attach(hls);
+  hls.loadSource(sources[select.value]);
+  hls.attachMedia(video);
+  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
+
+  const segmentList = document.getElementById("segments");
+  client.on("segment-loaded", (rec) => {
+    const li = document.createElement("li");
+    li.className = rec.source;
+    li.textContent = `#${rec.sn} ${rec.source.toUpperCase()} ${formatBytes(rec.bytes)} in ${Math.round(rec.durationMs)} ms`;
+    segmentList.prepend(li);
+    while (segmentList.children.length > 12) segmentList.lastChild.remove();
+  });
+
+  function formatBytes(n) {
+    if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1) + " MiB";
+    if (n >= 1 << 10) return (n / (1 << 10)).toFixed(1) + " KiB";
+    return n + " B";
+  }
+
+  function render() {
+    const s = client.stats();
+    document.getElementById("p2p-share").textContent = Math.round(s.offloadRatio * 100);
+    document.getElementById("peers").textContent = s.peers.length;
+    document.getElementById("http-bytes").textContent = formatBytes(s.httpBytes);
+    document.getElementById("p2p-bytes").textContent = formatBytes(s.p2pBytes);
+    document.getElementById("uploaded-bytes").textContent = formatBytes(s.uploadedBytes);
+    document.getElementById("tracker").textContent = !s.p2pEnabled ? "P2P off" : s.trackerConnected ? "connected" : "connecting…";
+    document.getElementById("overlay").dataset.p2pBytes = String(s.p2pBytes);
+  }
+  // Analytics beacon for the publisher dashboard (viewers, bytes from HTTP and from peers).
+  function beacon() {
+    const s = client.stats();
+    fetch("/api/beacon", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ peer_id: s.peerId, stream: select.value, http_bytes: s.httpBytes, p2p_bytes: s.p2pBytes }),
+      keepalive: true,
+    }).catch(() => {});
+  }
+  render();
+  setInterval(render, 500);
+  setInterval(beacon, 2000);
+})();

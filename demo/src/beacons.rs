@@ -1,0 +1,83 @@
+//! Viewers' analytics beacons (the player posts its client stats every few seconds), aggregated
+//! for the dashboard. A viewer that stops sending is forgotten after `ttl`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// Most viewers tracked at once: beacons are unauthenticated, so the map is bounded.
+pub const MAX_VIEWERS: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Beacon {
+    pub peer_id: String,
+    pub stream: String,
+    pub http_bytes: u64,
+    pub p2p_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Viewers heard from within the ttl.
+    pub count: u64,
+    pub http_bytes: u64,
+    pub p2p_bytes: u64,
+}
+
+pub struct Beacons {
+    ttl: Duration,
+    last: Mutex<HashMap<String, (Beacon, Instant)>>,
+}
+
+impl Beacons {
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, last: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn record(&self, beacon: Beacon, now: Instant) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.retain(|_, (_, at)| now.duration_since(*at) < self.ttl);
+        if last.len() >= MAX_VIEWERS && !last.contains_key(&beacon.peer_id) {
+            return;
+        }
+        last.insert(beacon.peer_id.clone(), (beacon, now));
+    }
+
+    pub fn totals(&self, now: Instant) -> Totals {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.values().filter(|(_, at)| now.duration_since(*at) < self.ttl).fold(Totals::default(), |t, (b, _)| Totals {
+            count: t.count + 1,
+            http_bytes: t.http_bytes + b.http_bytes,
+            p2p_bytes: t.p2p_bytes + b.p2p_bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beacon(id: &str, http: u64, p2p: u64) -> Beacon {
+        Beacon { peer_id: id.into(), stream: "live".into(), http_bytes: http, p2p_bytes: p2p }
+    }
+
+    #[test]
+    fn latest_beacon_per_viewer_counts_and_stale_viewers_drop_out() {
+        let beacons = Beacons::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        beacons.record(beacon("a", 100, 0), t0);
+        beacons.record(beacon("a", 150, 10), t0 + Duration::from_secs(1));
+        beacons.record(beacon("b", 20, 300), t0 + Duration::from_secs(2));
+        assert_eq!(beacons.totals(t0 + Duration::from_secs(3)), Totals { count: 2, http_bytes: 170, p2p_bytes: 310 });
+        assert_eq!(beacons.totals(t0 + Duration::from_secs(11)), Totals { count: 1, http_bytes: 20, p2p_bytes: 300 });
+        assert_eq!(beacons.totals(t0 + Duration::from_secs(60)), Totals::default());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(serde_json::from_str::<Beacon>(r#"{"peer_id":"a","stream":"s","http_bytes":1,"p2p_bytes":2,"x":1}"#).is_err());
+    }
+}

@@ -1,0 +1,364 @@
+//! `meshcdn demo`: everything on one machine, in one process.
+//!
+//! - the sample stream (`media/hls-ts`, two renditions) as VOD under `/streams/vod/` and as a
+//!   simulated live stream (a sliding window looping over the same segments) under
+//!   `/streams/live/`, both behind the origin plugin's [`MeshLayer`] (bootstrap, swarm tokens,
+//!   segment hashes);
+//! - the publisher token API (`POST /v1/tokens`, `/.well-known/jwks.json`) with keys made for
+//!   this run;
+//! - an edge host (wasm tracker shards by default) that verifies those tokens;
+//! - the client bundle, hls.js, the player page (`/`) and the publisher dashboard
+//!   (`/dashboard`, fed by `/api/stats`).
+
+pub mod beacons;
+pub mod live;
+mod pages;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use meshcdn_edge::{EdgeConfig, EdgeHandle, EngineKind};
+use meshcdn_origin::config::{ContentRule, OriginConfig};
+use meshcdn_origin::tokens::TokenIssuer;
+use meshcdn_origin::{MeshEngine, MeshLayer, StaticTrackers};
+use meshcdn_tracker::token::swarm_id;
+use tower::Layer as _;
+use tower_http::services::ServeDir;
+
+use crate::beacons::Beacons;
+use crate::live::LoopSource;
+
+/// Content ids of the two sample streams (the `cid` their swarm tokens carry).
+pub const LIVE_CONTENT: &str = "demo/live";
+pub const VOD_CONTENT: &str = "demo/vod";
+
+/// Where the demo finds its files and where it listens.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// Pages, streams and token API.
+    pub listen: SocketAddr,
+    /// The edge tracker (port 0 = any free port).
+    pub edge_listen: SocketAddr,
+    pub engine: EngineKind,
+    /// Tracker-shard component (wasm engine); `None` = the edge host's default path.
+    pub component: Option<PathBuf>,
+    /// Directory with the sample stream: `master.m3u8` and one folder per rendition.
+    pub media_dir: PathBuf,
+    /// The client's build output (`meshcdn.iife.js`).
+    pub client_dist: PathBuf,
+    /// hls.js's browser build.
+    pub hls_js: PathBuf,
+    /// Segments in each live playlist.
+    pub live_window: usize,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            edge_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            engine: EngineKind::Wasm,
+            component: None,
+            media_dir: repo.join("media/hls-ts"),
+            client_dist: repo.join("client/dist"),
+            hls_js: repo.join("client/node_modules/hls.js/dist/hls.min.js"),
+            live_window: 6,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("missing {what} at {path}: {hint}")]
+    Missing { what: &'static str, path: PathBuf, hint: &'static str },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("sample stream: {0}")]
+    Media(String),
+    #[error("keys: {0}")]
+    Keys(String),
+    #[error("edge host: {0}")]
+    Edge(#[from] meshcdn_edge::EdgeError),
+}
+
+/// A running demo. Dropping it does not stop it; call [`DemoHandle::shutdown`].
+pub struct DemoHandle {
+    pub page_url: String,
+    pub dashboard_url: String,
+    pub edge: Arc<EdgeHandle>,
+    pub publisher_api_key: String,
+    local_addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+    _keys: tempfile::TempDir,
+}
+
+impl DemoHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub async fn shutdown(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        // The page server held the only other reference to the edge host.
+        if let Ok(edge) = Arc::try_unwrap(self.edge) {
+            edge.shutdown().await;
+        }
+    }
+
+    /// Waits until the page server stops (it runs until the process ends).
+    pub async fn wait(self) {
+        let _ = self.server.await;
+    }
+}
+
+struct DemoState {
+    started: Instant,
+    renditions: Vec<(String, LoopSource)>,
+    media_dir: PathBuf,
+    client_dist: PathBuf,
+    hls_js: PathBuf,
+    live_window: usize,
+    beacons: Beacons,
+    edge: Arc<EdgeHandle>,
+    origin: MeshEngine,
+    publisher_api_key: String,
+}
+
+fn require(what: &'static str, path: PathBuf, hint: &'static str) -> Result<PathBuf, DemoError> {
+    if path.exists() { Ok(path) } else { Err(DemoError::Missing { what, path, hint }) }
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Starts the demo and returns once both servers accept connections.
+pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
+    let media_dir = require("sample stream", config.media_dir.clone(), "run scripts/make-media.sh")?;
+    let client_dist = require("client bundle", config.client_dist.join("meshcdn.iife.js"), "run scripts/setup.sh")?
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let hls_js = require("hls.js", config.hls_js.clone(), "run scripts/setup.sh (npm install in client/)")?;
+    let master = std::fs::read_to_string(media_dir.join("master.m3u8")).map_err(|e| DemoError::Media(e.to_string()))?;
+    let mut renditions = Vec::new();
+    for uri in master.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let vod = std::fs::read_to_string(media_dir.join(uri)).map_err(|e| DemoError::Media(format!("{uri}: {e}")))?;
+        let source = LoopSource::parse(&vod).map_err(|e| DemoError::Media(format!("{uri}: {e}")))?;
+        let dir = uri.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+        renditions.push((dir, source));
+    }
+
+    // Keys for this run: a signing key, its JWKS for the edge, and a publisher API key.
+    let keys = tempfile::tempdir().map_err(|e| DemoError::Keys(e.to_string()))?;
+    let now = unix_secs();
+    meshcdn_origin::tokens::generate_key(keys.path(), now).map_err(|e| DemoError::Keys(e.to_string()))?;
+    let publisher_api_key = meshcdn_origin::tokens::add_api_key(keys.path(), "demo", Vec::new())
+        .map_err(|e| DemoError::Keys(e.to_string()))?;
+    let mut origin_config = OriginConfig {
+        keys_dir: Some(keys.path().to_path_buf()),
+        content: vec![
+            ContentRule { prefix: "/streams/live/".into(), id: LIVE_CONTENT.into() },
+            ContentRule { prefix: "/streams/vod/".into(), id: VOD_CONTENT.into() },
+        ],
+        ..OriginConfig::default()
+    };
+    // Live playlists change every segment: never cache them longer than a second.
+    origin_config.manifests.max_ttl_ms = 1_000;
+    let issuer = Arc::new(
+        TokenIssuer::load(keys.path(), &origin_config.tokens, now).map_err(|e| DemoError::Keys(e.to_string()))?,
+    );
+    let jwks_path = keys.path().join("jwks.json");
+    std::fs::write(&jwks_path, issuer.jwks().to_string()).map_err(|e| DemoError::Keys(e.to_string()))?;
+
+    let edge_listener = tokio::net::TcpListener::bind(config.edge_listen)
+        .await
+        .map_err(|source| DemoError::Listen { addr: config.edge_listen, source })?;
+    let mut edge_config = EdgeConfig { engine: config.engine, component: config.component.clone(), ..EdgeConfig::default() };
+    edge_config.auth.jwks = Some(jwks_path.display().to_string());
+    let edge = meshcdn_edge::serve(edge_config, edge_listener).await?;
+    let tracker_url = edge.announce_url();
+
+    origin_config.trackers = vec![tracker_url.clone()];
+    let origin = MeshEngine::builder(origin_config)
+        .trackers(StaticTrackers(vec![tracker_url]))
+        .issuer(issuer.clone())
+        .build();
+
+    let edge = Arc::new(edge);
+    let state = Arc::new(DemoState {
+        started: Instant::now(),
+        renditions,
+        media_dir: media_dir.clone(),
+        client_dist,
+        hls_js,
+        live_window: config.live_window,
+        beacons: Beacons::new(Duration::from_secs(10)),
+        edge: edge.clone(),
+        origin: origin.clone(),
+        publisher_api_key: publisher_api_key.clone(),
+    });
+
+    let streams = Router::new()
+        .nest_service("/streams/vod", ServeDir::new(&media_dir))
+        .route("/streams/live/master.m3u8", get(live_master))
+        .route("/streams/live/{rendition}/index.m3u8", get(live_media))
+        .route("/streams/live/{rendition}/{segment}", get(live_segment))
+        .with_state(state.clone());
+    // Around the whole router, not `Router::layer` (which wraps each route after routing): the
+    // layer fetches segments for hashing through its inner service, so that must route.
+    let streams = MeshLayer::new(origin.clone()).layer(streams);
+    let app = Router::new()
+        .route("/", get(|| async { pages::html(pages::PLAYER) }))
+        .route("/dashboard", get(|| async { pages::html(pages::DASHBOARD) }))
+        .route("/assets/{file}", get(asset))
+        .route("/api/stats", get(api_stats))
+        .route("/api/beacon", post(api_beacon))
+        .route("/api/demo-info", get(api_demo_info))
+        .with_state(state)
+        .merge(meshcdn_origin::tokens::token_routes(issuer))
+        .fallback_service(streams);
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| DemoError::Listen { addr: config.listen, source })?;
+    let local_addr = listener.local_addr().map_err(|source| DemoError::Listen { addr: config.listen, source })?;
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "demo server stopped");
+        }
+    });
+    let page_url = format!("http://{local_addr}/");
+    tracing::info!(%page_url, edge = %edge.announce_url(), "demo running");
+    Ok(DemoHandle {
+        dashboard_url: format!("{page_url}dashboard"),
+        page_url,
+        edge,
+        publisher_api_key,
+        local_addr,
+        server,
+        _keys: keys,
+    })
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+async fn live_master(State(state): State<Arc<DemoState>>) -> Response {
+    match tokio::fs::read(state.media_dir.join("master.m3u8")).await {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")], body).into_response(),
+        Err(_) => not_found(),
+    }
+}
+
+async fn live_media(State(state): State<Arc<DemoState>>, Path(rendition): Path<String>) -> Response {
+    let Some((_, source)) = state.renditions.iter().find(|(dir, _)| *dir == rendition) else {
+        return not_found();
+    };
+    let elapsed = state.started.elapsed().as_millis() as u64;
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+            (header::CACHE_CONTROL, "max-age=1"),
+        ],
+        source.window(elapsed, state.live_window),
+    )
+        .into_response()
+}
+
+async fn live_segment(State(state): State<Arc<DemoState>>, Path((rendition, segment)): Path<(String, String)>) -> Response {
+    // Only files of a known rendition: no path traversal.
+    let known = state.renditions.iter().any(|(dir, _)| *dir == rendition);
+    if !known || segment.contains('/') || segment.contains("..") || !segment.ends_with(".ts") {
+        return not_found();
+    }
+    match tokio::fs::read(state.media_dir.join(&rendition).join(&segment)).await {
+        Ok(body) => ([(header::CONTENT_TYPE, "video/mp2t"), (header::CACHE_CONTROL, "max-age=3600")], body).into_response(),
+        Err(_) => not_found(),
+    }
+}
+
+async fn asset(State(state): State<Arc<DemoState>>, Path(file): Path<String>) -> Response {
+    let js = "text/javascript; charset=utf-8";
+    let from_disk = |path: PathBuf| async move {
+        match tokio::fs::read(&path).await {
+            Ok(body) => ([(header::CONTENT_TYPE, js)], body).into_response(),
+            Err(_) => not_found(),
+        }
+    };
+    match file.as_str() {
+        "player.js" => ([(header::CONTENT_TYPE, js)], pages::PLAYER_JS).into_response(),
+        "dashboard.js" => ([(header::CONTENT_TYPE, js)], pages::DASHBOARD_JS).into_response(),
+        "demo.css" => ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], pages::CSS).into_response(),
+        "hls.min.js" => from_disk(state.hls_js.clone()).await,
+        "meshcdn.iife.js" => from_disk(state.client_dist.join("meshcdn.iife.js")).await,
+        _ => not_found(),
+    }
+}
+
+async fn api_beacon(State(state): State<Arc<DemoState>>, body: axum::body::Bytes) -> StatusCode {
+    match serde_json::from_slice::<beacons::Beacon>(&body) {
+        Ok(beacon) => {
+            state.beacons.record(beacon, Instant::now());
+            StatusCode::NO_CONTENT
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn api_demo_info(State(state): State<Arc<DemoState>>) -> Response {
+    axum::Json(serde_json::json!({
+        "publisher_api_key": state.publisher_api_key,
+        "contents": [LIVE_CONTENT, VOD_CONTENT],
+    }))
+    .into_response()
+}
+
+async fn api_stats(State(state): State<Arc<DemoState>>) -> Response {
+    let tracker = state.edge.stats().await.ok();
+    let names: Vec<(String, &str, String)> = [LIVE_CONTENT, VOD_CONTENT]
+        .iter()
+        .flat_map(|content| {
+            state.renditions.iter().map(move |(dir, _)| {
+                let rendition = format!("{dir}/index.m3u8");
+                (swarm_id(content, &rendition).to_hex(), *content, rendition)
+            })
+        })
+        .collect();
+    let swarms: Vec<_> = tracker
+        .as_ref()
+        .map(|t| t.swarms.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            let name = names.iter().find(|(hash, ..)| *hash == s.info_hash);
+            serde_json::json!({
+                "content": name.map(|n| n.1),
+                "rendition": name.map(|n| n.2.clone()),
+                "info_hash": s.info_hash,
+                "peers": s.peers,
+                "seeders": s.seeders,
+                "offers_relayed": s.counters.offers_relayed,
+                "answers": s.counters.answers_relayed,
+            })
+        })
+        .collect();
+    let viewers = state.beacons.totals(Instant::now());
+    axum::Json(serde_json::json!({
+        "swarms": swarms,
+        "viewers": viewers,
+        "tracker": tracker.map(|t| serde_json::json!({"connections": t.connections, "peers": t.peers, "counters": t.counters})),
+        "origin": state.origin.stats(),
+    }))
+    .into_response()
+}

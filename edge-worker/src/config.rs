@@ -1,0 +1,282 @@
+//! Edge host configuration: TOML (`meshcdn edge --config FILE`), every field optional, unknown
+//! fields refused. CLI flags override fields after loading.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+
+/// Upper bound on `shards` (a connection tracks the shards it touched in a 128-bit set).
+pub const MAX_SHARDS: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeConfig {
+    /// Address the CLI binds (in-process callers pass their own listener to [`crate::serve`]).
+    pub listen: SocketAddr,
+    /// Which tracker implementation the shards run.
+    pub engine: EngineKind,
+    /// The tracker-shard component for `engine = "wasm"`; `None` = [`default_component_path`].
+    pub component: Option<PathBuf>,
+    /// Number of shards (actors, one OS thread each); 0 = number of cores.
+    pub shards: usize,
+    /// Serve wss with these PEM files; plain ws when absent.
+    pub tls: Option<TlsConfig>,
+    pub auth: AuthConfig,
+    pub network: NetworkConfig,
+    pub limits: LimitsConfig,
+    /// Passed to every shard's tracker as JSON (`meshcdn_tracker::TrackerConfig`); `{}` = defaults.
+    pub tracker: serde_json::Value,
+    /// How often each shard expires timed-out peers and offers, in milliseconds.
+    pub expire_interval_ms: u64,
+    /// Bearer token for `POST /admin/reload`; the admin API is off when absent.
+    pub admin_token: Option<String>,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            engine: EngineKind::Wasm,
+            component: None,
+            shards: 0,
+            tls: None,
+            auth: AuthConfig::default(),
+            network: NetworkConfig::default(),
+            limits: LimitsConfig::default(),
+            tracker: serde_json::Value::Object(Default::default()),
+            expire_interval_ms: 5_000,
+            admin_token: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// The tracker-shard component under wasmtime (isolated, hot-upgradable).
+    Wasm,
+    /// The same tracker crate compiled into the host.
+    Native,
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "wasm" => Ok(Self::Wasm),
+            "native" => Ok(Self::Native),
+            other => Err(ConfigError::Invalid(format!("unknown engine {other:?} (expected wasm or native)"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Admit announces without a token.
+    pub open: bool,
+    /// JWKS file path or `http(s)://` URL with the token verification keys.
+    pub jwks: Option<String>,
+    /// Re-read the JWKS this often, in seconds, so key rotation needs no restart.
+    pub jwks_refresh_secs: u64,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            open: false,
+            jwks: None,
+            jwks_refresh_secs: 300,
+            issuer: meshcdn_tracker::token::DEFAULT_ISSUER.into(),
+            audience: meshcdn_tracker::token::DEFAULT_AUDIENCE.into(),
+        }
+    }
+}
+
+/// Where a connection's network facts come from. Headers are trusted as-is: configure them only
+/// behind a CDN that sets them and strips them from viewers' requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Header with the viewer's ASN (e.g. `CloudFront-Viewer-ASN`).
+    pub asn_header: Option<String>,
+    /// Header with the viewer's ISO country code (e.g. `CloudFront-Viewer-Country`).
+    pub country_header: Option<String>,
+    /// Header with the viewer's region (e.g. `CloudFront-Viewer-Country-Region`).
+    pub region_header: Option<String>,
+    /// Header with the viewer's continent code.
+    pub continent_header: Option<String>,
+    /// Header with the viewer's IP (first address of a list), for the database lookup; the
+    /// socket's peer address otherwise.
+    pub client_ip_header: Option<String>,
+    /// MaxMind-format database (`.mmdb`: GeoLite2 ASN/Country/City or ip-location-db layouts).
+    pub geo_db: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Wall-clock budget of one call into a shard, in milliseconds (epoch deadline).
+    pub call_deadline_ms: u64,
+    /// Linear memory cap of one wasm shard, in bytes.
+    pub shard_memory_bytes: usize,
+    /// Largest accepted WebSocket message, in bytes.
+    pub max_message_bytes: usize,
+    /// Connections beyond this are refused with HTTP 503 before the upgrade.
+    pub max_connections: usize,
+    /// Sustained messages per second one connection may send.
+    pub messages_per_sec: u32,
+    /// Messages one connection may send in a burst above the sustained rate.
+    pub message_burst: u32,
+    /// A connection that sends nothing for this long is closed, in seconds.
+    pub idle_timeout_secs: u64,
+    /// Messages queued to one connection beyond this close it (a reader that stopped reading).
+    pub max_queued_messages: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            call_deadline_ms: 500,
+            shard_memory_bytes: 256 << 20,
+            max_message_bytes: 64 << 10,
+            max_connections: 100_000,
+            messages_per_sec: 20,
+            message_burst: 60,
+            idle_timeout_secs: 300,
+            max_queued_messages: 1024,
+        }
+    }
+}
+
+impl EdgeConfig {
+    /// Loads a TOML file. Missing fields take their defaults; unknown fields are errors.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.to_owned(), source: e })?;
+        Self::from_toml(&text)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("EdgeConfig always serializes")
+    }
+
+    /// Checks what serde cannot: called by [`crate::serve`] too, after CLI overrides.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if self.shards > MAX_SHARDS {
+            return bad(&format!("shards must be at most {MAX_SHARDS}"));
+        }
+        if !self.auth.open && self.auth.jwks.is_none() {
+            return bad("either auth.open (--open) or auth.jwks (--jwks) must be set");
+        }
+        let l = &self.limits;
+        if l.call_deadline_ms == 0 || l.max_message_bytes < 1024 || l.max_connections == 0 {
+            return bad("limits: call_deadline_ms > 0, max_message_bytes >= 1024, max_connections > 0");
+        }
+        if l.messages_per_sec == 0 || l.message_burst == 0 || l.idle_timeout_secs == 0 || l.max_queued_messages == 0 {
+            return bad("limits: messages_per_sec, message_burst, idle_timeout_secs, max_queued_messages must be > 0");
+        }
+        if self.expire_interval_ms == 0 {
+            return bad("expire_interval_ms must be > 0");
+        }
+        if !self.tracker.is_object() {
+            return bad("tracker must be a table");
+        }
+        Ok(())
+    }
+
+    /// The shard count after resolving 0 to the number of cores.
+    pub fn shard_count(&self) -> usize {
+        match self.shards {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(MAX_SHARDS),
+            n => n,
+        }
+    }
+
+    pub fn component_path(&self) -> PathBuf {
+        self.component.clone().unwrap_or_else(default_component_path)
+    }
+}
+
+/// `$MESHCDN_COMPONENT`, else `tracker-shard.wasm` in the cargo target directory the running
+/// binary was built in (where `scripts/build-guest.sh` puts it), else beside the binary.
+pub fn default_component_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("MESHCDN_COMPONENT") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/meshcdn or target/<profile>/deps/<test>
+    for dir in exe.ancestors().skip(1).take(3) {
+        let candidate = dir.join("tracker-shard.wasm");
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    exe.with_file_name("tracker-shard.wasm")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_through_toml() {
+        let mut config = EdgeConfig::default();
+        config.auth.open = true;
+        let back = EdgeConfig::from_toml(&config.to_toml()).unwrap();
+        assert_eq!(back, config);
+    }
+
+    #[test]
+    fn nested_sections_parse_and_unknown_fields_are_refused() {
+        let config = EdgeConfig::from_toml(
+            "engine = \"native\"\nshards = 3\n[auth]\nopen = true\n[limits]\nmax_connections = 7\n[tracker]\nmax_offers = 5\n",
+        )
+        .unwrap();
+        assert_eq!(config.engine, EngineKind::Native);
+        assert_eq!(config.shard_count(), 3);
+        assert_eq!(config.limits.max_connections, 7);
+        assert_eq!(config.limits.max_message_bytes, 65536);
+        assert_eq!(config.tracker["max_offers"], 5);
+        let err = EdgeConfig::from_toml("[auth]\nopen = true\nbogus = 1\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Parse(m) if m.contains("bogus")));
+    }
+
+    #[test]
+    fn invalid_values_get_typed_errors() {
+        assert!(matches!(EdgeConfig::from_toml(""), Err(ConfigError::Invalid(_))), "no auth mode");
+        assert!(matches!(
+            EdgeConfig::from_toml("shards = 1000\n[auth]\nopen = true\n"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            EdgeConfig::from_toml("[auth]\nopen = true\n[limits]\nmessages_per_sec = 0\n"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(EdgeConfig::from_toml("engine = \"jvm\""), Err(ConfigError::Parse(_))));
+        assert!(matches!("jvm".parse::<EngineKind>(), Err(ConfigError::Invalid(_))));
+        let missing = EdgeConfig::load(Path::new("/nonexistent/edge.toml")).unwrap_err();
+        assert!(matches!(missing, ConfigError::Read { .. }));
+    }
+}

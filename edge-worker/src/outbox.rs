@@ -1,0 +1,105 @@
+//! Per-connection outbound queue, filled by shard threads and drained by the connection's task.
+//!
+//! Deliberately small (no preallocated channel blocks): an idle connection costs a few dozen
+//! bytes here, which matters at tens of thousands of peers per host.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use tokio::sync::Notify;
+
+/// A close the connection task must perform after sending what is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseOrder {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    queue: VecDeque<String>,
+    close: Option<CloseOrder>,
+}
+
+#[derive(Debug)]
+pub struct Outbox {
+    inner: Mutex<Inner>,
+    notify: Notify,
+    cap: usize,
+}
+
+/// Result of [`Outbox::push`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Queued,
+    /// The queue was full: the connection is being closed.
+    Overflow,
+    /// Already closing: dropped.
+    Closed,
+}
+
+impl Outbox {
+    pub fn new(cap: usize) -> Self {
+        Self { inner: Mutex::new(Inner::default()), notify: Notify::new(), cap }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the queue inconsistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn push(&self, text: String) -> Pushed {
+        let mut inner = self.lock();
+        if inner.close.is_some() {
+            return Pushed::Closed;
+        }
+        if inner.queue.len() >= self.cap {
+            inner.queue.clear();
+            inner.close = Some(CloseOrder { code: 1008, reason: "outbound queue overflow" });
+            drop(inner);
+            self.notify.notify_one();
+            return Pushed::Overflow;
+        }
+        inner.queue.push_back(text);
+        drop(inner);
+        self.notify.notify_one();
+        Pushed::Queued
+    }
+
+    /// Sends what is queued, then closes with `code` (first close order wins).
+    pub fn close(&self, code: u16, reason: &'static str) {
+        let mut inner = self.lock();
+        inner.close.get_or_insert(CloseOrder { code, reason });
+        drop(inner);
+        self.notify.notify_one();
+    }
+
+    /// Everything queued, and the close order if any.
+    pub fn take(&self) -> (VecDeque<String>, Option<CloseOrder>) {
+        let mut inner = self.lock();
+        let queue = std::mem::take(&mut inner.queue);
+        (queue, inner.close)
+    }
+
+    /// Resolves when something was pushed or a close was ordered since the last call.
+    pub async fn wait(&self) {
+        self.notify.notified().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_orders_a_close_and_drops_later_messages() {
+        let ob = Outbox::new(2);
+        assert_eq!(ob.push("a".into()), Pushed::Queued);
+        assert_eq!(ob.push("b".into()), Pushed::Queued);
+        assert_eq!(ob.push("c".into()), Pushed::Overflow);
+        assert_eq!(ob.push("d".into()), Pushed::Closed);
+        let (queue, close) = ob.take();
+        assert!(queue.is_empty());
+        assert_eq!(close.map(|c| c.code), Some(1008));
+    }
+}

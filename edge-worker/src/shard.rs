@@ -1,0 +1,386 @@
+//! Shards: actors on their own OS threads, each owning one engine instance (for wasm: one
+//! `Store` and instance). Swarms map to shards by info_hash; a shard drains its queue into one
+//! batched call, then hands each outbound message to its connection's [`Outbox`].
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, TrackerStats};
+use tokio::sync::oneshot;
+
+use crate::engine::{EngineFactory, Event, ShardEngine};
+use crate::error::EngineError;
+use crate::metrics::Metrics;
+use crate::outbox::{Outbox, Pushed};
+use crate::metrics::Reject;
+
+/// Events taken into one call, at most (bounds call time and the outbound burst).
+const MAX_BATCH: usize = 512;
+/// How long a shard waits for the other shards to prepare a hot upgrade.
+const RELOAD_DECISION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Sent to a shard's peers when it was re-instantiated: the reference client treats an
+/// unexpected reply as a socket error, reconnects and announces again.
+pub const RESTART_NOTICE: &str =
+    r#"{"failure reason":"tracker shard restarted; reconnect and announce again"}"#;
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+enum Cmd {
+    Open { conn: ConnId, outbox: Arc<Outbox>, facts: NetworkFacts, admission: Admission },
+    Message { conn: ConnId, text: String },
+    Close { conn: ConnId },
+    Stats(oneshot::Sender<Result<serde_json::Value, EngineError>>),
+    Reload { factory: Arc<dyn EngineFactory>, prepared: Sender<Result<(), EngineError>>, decision: Receiver<bool> },
+    Shutdown,
+}
+
+struct Shard {
+    index: usize,
+    rx: Receiver<Cmd>,
+    factory: Arc<dyn EngineFactory>,
+    engine: Option<Box<dyn ShardEngine>>,
+    conns: HashMap<ConnId, Arc<Outbox>>,
+    metrics: Arc<Metrics>,
+    expire_interval: Duration,
+}
+
+fn seed(index: usize) -> u64 {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    nanos ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl Shard {
+    fn run(mut self) {
+        let mut next_expire = Instant::now() + self.expire_interval;
+        loop {
+            let first = match self.rx.recv_deadline(next_expire) {
+                Ok(cmd) => cmd,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.expire();
+                    next_expire = Instant::now() + self.expire_interval;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let mut events = Vec::new();
+            let mut controls = Vec::new();
+            let mut closed = Vec::new();
+            let mut next = Some(first);
+            while let Some(cmd) = next.take() {
+                match cmd {
+                    Cmd::Open { conn, outbox, facts, admission } => {
+                        self.conns.insert(conn, outbox);
+                        events.push(Event::Opened { conn, facts, admission });
+                    }
+                    Cmd::Message { conn, text } => events.push(Event::Message { conn, text }),
+                    Cmd::Close { conn } => {
+                        closed.push(conn);
+                        events.push(Event::Closed(conn));
+                    }
+                    control => controls.push(control),
+                }
+                if events.len() < MAX_BATCH && controls.is_empty() {
+                    next = match self.rx.try_recv() {
+                        Ok(cmd) => Some(cmd),
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+                    };
+                }
+            }
+            if !events.is_empty() {
+                self.call(|engine, now| engine.handle(now, events));
+            }
+            for conn in closed {
+                self.conns.remove(&conn);
+            }
+            for control in controls {
+                match control {
+                    Cmd::Stats(reply) => {
+                        let stats = match self.engine() {
+                            Ok(engine) => engine.stats(),
+                            Err(e) => Err(e),
+                        };
+                        if let Err(e) = &stats {
+                            if e.is_fatal() {
+                                self.restart(e);
+                            }
+                        }
+                        let _ = reply.send(stats);
+                    }
+                    Cmd::Reload { factory, prepared, decision } => self.reload(factory, prepared, decision),
+                    Cmd::Shutdown => return,
+                    _ => unreachable!("events are not controls"),
+                }
+            }
+            if Instant::now() >= next_expire {
+                self.expire();
+                next_expire = Instant::now() + self.expire_interval;
+            }
+        }
+    }
+
+    fn engine(&mut self) -> Result<&mut Box<dyn ShardEngine>, EngineError> {
+        if self.engine.is_none() {
+            self.engine = Some(self.factory.create(seed(self.index))?);
+        }
+        Ok(self.engine.as_mut().expect("just set"))
+    }
+
+    fn expire(&mut self) {
+        self.call(|engine, now| engine.expire(now));
+    }
+
+    /// One timed call into the engine; dispatches its output or replaces a failed instance.
+    fn call(&mut self, f: impl FnOnce(&mut dyn ShardEngine, u64) -> Result<Vec<meshcdn_tracker::Outbound>, EngineError>) {
+        let engine = match self.engine() {
+            Ok(engine) => engine,
+            Err(e) => {
+                tracing::error!(shard = self.index, error = %e, "shard engine unavailable");
+                return;
+            }
+        };
+        let started = Instant::now();
+        let result = f(engine.as_mut(), now_ms());
+        self.metrics.observe_call(started.elapsed());
+        match result {
+            Ok(out) => self.dispatch(out),
+            Err(e) => self.restart(&e),
+        }
+    }
+
+    fn dispatch(&self, out: Vec<meshcdn_tracker::Outbound>) {
+        for o in out {
+            if let Some(outbox) = self.conns.get(&o.conn) {
+                match outbox.push(o.text) {
+                    Pushed::Queued => {}
+                    Pushed::Overflow => self.metrics.reject(Reject::SlowReader),
+                    Pushed::Closed => {}
+                }
+            }
+        }
+    }
+
+    /// The instance is lost: tell its peers (they reconnect and re-announce) and start afresh.
+    fn restart(&mut self, error: &EngineError) {
+        self.metrics.shard_restarts.fetch_add(1, Relaxed);
+        tracing::error!(shard = self.index, %error, peers = self.conns.len(), "shard failed; re-instantiating");
+        for (_, outbox) in self.conns.drain() {
+            outbox.push(RESTART_NOTICE.to_owned());
+            outbox.close(1012, "tracker shard restarted");
+        }
+        self.engine = None;
+        if let Err(e) = self.engine() {
+            tracing::error!(shard = self.index, error = %e, "shard could not be re-instantiated; will retry");
+        }
+    }
+
+    /// Hot upgrade: export, let the new version import, wait for every shard to agree, swap.
+    fn reload(&mut self, factory: Arc<dyn EngineFactory>, prepared: Sender<Result<(), EngineError>>, decision: Receiver<bool>) {
+        let exported = match self.engine() {
+            Ok(engine) => engine.export_state(),
+            Err(e) => Err(e),
+        };
+        let candidate = exported.clone().and_then(|state| factory.restore(&state));
+        let ok = candidate.as_ref().map(|_| ()).map_err(Clone::clone);
+        let _ = prepared.send(ok);
+        if let Err(e) = &exported {
+            if e.is_fatal() {
+                self.restart(e);
+            }
+        }
+        let Ok(candidate) = candidate else { return };
+        if decision.recv_timeout(RELOAD_DECISION_TIMEOUT) == Ok(true) {
+            tracing::info!(shard = self.index, version = %factory.describe(), "shard upgraded");
+            self.engine = Some(candidate);
+            self.factory = factory;
+        }
+    }
+}
+
+/// The shard (of `shards`) that owns `info_hash`'s swarm. Stable across restarts of the host.
+pub fn shard_index(info_hash: &InfoHash, shards: usize) -> usize {
+    // SipHash with fixed keys: info_hashes are chosen by clients, so a plain prefix would let
+    // them pile swarms onto one shard just as easily; this spreads honest ids evenly.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    info_hash.0.hash(&mut h);
+    (h.finish() % shards.max(1) as u64) as usize
+}
+
+/// The shards of one host.
+pub struct ShardPool {
+    senders: Vec<Sender<Cmd>>,
+    threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    current: std::sync::RwLock<Arc<dyn EngineFactory>>,
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+impl ShardPool {
+    /// Starts `count` shards, each with a fresh instance from `factory`.
+    pub fn start(count: usize, factory: Arc<dyn EngineFactory>, metrics: Arc<Metrics>, expire_interval: Duration) -> Result<Self, EngineError> {
+        let mut senders = Vec::with_capacity(count);
+        let mut threads = Vec::with_capacity(count);
+        for index in 0..count {
+            let engine = factory.create(seed(index))?;
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let shard = Shard {
+                index,
+                rx,
+                factory: factory.clone(),
+                engine: Some(engine),
+                conns: HashMap::new(),
+                metrics: metrics.clone(),
+                expire_interval,
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("shard-{index}"))
+                .spawn(move || shard.run())
+                .map_err(|e| EngineError::Load(format!("cannot spawn shard thread: {e}")))?;
+            senders.push(tx);
+            threads.push(thread);
+        }
+        Ok(Self {
+            senders,
+            threads: std::sync::Mutex::new(threads),
+            current: std::sync::RwLock::new(factory),
+            reload_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.senders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.senders.is_empty()
+    }
+
+    /// The shard that owns `info_hash`'s swarm.
+    pub fn shard_of(&self, info_hash: &InfoHash) -> usize {
+        shard_index(info_hash, self.senders.len())
+    }
+
+    pub fn describe(&self) -> String {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).describe()
+    }
+
+    fn send(&self, shard: usize, cmd: Cmd) {
+        // A shard thread only stops at shutdown; then there is nobody left to tell.
+        let _ = self.senders[shard].send(cmd);
+    }
+
+    pub fn open(&self, shard: usize, conn: ConnId, outbox: Arc<Outbox>, facts: NetworkFacts, admission: Admission) {
+        self.send(shard, Cmd::Open { conn, outbox, facts, admission });
+    }
+
+    pub fn message(&self, shard: usize, conn: ConnId, text: String) {
+        self.send(shard, Cmd::Message { conn, text });
+    }
+
+    pub fn close(&self, shard: usize, conn: ConnId) {
+        self.send(shard, Cmd::Close { conn });
+    }
+
+    /// Each shard's tracker stats, in shard order.
+    pub async fn shard_stats(&self) -> Vec<Result<serde_json::Value, EngineError>> {
+        let mut waiting = Vec::with_capacity(self.senders.len());
+        for shard in 0..self.senders.len() {
+            let (tx, rx) = oneshot::channel();
+            self.send(shard, Cmd::Stats(tx));
+            waiting.push(rx);
+        }
+        let mut out = Vec::with_capacity(waiting.len());
+        for rx in waiting {
+            out.push(rx.await.unwrap_or_else(|_| Err(EngineError::Trap("shard stopped".into()))));
+        }
+        out
+    }
+
+    /// All shards' stats merged into one (swarms concatenated, numbers summed).
+    pub async fn stats(&self) -> Result<TrackerStats, EngineError> {
+        let mut merged: Option<TrackerStats> = None;
+        for stats in self.shard_stats().await {
+            let stats: TrackerStats =
+                serde_json::from_value(stats?).map_err(|e| EngineError::Trap(format!("unreadable shard stats: {e}")))?;
+            merged = Some(match merged {
+                None => stats,
+                Some(m) => merge(m, stats),
+            });
+        }
+        let mut merged = merged.ok_or_else(|| EngineError::Trap("no shards".into()))?;
+        merged.swarms.sort_by(|a, b| a.info_hash.cmp(&b.info_hash));
+        Ok(merged)
+    }
+
+    /// Hot upgrade of every shard to `factory`, all or nothing: each shard exports its state and
+    /// the new version imports it; only when every shard succeeded do they switch.
+    pub async fn reload(&self, factory: Arc<dyn EngineFactory>) -> Result<(), EngineError> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let (prepared_tx, prepared_rx) = crossbeam_channel::unbounded();
+        let mut decisions = Vec::with_capacity(self.senders.len());
+        for shard in 0..self.senders.len() {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            decisions.push(tx);
+            self.send(shard, Cmd::Reload { factory: factory.clone(), prepared: prepared_tx.clone(), decision: rx });
+        }
+        drop(prepared_tx);
+        let count = self.senders.len();
+        let results = tokio::task::spawn_blocking(move || {
+            (0..count)
+                .map(|_| prepared_rx.recv_timeout(RELOAD_DECISION_TIMEOUT).unwrap_or_else(|_| {
+                    Err(EngineError::State("a shard did not prepare in time".into()))
+                }))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| EngineError::State(e.to_string()))?;
+        let verdict = results.into_iter().find_map(Result::err).map_or(Ok(()), Err);
+        for tx in decisions {
+            let _ = tx.send(verdict.is_ok());
+        }
+        if verdict.is_ok() {
+            *self.current.write().unwrap_or_else(|p| p.into_inner()) = factory;
+        }
+        verdict
+    }
+
+    /// Stops every shard thread (after it finished its current batch).
+    pub fn shutdown(&self) {
+        for shard in 0..self.senders.len() {
+            self.send(shard, Cmd::Shutdown);
+        }
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn merge(mut a: TrackerStats, b: TrackerStats) -> TrackerStats {
+    a.connections += b.connections;
+    a.swarm_count += b.swarm_count;
+    a.peers += b.peers;
+    a.seeders += b.seeders;
+    a.leechers += b.leechers;
+    a.pending_offers += b.pending_offers;
+    a.links += b.links;
+    let (c, d) = (&mut a.counters, b.counters);
+    c.messages += d.messages;
+    c.announces += d.announces;
+    c.answers += d.answers;
+    c.scrapes += d.scrapes;
+    c.offers_relayed += d.offers_relayed;
+    c.answers_relayed += d.answers_relayed;
+    c.rejects += d.rejects;
+    c.offers_expired += d.offers_expired;
+    c.offers_evicted += d.offers_evicted;
+    c.peers_expired += d.peers_expired;
+    a.swarms.extend(b.swarms);
+    a
+}

@@ -1,0 +1,99 @@
+//! The bootstrap data injected into master playlists and MPDs (format in docs/CONTRACTS.md).
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// `DATA-ID` of the HLS `#EXT-X-SESSION-DATA` line that carries the bootstrap.
+pub const HLS_DATA_ID: &str = "io.meshcdn.bootstrap";
+/// Tag put before each segment URI line of a media playlist.
+pub const HLS_SHA256_TAG: &str = "#EXT-X-MESHCDN-SHA256:";
+/// `schemeIdUri` of the DASH `SupplementalProperty` that carries the bootstrap.
+pub const DASH_SCHEME: &str = "urn:meshcdn:bootstrap:2026";
+/// The DASH hash document lives at `<mpd path>` + this suffix.
+pub const HASH_DOC_SUFFIX: &str = ".meshcdn-hashes.json";
+/// `integrity` of HLS bootstraps: hashes are `#EXT-X-MESHCDN-SHA256` tags in media playlists.
+pub const INTEGRITY_HLS: &str = "sha256-tags";
+/// `integrity` of DASH bootstraps: hashes are in the hash document named by `hashes`.
+pub const INTEGRITY_DASH: &str = "sha256-document";
+
+/// Bootstrap JSON, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bootstrap {
+    pub v: u32,
+    /// Content id (the token's `cid`).
+    pub content: String,
+    /// Tracker WebSocket URLs, primary first.
+    pub trackers: Vec<String>,
+    /// Swarm token (JWT); `None` in open mode.
+    pub token: Option<String>,
+    /// Rendition (HLS: variant URI as written in the master playlist; DASH: Representation@id) →
+    /// swarm id (40 hex).
+    pub swarms: BTreeMap<String, String>,
+    pub integrity: String,
+    /// DASH only: URL of the hash document, relative to the MPD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashes: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("bootstrap is not base64url: {0}")]
+    Base64(#[from] base64::DecodeError),
+    #[error("bootstrap is not the expected JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Bootstrap {
+    /// base64url (no padding) of the JSON: safe inside a quoted HLS attribute and an XML attribute.
+    pub fn encode(&self) -> String {
+        // Serialising plain strings and maps cannot fail.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    pub fn decode(value: &str) -> Result<Self, BootstrapError> {
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value)?;
+        Ok(serde_json::from_slice(&json)?)
+    }
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_round_trips_through_base64url() {
+        let b = Bootstrap {
+            v: 1,
+            content: "vod/sample".into(),
+            trackers: vec!["ws://127.0.0.1:8000/announce".into()],
+            token: None,
+            swarms: [("360p/index.m3u8".to_string(), "ab".repeat(20))].into(),
+            integrity: INTEGRITY_HLS.into(),
+            hashes: None,
+        };
+        let enc = b.encode();
+        assert!(enc.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert_eq!(Bootstrap::decode(&enc).unwrap(), b);
+        assert!(Bootstrap::decode("!!!").is_err());
+        assert!(Bootstrap::decode("e30").is_err(), "`{{}}` lacks the required fields");
+    }
+
+    #[test]
+    fn hex_is_lower_case() {
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+    }
+}

@@ -1,0 +1,156 @@
+//! Segment SHA-256 hashes: fetched through the upstream, streamed through the hasher (never held
+//! whole), cached in moka and computed once per segment (single-flight `try_get_with`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use moka::future::Cache;
+use sha2::{Digest, Sha256};
+
+use crate::config::HashConfig;
+use crate::hls::ByteRange;
+use crate::stats::{Stats, bump};
+use crate::upstream::{Upstream, UpstreamError};
+
+/// A segment as the cache knows it: origin-form URI and optional byte range.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SegmentKey {
+    pub path: String,
+    pub range: Option<ByteRange>,
+}
+
+/// The hash of one segment and the upstream `ETag` it was computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentDigest {
+    pub sha256: [u8; 32],
+    pub etag: Option<String>,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("upstream answered {0} for the segment")]
+    Status(StatusCode),
+    #[error("reading the segment failed: {0}")]
+    Body(String),
+    #[error("segment is larger than the {0}-byte cap")]
+    TooLarge(u64),
+    #[error("range needs {expected} bytes but the upstream sent {got}")]
+    ShortRange { expected: u64, got: u64 },
+    #[error("hashing the segment took longer than {0:?}")]
+    Timeout(Duration),
+}
+
+/// The segment hash cache.
+#[derive(Clone)]
+pub struct HashCache {
+    cache: Cache<SegmentKey, SegmentDigest>,
+    config: HashConfig,
+    stats: Arc<Stats>,
+}
+
+impl HashCache {
+    pub fn new(config: HashConfig, stats: Arc<Stats>) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(config.cache_capacity)
+            .time_to_live(Duration::from_secs(config.ttl_secs.max(1)))
+            .build();
+        Self { cache, config, stats }
+    }
+
+    /// The digest of one segment: from the cache, or fetched and hashed once even when many
+    /// callers ask at the same time.
+    pub async fn digest(&self, upstream: &Arc<dyn Upstream>, key: SegmentKey) -> Result<SegmentDigest, Arc<HashError>> {
+        let mut computed = false;
+        let timeout = Duration::from_millis(self.config.timeout_ms);
+        let max = self.config.max_segment_bytes;
+        let result = self
+            .cache
+            .try_get_with(key.clone(), async {
+                computed = true;
+                match tokio::time::timeout(timeout, hash_segment(upstream.as_ref(), &key, max)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(HashError::Timeout(timeout)),
+                }
+            })
+            .await;
+        match (&result, computed) {
+            (Ok(_), true) => bump(&self.stats.hashes_computed),
+            (Ok(_), false) => bump(&self.stats.hash_cache_hits),
+            (Err(_), _) => {}
+        }
+        result
+    }
+
+    /// Digests of many segments, at most `concurrency` at a time, in input order. `None` keys
+    /// (segments this upstream cannot fetch) and failures give `None` (the segment gets no hash).
+    pub async fn digest_all(&self, upstream: &Arc<dyn Upstream>, keys: Vec<Option<SegmentKey>>) -> Vec<Option<[u8; 32]>> {
+        futures_util::stream::iter(keys)
+            .map(|key| async move {
+                let key = key?;
+                match self.digest(upstream, key.clone()).await {
+                    Ok(d) => Some(d.sha256),
+                    Err(e) => {
+                        bump(&self.stats.hash_failures);
+                        tracing::warn!(segment = %key.path, error = %e, "segment not hashed; it is listed without a hash");
+                        None
+                    }
+                }
+            })
+            .buffered(self.config.concurrency.max(1))
+            .collect()
+            .await
+    }
+}
+
+async fn hash_segment(upstream: &dyn Upstream, key: &SegmentKey, max_bytes: u64) -> Result<SegmentDigest, HashError> {
+    let mut request = Request::get(key.path.as_str());
+    if let Some(r) = key.range {
+        request = request.header(header::RANGE, r.header_value());
+    }
+    let request = request.body(()).map_err(|e| HashError::Body(e.to_string()))?;
+    let response = upstream.fetch(request).await?;
+    let status = response.status();
+    // 206: the range itself; 200: the whole resource, from which the range is cut here.
+    let (mut skip, mut take) = match (status, key.range) {
+        (StatusCode::PARTIAL_CONTENT, Some(r)) => (0, Some(r.length)),
+        (StatusCode::OK, Some(r)) => (r.offset, Some(r.length)),
+        (StatusCode::OK, None) => (0, None),
+        (other, _) => return Err(HashError::Status(other)),
+    };
+    let etag = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let mut body = response.into_body();
+    let mut hasher = Sha256::new();
+    let mut hashed = 0u64;
+    while take != Some(0) {
+        let Some(frame) = body.frame().await else { break };
+        let frame = frame.map_err(|e| HashError::Body(e.to_string()))?;
+        let Ok(mut data) = frame.into_data() else { continue };
+        if skip > 0 {
+            let n = skip.min(data.len() as u64);
+            skip -= n;
+            data = data.slice(n as usize..);
+        }
+        if let Some(left) = take.as_mut() {
+            let n = (*left).min(data.len() as u64);
+            data.truncate(n as usize);
+            *left -= n;
+        }
+        hashed += data.len() as u64;
+        if hashed > max_bytes {
+            return Err(HashError::TooLarge(max_bytes));
+        }
+        hasher.update(&data);
+    }
+    if let Some(r) = key.range {
+        if hashed != r.length {
+            return Err(HashError::ShortRange { expected: r.length, got: hashed });
+        }
+    }
+    Ok(SegmentDigest { sha256: hasher.finalize().into(), etag, bytes: hashed })
+}

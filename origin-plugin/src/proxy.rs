@@ -1,0 +1,247 @@
+//! Reverse proxy mode: `meshcdn origin --upstream URL`. Manifests go through the engine; every
+//! other request is forwarded with reqwest and its body streamed back untouched (Range, ETag,
+//! Cache-Control and the rest of the headers pass through both ways).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri, header};
+use http_body_util::BodyExt as _;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::services::ServeDir;
+use url::Url;
+
+use crate::config::{CorsConfig, OriginConfig, UpstreamTimeouts};
+use crate::engine::MeshEngine;
+use crate::rewrite::MeshLayer;
+use crate::tokens::{TokenIssuer, now_secs, token_routes};
+use crate::upstream::{BoxError, Upstream, UpstreamBody, UpstreamError, UpstreamFuture, full_body};
+use crate::OriginError;
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) and Host: never forwarded.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection" | "keep-alive" | "proxy-authenticate" | "proxy-authorization" | "te" | "trailer"
+            | "transfer-encoding" | "upgrade" | "host" | "proxy-connection"
+    )
+}
+
+/// The upstream origin, reached over HTTP with reqwest.
+#[derive(Clone)]
+pub struct ReqwestUpstream {
+    client: reqwest::Client,
+    base: Url,
+    /// `base` without a trailing slash: origin-form URIs are appended to it.
+    prefix: String,
+    response_timeout: Duration,
+}
+
+impl std::fmt::Debug for ReqwestUpstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReqwestUpstream").field("base", &self.base.as_str()).finish()
+    }
+}
+
+impl ReqwestUpstream {
+    pub fn new(base: &str, timeouts: &UpstreamTimeouts) -> Result<Self, OriginError> {
+        let base = Url::parse(base).map_err(|e| OriginError::Upstream(format!("upstream URL {base:?}: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.query().is_some() {
+            return Err(OriginError::Upstream(format!("upstream URL {base} must be http(s) without a query")));
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(timeouts.connect_ms))
+            .read_timeout(Duration::from_millis(timeouts.read_idle_ms))
+            // Segments stream through untouched: no transparent decompression, no redirects.
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| OriginError::Upstream(format!("HTTP client: {e}")))?;
+        let prefix = base.as_str().trim_end_matches('/').to_string();
+        Ok(Self { client, base, prefix, response_timeout: Duration::from_millis(timeouts.response_ms) })
+    }
+
+    /// Sends one request upstream. Upstream 5xx answers become [`UpstreamError::ServerError`]
+    /// (502 to the client), so every upstream failure is mapped here, in one place.
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Option<reqwest::Body>,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let url = format!("{}{}", self.prefix, path);
+        let mut builder = self.client.request(method, url);
+        for (name, value) in headers {
+            if !is_hop_by_hop(name) {
+                builder = builder.header(name, value);
+            }
+        }
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        let response = match tokio::time::timeout(self.response_timeout, builder.send()).await {
+            Err(_) => {
+                return Err(UpstreamError::Timeout(format!("no response headers within {:?}", self.response_timeout)));
+            }
+            Ok(Err(e)) if e.is_timeout() => return Err(UpstreamError::Timeout(error_chain(&e))),
+            Ok(Err(e)) => return Err(UpstreamError::Unavailable(error_chain(&e))),
+            Ok(Ok(r)) => r,
+        };
+        if response.status().is_server_error() {
+            return Err(UpstreamError::ServerError(response.status()));
+        }
+        let mut response: Response<reqwest::Body> = response.into();
+        let hop: Vec<HeaderName> = response.headers().keys().filter(|n| is_hop_by_hop(n)).cloned().collect();
+        for name in hop {
+            response.headers_mut().remove(name);
+        }
+        Ok(response.map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync()))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+impl Upstream for ReqwestUpstream {
+    fn fetch(&self, request: Request<()>) -> UpstreamFuture {
+        let this = self.clone();
+        Box::pin(async move {
+            let (parts, ()) = request.into_parts();
+            this.send(parts.method, &parts.uri, &parts.headers, None).await
+        })
+    }
+
+    fn local_path(&self, url: &Url) -> Option<String> {
+        if url.origin() != self.base.origin() {
+            return None;
+        }
+        let base_path = self.base.path().trim_end_matches('/');
+        let rest = url.path().strip_prefix(base_path)?;
+        if !rest.starts_with('/') {
+            return None;
+        }
+        Some(match url.query() {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest.to_string(),
+        })
+    }
+}
+
+#[derive(Clone)]
+struct ProxyState {
+    engine: MeshEngine,
+    upstream: Arc<ReqwestUpstream>,
+}
+
+async fn proxy(State(state): State<ProxyState>, request: axum::extract::Request) -> Response<UpstreamBody> {
+    let (parts, body) = request.into_parts();
+    if let Some(kind) = state.engine.classify(&parts.method, &parts.uri, &parts.headers) {
+        return state.engine.serve(state.upstream.clone(), parts, kind).await;
+    }
+    let body = if parts.method == Method::GET || parts.method == Method::HEAD {
+        None
+    } else {
+        Some(reqwest::Body::wrap_stream(body.into_data_stream()))
+    };
+    match state.upstream.send(parts.method.clone(), &parts.uri, &parts.headers, body).await {
+        Ok(response) => response,
+        Err(e) => {
+            state.engine.note_upstream_error();
+            tracing::warn!(path = %parts.uri.path(), error = %e, "upstream request failed");
+            let mut r = Response::new(full_body(format!("{e}\n")));
+            *r.status_mut() = e.status();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            r
+        }
+    }
+}
+
+/// The proxy as a router (a fallback that handles every path).
+pub fn proxy_router(engine: MeshEngine, upstream: Arc<ReqwestUpstream>) -> Router {
+    Router::new().fallback(proxy).with_state(ProxyState { engine, upstream })
+}
+
+/// CORS for the browser client: reads of manifests and segments (with `Range`) from any allowed
+/// origin, and the headers a player needs exposed.
+pub fn cors_layer(config: &CorsConfig) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS, Method::POST])
+        .allow_headers([header::RANGE, header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_NONE_MATCH, header::IF_MODIFIED_SINCE])
+        .expose_headers([header::CONTENT_LENGTH, header::CONTENT_RANGE, header::ACCEPT_RANGES, header::ETAG, header::DATE])
+        .max_age(Duration::from_secs(600));
+    if config.allow_origins.is_empty() {
+        layer.allow_origin(Any)
+    } else {
+        let origins: Vec<HeaderValue> = config.allow_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        layer.allow_origin(AllowOrigin::list(origins))
+    }
+}
+
+/// `GET /v1/stats`: the engine's counters as JSON (merge it where the dashboard can reach it).
+pub fn stats_routes(engine: MeshEngine) -> Router {
+    Router::new().route("/v1/stats", get(|State(engine): State<MeshEngine>| async move { axum::Json(engine.stats()) })).with_state(engine)
+}
+
+fn engine_for(config: &OriginConfig) -> Result<MeshEngine, OriginError> {
+    config.validate()?;
+    let mut builder = MeshEngine::builder(config.clone());
+    if let Some(dir) = &config.keys_dir {
+        builder = builder.issuer(Arc::new(TokenIssuer::load(dir, &config.tokens, now_secs())?));
+    }
+    Ok(builder.build())
+}
+
+fn with_token_routes(router: Router, engine: &MeshEngine) -> Router {
+    match engine.issuer() {
+        Some(issuer) => token_routes(issuer.clone()).merge(router),
+        None => router,
+    }
+}
+
+/// The whole reverse proxy for `config`: manifests rewritten, everything else forwarded, token
+/// routes when `keys_dir` is set, CORS. Returns the engine too (for its stats).
+pub fn build_proxy(config: &OriginConfig) -> Result<(Router, MeshEngine), OriginError> {
+    let engine = engine_for(config)?;
+    let base = config.upstream.as_deref().ok_or(OriginError::NoUpstream)?;
+    let upstream = Arc::new(ReqwestUpstream::new(base, &config.upstream_timeouts)?);
+    let router = with_token_routes(proxy_router(engine.clone(), upstream), &engine);
+    Ok((router.layer(cors_layer(&config.cors)), engine))
+}
+
+/// A local directory of HLS/DASH files served with the Layer (the in-process origin of
+/// `meshcdn demo`): `ServeDir` + [`MeshLayer`], token routes when the engine has an issuer, CORS.
+pub fn local_dir_router(dir: impl AsRef<Path>, engine: MeshEngine) -> Router {
+    let cors = cors_layer(&engine.config().cors);
+    let files = Router::new().fallback_service(ServeDir::new(dir.as_ref())).layer(MeshLayer::new(engine.clone()));
+    with_token_routes(files, &engine).layer(cors)
+}
+
+/// Runs the reverse proxy until Ctrl-C.
+pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
+    let (router, _engine) = build_proxy(config)?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| OriginError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener.local_addr().map_err(|e| OriginError::Io(e.to_string()))?;
+    tracing::info!(%addr, upstream = ?config.upstream, "meshcdn origin proxy listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| OriginError::Io(e.to_string()))
+}

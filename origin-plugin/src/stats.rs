@@ -1,0 +1,62 @@
+//! Counters for the publisher dashboard: cheap atomics, read as a serialisable snapshot.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// Live counters of one engine (shared by the Layer, the proxy and the token routes).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub(crate) manifests_rewritten: AtomicU64,
+    pub(crate) fail_open: AtomicU64,
+    pub(crate) manifest_cache_hits: AtomicU64,
+    pub(crate) manifest_fetches: AtomicU64,
+    pub(crate) hashes_computed: AtomicU64,
+    pub(crate) hash_cache_hits: AtomicU64,
+    pub(crate) hash_failures: AtomicU64,
+    pub(crate) upstream_errors: AtomicU64,
+}
+
+/// A point-in-time copy of [`Stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsSnapshot {
+    /// Manifests served with meshcdn data inserted.
+    pub manifests_rewritten: u64,
+    /// Manifests served unchanged because they could not be parsed, rewritten or were too large.
+    pub fail_open: u64,
+    /// Manifest requests answered from the manifest cache.
+    pub manifest_cache_hits: u64,
+    /// Manifest requests that went to the upstream (single-flight: one per cache miss).
+    pub manifest_fetches: u64,
+    /// Segments hashed (each (URL, byte range) once while cached).
+    pub hashes_computed: u64,
+    /// Segment hash look-ups answered from the hash cache.
+    pub hash_cache_hits: u64,
+    /// Segments that could not be hashed (served without a hash; clients fetch them over HTTP).
+    pub hash_failures: u64,
+    /// Upstream transport errors, timeouts and 5xx answers.
+    pub upstream_errors: u64,
+    /// Tokens issued (HTTP API and manifests); filled in by [`crate::MeshEngine::stats`].
+    pub tokens_issued: u64,
+}
+
+impl Stats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StatsSnapshot {
+            manifests_rewritten: get(&self.manifests_rewritten),
+            fail_open: get(&self.fail_open),
+            manifest_cache_hits: get(&self.manifest_cache_hits),
+            manifest_fetches: get(&self.manifest_fetches),
+            hashes_computed: get(&self.hashes_computed),
+            hash_cache_hits: get(&self.hash_cache_hits),
+            hash_failures: get(&self.hash_failures),
+            upstream_errors: get(&self.upstream_errors),
+            tokens_issued: 0,
+        }
+    }
+}
+
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
