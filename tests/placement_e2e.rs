@@ -234,6 +234,7 @@ impl Ws {
         timeout(STEP, async {
             loop {
                 let message = self.recv().await.unwrap();
+                eprintln!("DEBUG recv: {message}");
                 assert!(!message.contains("failure reason"), "tracker refused: {message}");
                 if message.contains(needle) {
                     return message;
@@ -335,6 +336,7 @@ async fn viewers_meet_on_their_pops_node_and_fail_over_together() {
     let (index, mut second) = join_first_working(&list, &info_hash, &peer_id(4)).await;
     assert_eq!(index, 1);
     second.send(&announce(&info_hash, &peer_id(4), 1)).await.unwrap();
+    eprintln!("DEBUG second got: {}", timeout(Duration::from_secs(3), second.recv()).await.map(|r| r.unwrap()).unwrap_or_default());
     let relayed = first.recv_containing("\"offer\"").await;
     assert!(relayed.contains(&peer_id(4)), "{relayed}");
 }

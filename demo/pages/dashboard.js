@@ -1,11 +1,11 @@
 // Publisher dashboard: polls /api/stats (the edge tracker's swarm stats, the origin plugin's
-// stats and the viewers' beacons), keeps a short history for the chart, and issues tokens
+// stats, the viewers' beacons and the server-kept history for the chart), and issues tokens
 // through POST /v1/tokens.
 (function () {
   "use strict";
   const POLL_MS = 2000;
-  const HISTORY = 150; // 5 minutes at one point per 2 s
-  const history = [];
+  const HISTORY = 300; // the server keeps 10 minutes at one point per 2 s
+  let history = [];
 
   function formatBytes(n) {
     if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1) + " MiB";
@@ -75,8 +75,7 @@
       const s = await res.json();
       const total = s.viewers.http_bytes + s.viewers.p2p_bytes;
       const offload = total ? s.viewers.p2p_bytes / total : 0;
-      history.push({ offload, viewers: s.viewers.count });
-      if (history.length > HISTORY) history.shift();
+      history = s.history;
       renderTable(s.swarms);
       document.getElementById("total-viewers").textContent = s.viewers.count;
       document.getElementById("total-p2p").textContent = formatBytes(s.viewers.p2p_bytes);
@@ -96,7 +95,7 @@
   document.getElementById("token-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const form = new FormData(ev.target);
-    const body = { content: form.get("content"), ttl: form.get("ttl") };
+    const body = { content: form.get("content"), ttl_secs: Number(form.get("ttl_secs")) };
     if (form.get("viewer")) body.viewer = form.get("viewer");
     const out = document.getElementById("token-result");
     const res = await fetch("/v1/tokens", {

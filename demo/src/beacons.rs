@@ -30,11 +30,25 @@ pub struct Totals {
 pub struct Beacons {
     ttl: Duration,
     last: Mutex<HashMap<String, (Beacon, Instant)>>,
+    history: Mutex<std::collections::VecDeque<Sample>>,
+}
+
+/// Points kept for the dashboard's chart (10 minutes at one sample per 2 s).
+pub const HISTORY_POINTS: usize = 300;
+
+/// One point of the dashboard's chart.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sample {
+    /// Milliseconds since the demo started.
+    pub at_ms: u64,
+    pub viewers: u64,
+    /// Share of the viewers' segment bytes that came from peers, 0..=1.
+    pub offload: f64,
 }
 
 impl Beacons {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, last: Mutex::new(HashMap::new()) }
+        Self { ttl, last: Mutex::new(HashMap::new()), history: Mutex::new(Default::default()) }
     }
 
     pub fn record(&self, beacon: Beacon, now: Instant) {
@@ -56,6 +70,24 @@ impl Beacons {
     }
 }
 
+impl Beacons {
+    /// Adds a chart point from the current totals; the oldest goes beyond [`HISTORY_POINTS`].
+    pub fn sample(&self, at_ms: u64, now: Instant) {
+        let t = self.totals(now);
+        let bytes = t.http_bytes + t.p2p_bytes;
+        let offload = if bytes == 0 { 0.0 } else { t.p2p_bytes as f64 / bytes as f64 };
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        if history.len() == HISTORY_POINTS {
+            history.pop_front();
+        }
+        history.push_back(Sample { at_ms, viewers: t.count, offload });
+    }
+
+    pub fn history(&self) -> Vec<Sample> {
+        self.history.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +106,23 @@ mod tests {
         assert_eq!(beacons.totals(t0 + Duration::from_secs(3)), Totals { count: 2, http_bytes: 170, p2p_bytes: 310 });
         assert_eq!(beacons.totals(t0 + Duration::from_secs(11)), Totals { count: 1, http_bytes: 20, p2p_bytes: 300 });
         assert_eq!(beacons.totals(t0 + Duration::from_secs(60)), Totals::default());
+    }
+
+    #[test]
+    fn history_is_bounded_and_reports_the_offload_share() {
+        let beacons = Beacons::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        beacons.sample(0, t0);
+        beacons.record(beacon("a", 100, 300), t0);
+        beacons.sample(2_000, t0);
+        assert_eq!(beacons.history()[0], Sample { at_ms: 0, viewers: 0, offload: 0.0 });
+        assert_eq!(beacons.history()[1], Sample { at_ms: 2_000, viewers: 1, offload: 0.75 });
+        for i in 0..HISTORY_POINTS as u64 {
+            beacons.sample(4_000 + i, t0);
+        }
+        let history = beacons.history();
+        assert_eq!(history.len(), HISTORY_POINTS);
+        assert_eq!(history[0].at_ms, 4_000);
     }
 
     #[test]

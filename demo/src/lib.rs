@@ -208,6 +208,17 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         publisher_api_key: publisher_api_key.clone(),
     });
 
+    // The dashboard's chart: one point every 2 s since the start.
+    let sampler = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                every.tick().await;
+                state.beacons.sample(state.started.elapsed().as_millis() as u64, Instant::now());
+            }
+        })
+    };
     let streams = Router::new()
         .nest_service("/streams/vod", ServeDir::new(&media_dir))
         .route("/streams/live/master.m3u8", get(live_master))
@@ -236,6 +247,7 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "demo server stopped");
         }
+        sampler.abort();
     });
     let page_url = format!("http://{local_addr}/");
     tracing::info!(%page_url, edge = %edge.announce_url(), "demo running");
@@ -357,6 +369,7 @@ async fn api_stats(State(state): State<Arc<DemoState>>) -> Response {
     axum::Json(serde_json::json!({
         "swarms": swarms,
         "viewers": viewers,
+        "history": state.beacons.history(),
         "tracker": tracker.map(|t| serde_json::json!({"connections": t.connections, "peers": t.peers, "counters": t.counters})),
         "origin": state.origin.stats(),
     }))

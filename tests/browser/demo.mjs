@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// Browser test of `meshcdn demo`, as a person would use it: two viewer tabs (separate browser
+// contexts) on the demo player; the second tab's overlay must show bytes from peers. Saves
+// screenshots of the player and the dashboard and checks that they are not blank.
+// Run inside a network namespace with the demo already serving at $DEMO_URL (tests/demo_browser.rs
+// does both). Exit code 0 = pass; the last line says `N passed, N failed`.
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, "../../client/package.json"));
+const { chromium } = require("playwright-core");
+
+const DEMO_URL = process.env.DEMO_URL ?? "http://127.0.0.1:8080/";
+const ARTIFACTS = process.env.ARTIFACTS_DIR ?? join(here, "../../test-artifacts");
+const WAIT_MS = Number(process.env.DEMO_WAIT_MS ?? 120_000);
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const CHROMIUM_ARGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--disable-features=WebRtcHideLocalIpsWithMdns",
+  "--autoplay-policy=no-user-gesture-required",
+];
+
+/** Polls `fn` until it returns a truthy value or `ms` pass; returns the value or throws `what`. */
+async function waitFor(what, fn, ms = WAIT_MS, everyMs = 250) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/** How many distinct colours (quantised) and how much spread a PNG has, decoded by the browser. */
+async function pictureStats(page, png) {
+  const dataUrl = "data:image/png;base64," + png.toString("base64");
+  return page.evaluate(async (src) => {
+    const img = new Image();
+    img.src = src;
+    await img.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = img.width;
+    canvas.height = img.height;
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(img, 0, 0);
+    const { data } = ctx.getImageData(0, 0, img.width, img.height);
+    const colours = new Set();
+    let sum = 0, sumSq = 0, n = 0;
+    for (let i = 0; i < data.length; i += 4 * 7) {
+      colours.add(((data[i] >> 4) << 8) | ((data[i + 1] >> 4) << 4) | (data[i + 2] >> 4));
+      const luma = 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2];
+      sum += luma; sumSq += luma * luma; n++;
+    }
+    const mean = sum / n;
+    return { width: img.width, height: img.height, colours: colours.size, stddev: Math.sqrt(sumSq / n - mean * mean) };
+  }, dataUrl);
+}
+
+const results = [];
+async function test(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push(true);
+    console.log(`ok - ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    results.push(false);
+    console.log(`not ok - ${name}\n  ${e.stack ?? e}`);
+  }
+}
+
+await waitFor(`the demo at ${DEMO_URL}`, async () => (await fetch(DEMO_URL)).ok);
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+try {
+  const viewers = [];
+  for (let i = 0; i < 2; i++) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    page.on("pageerror", (e) => console.log(`  [viewer ${i + 1} page error] ${e.message}`));
+    await page.goto(DEMO_URL + "?stream=live");
+    viewers.push(page);
+    // The first viewer plays (and so holds segments) before the second one arrives.
+    await waitFor(`viewer ${i + 1} to play`, () =>
+      page.evaluate(() => {
+        const v = document.querySelector("video");
+        return v && v.currentTime > 1 && window.meshcdnClient?.stats().trackerConnected;
+      }),
+    );
+  }
+  const [first, second] = viewers;
+
+  await test("the second tab's overlay shows bytes from peers", async () => {
+    const stats = await waitFor("bytes from peers in the second tab", async () => {
+      const s = await second.evaluate(() => window.meshcdnClient.stats());
+      const overlay = await second.locator("#p2p-bytes").innerText();
+      return s.p2pBytes > 0 && overlay !== "0 B" ? { s, overlay } : null;
+    });
+    console.log(`  second tab: ${stats.overlay} from peers, ${stats.s.httpBytes} B over HTTP, ${stats.s.peers.length} peer(s)`);
+    const share = await second.locator("#p2p-share").innerText();
+    if (!(Number(share) > 0)) throw new Error(`overlay P2P share is ${share}%`);
+  });
+
+  await test("both players keep playing", async () => {
+    for (const [i, page] of viewers.entries()) {
+      const t0 = await page.evaluate(() => document.querySelector("video").currentTime);
+      await waitFor(`viewer ${i + 1} to advance`, () =>
+        page.evaluate((t) => document.querySelector("video").currentTime > t + 1, t0),
+      );
+    }
+  });
+
+  await test("player screenshot is not blank", async () => {
+    const png = await first.screenshot({ path: join(ARTIFACTS, "demo-player.png") });
+    const s = await pictureStats(first, png);
+    console.log(`  player screenshot ${s.width}x${s.height}: ${s.colours} colours, luma stddev ${s.stddev.toFixed(1)}`);
+    if (s.colours < 20 || s.stddev < 10) throw new Error(`screenshot looks blank: ${JSON.stringify(s)}`);
+  });
+
+  await test("dashboard shows the swarm and its screenshot is not blank", async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await page.goto(DEMO_URL + "dashboard");
+    await waitFor("a swarm row with viewers", async () => {
+      const text = await page.locator("#swarms tbody").innerText();
+      return /demo\/live/.test(text) && Number(await page.locator("#total-viewers").innerText()) >= 2;
+    });
+    await waitFor("the chart to have points", () => page.evaluate(() => {
+      const c = document.getElementById("chart");
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 1] > 150 && d[i] < 100) return true; // green line
+      return false;
+    }));
+    const png = await page.screenshot({ path: join(ARTIFACTS, "demo-dashboard.png"), fullPage: true });
+    const s = await pictureStats(page, png);
+    console.log(`  dashboard screenshot ${s.width}x${s.height}: ${s.colours} colours, luma stddev ${s.stddev.toFixed(1)}`);
+    if (s.colours < 10 || s.stddev < 5) throw new Error(`screenshot looks blank: ${JSON.stringify(s)}`);
+  });
+
+  await test("the dashboard issues a swarm token through POST /v1/tokens", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(DEMO_URL + "dashboard");
+    await waitFor("the API key to be filled in", async () => (await page.locator("#apikey").inputValue()).length > 10);
+    await page.click("#token-form button");
+    const text = await waitFor("the token", async () => {
+      const t = await page.locator("#token-result").innerText();
+      return t.length ? t : null;
+    });
+    if (!/^200 /.test(text) || !/"token"\s*:\s*"ey/.test(text)) throw new Error(`unexpected answer: ${text}`);
+  });
+} finally {
+  await browser.close();
+}
+const passed = results.filter(Boolean).length;
+console.log(`${passed} passed, ${results.length - passed} failed`);
+process.exit(passed === results.length ? 0 : 1);
