@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Builds the tracker-shard component (edge-worker/guest) for wasm32-wasip2 and copies it to
-# $MESHCDN_COMPONENT (the edge host's default --component). With --fault it also builds the
-# fault-injection variant used by the tests, to $MESHCDN_FAULT_COMPONENT.
+# $MESHCDN_COMPONENT (the edge host's default --component), and the fault-injection variant the
+# edge tests use to $MESHCDN_FAULT_COMPONENT (skip it with --no-fault).
 #
 # The rustup toolchain has no wasm32 std, so this uses Debian's rustc-web with -Zbuild-std
 # (installed here if missing). Skips the build when the component is newer than every input.
-# Usage: scripts/build-guest.sh [--fault] [--force]
+# Usage: scripts/build-guest.sh [--no-fault] [--force]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$MESHCDN_ROOT"
 export MESHCDN_FAULT_COMPONENT="${MESHCDN_FAULT_COMPONENT:-$(dirname "$MESHCDN_COMPONENT")/tracker-shard-fault.wasm}"
 
-fault=0; force=0
+fault=1; force=0
 for arg in "$@"; do
   case "$arg" in
     --fault) fault=1 ;;
+    --no-fault) fault=0 ;;
     --force) force=1 ;;
     *) echo "build-guest: unknown argument $arg" >&2; exit 2 ;;
   esac

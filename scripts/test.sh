@@ -7,12 +7,14 @@ scripts/setup.sh
 
 echo "== cargo tests (workspace: unit, property, integration, end-to-end)"
 cargo nextest run --workspace --no-fail-fast 2>&1 || cargo_failed=1
+echo "== deploy manifests, units and image definition"
+scripts/validate-deploy.sh || deploy_failed=1
 if [ -f client/package.json ]; then
   echo "== client tests"
   (cd client && npm test) || client_failed=1
 fi
-if [ -n "${cargo_failed:-}${client_failed:-}" ]; then
-  echo "test: FAILED (cargo=${cargo_failed:-0} client=${client_failed:-0})"
+if [ -n "${cargo_failed:-}${client_failed:-}${deploy_failed:-}" ]; then
+  echo "test: FAILED (cargo=${cargo_failed:-0} client=${client_failed:-0} deploy=${deploy_failed:-0})"
   exit 1
 fi
 echo "test: all suites passed"

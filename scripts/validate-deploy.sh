@@ -26,7 +26,13 @@ requirements=deploy/requirements-validate.txt
 stamp="$venv/.requirements"
 if [ ! -x "$venv/bin/python" ] || ! cmp -s "$requirements" "$stamp"; then
   echo "validate-deploy: installing $requirements into $venv"
-  python3 -m venv "$venv"
+  if ! python3 -m venv --clear "$venv" 2>/dev/null; then
+    # Debian's own python3 keeps venv (ensurepip) in a separate package.
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv --clear "$venv"
+  fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
   cp "$requirements" "$stamp"
 fi

@@ -20,9 +20,11 @@ fn shipped(stem: &str) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n == format!("{stem}.toml") || n == format!("{stem}.example.toml")
-            }) {
+            } else if path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == format!("{stem}.toml") || n == format!("{stem}.example.toml"))
+            {
                 found.push(path);
             }
         }
@@ -34,7 +36,10 @@ fn shipped(stem: &str) -> Vec<PathBuf> {
 #[test]
 fn edge_configs_load() {
     let files = shipped("edge");
-    assert!(files.len() >= 2, "expected the bare-metal and the Kubernetes edge config: {files:?}");
+    assert!(
+        files.len() >= 2,
+        "expected the bare-metal and the Kubernetes edge config: {files:?}"
+    );
     for file in files {
         let config = EdgeConfig::load(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         // The `[tracker]` table reaches the shards as JSON, parsed only when they start: parse it
@@ -42,17 +47,29 @@ fn edge_configs_load() {
         if let Err(e) = NativeFactory::new(&config.tracker.to_string()) {
             panic!("{}: [tracker]: {e}", file.display());
         }
-        assert!(!config.auth.open, "{}: shipped edge configs require tokens", file.display());
+        assert!(
+            !config.auth.open,
+            "{}: shipped edge configs require tokens",
+            file.display()
+        );
     }
 }
 
 #[test]
 fn origin_configs_load() {
     let files = shipped("origin");
-    assert!(files.len() >= 4, "expected bare-metal, base and one per overlay: {files:?}");
+    assert!(
+        files.len() >= 4,
+        "expected bare-metal, base and one per overlay: {files:?}"
+    );
     for file in files {
-        let config = OriginConfig::load(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        assert!(config.keys_dir.is_some(), "{}: shipped origin configs sign tokens", file.display());
+        let config =
+            OriginConfig::load(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(
+            config.keys_dir.is_some(),
+            "{}: shipped origin configs sign tokens",
+            file.display()
+        );
     }
 }
 
@@ -62,11 +79,19 @@ fn the_loaders_refuse_an_unknown_field_in_a_shipped_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let edge = dir.join("edge.toml");
     let text = std::fs::read_to_string(root().join("deploy/config/edge.example.toml")).unwrap();
-    std::fs::write(&edge, text.replace("[limits]\n", "[limits]\nmax_conections = 5\n")).unwrap();
+    std::fs::write(
+        &edge,
+        text.replace("[limits]\n", "[limits]\nmax_conections = 5\n"),
+    )
+    .unwrap();
     let err = EdgeConfig::load(&edge).unwrap_err().to_string();
     assert!(err.contains("max_conections"), "{err}");
-    let config = EdgeConfig::from_toml(&text.replace("[tracker]\n", "[tracker]\nmax_ofers = 3\n")).unwrap();
-    assert!(NativeFactory::new(&config.tracker.to_string()).is_err(), "a misspelt [tracker] key");
+    let config =
+        EdgeConfig::from_toml(&text.replace("[tracker]\n", "[tracker]\nmax_ofers = 3\n")).unwrap();
+    assert!(
+        NativeFactory::new(&config.tracker.to_string()).is_err(),
+        "a misspelt [tracker] key"
+    );
 
     let origin = dir.join("origin.toml");
     let text = std::fs::read_to_string(root().join("deploy/config/origin.example.toml")).unwrap();

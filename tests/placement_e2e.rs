@@ -1,7 +1,10 @@
 //! Multi-PoP swarm placement end to end, on loopback: three `meshcdn edge` processes in two PoPs
 //! (`fra` = edge-a + edge-b, `iad` = edge-c), and an origin plugin whose tracker selection is
 //! `meshcdn_placement`. Viewers fetch master playlists with a region header, read the bootstrap
-//! and announce on the trackers it names, the way the browser client does.
+//! and announce on the trackers it names, the way the browser client does: they meet on their
+//! PoP's node, fail over together to the same next node when it dies, and removing the dead node
+//! from the placement moves only its contents. (Balance over 10,000 swarms and minimal movement
+//! in general are covered on the pure function in placement/tests/placement.rs.)
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -29,7 +32,16 @@ struct EdgeProcess {
 
 async fn spawn_edge() -> EdgeProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_meshcdn"))
-        .args(["edge", "--open", "--engine", "native", "--shards", "1", "--listen", "127.0.0.1:0"])
+        .args([
+            "edge",
+            "--open",
+            "--engine",
+            "native",
+            "--shards",
+            "1",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -59,7 +71,8 @@ struct MediaDir(PathBuf);
 
 impl MediaDir {
     fn new(contents: &[String]) -> Self {
-        let root = std::env::temp_dir().join(format!("meshcdn-placement-e2e-{}", std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("meshcdn-placement-e2e-{}", std::process::id()));
         for content in contents {
             let dir = root.join(content);
             for rendition in ["360p", "720p"] {
@@ -88,7 +101,10 @@ impl Drop for MediaDir {
 }
 
 fn placement_config(a: &str, b: &str, c: &str) -> PlacementConfig {
-    let node = |name: &str, url: &str| NodeConfig { name: name.into(), tracker_url: url.into() };
+    let node = |name: &str, url: &str| NodeConfig {
+        name: name.into(),
+        tracker_url: url.into(),
+    };
     PlacementConfig {
         region_header: REGION_HEADER.into(),
         default_pop: "fra".into(),
@@ -100,7 +116,12 @@ fn placement_config(a: &str, b: &str, c: &str) -> PlacementConfig {
                 fallback_pop: Some("iad".into()),
                 nodes: vec![node("edge-a", a), node("edge-b", b)],
             },
-            PopConfig { name: "iad".into(), regions: vec!["US".into()], fallback_pop: None, nodes: vec![node("edge-c", c)] },
+            PopConfig {
+                name: "iad".into(),
+                regions: vec!["US".into()],
+                fallback_pop: None,
+                nodes: vec![node("edge-c", c)],
+            },
         ],
     }
 }
@@ -108,10 +129,15 @@ fn placement_config(a: &str, b: &str, c: &str) -> PlacementConfig {
 /// Serves `dir` through the origin plugin with placement as its tracker selection.
 async fn serve_origin(dir: &Path, placement: Placement) -> std::net::SocketAddr {
     let selector = move |parts: &Parts, content: &str| {
-        let region = parts.headers.get(placement.region_header()).and_then(|v| v.to_str().ok());
+        let region = parts
+            .headers
+            .get(placement.region_header())
+            .and_then(|v| v.to_str().ok());
         placement.trackers_for(region, content)
     };
-    let engine = MeshEngine::builder(OriginConfig::default()).trackers(selector).build();
+    let engine = MeshEngine::builder(OriginConfig::default())
+        .trackers(selector)
+        .build();
     let router = meshcdn_origin::proxy::local_dir_router(dir, engine);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -123,15 +149,23 @@ async fn serve_origin(dir: &Path, placement: Placement) -> std::net::SocketAddr 
 async fn http_get(addr: std::net::SocketAddr, path: &str, region: Option<&str>) -> String {
     timeout(STEP, async {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        let region = region.map(|r| format!("{REGION_HEADER}: {r}\r\n")).unwrap_or_default();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{region}Connection: close\r\n\r\n");
+        let region = region
+            .map(|r| format!("{REGION_HEADER}: {r}\r\n"))
+            .unwrap_or_default();
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{region}Connection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.unwrap();
         let response = String::from_utf8(response).unwrap();
         let (head, body) = response.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
-        assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "test client reads plain bodies");
+        assert!(
+            !head
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked"),
+            "test client reads plain bodies"
+        );
         body.to_owned()
     })
     .await
@@ -145,17 +179,27 @@ fn bootstrap(master: &str) -> serde_json::Value {
         .find(|l| l.contains("DATA-ID=\"io.meshcdn.bootstrap\""))
         .unwrap_or_else(|| panic!("no bootstrap in {master}"));
     let value = line.split("VALUE=\"").nth(1).unwrap().trim_end_matches('"');
-    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value).unwrap();
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value)
+        .unwrap();
     serde_json::from_slice(&json).unwrap()
 }
 
 fn trackers(bootstrap: &serde_json::Value) -> Vec<String> {
-    bootstrap["trackers"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect()
+    bootstrap["trackers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// 40 hex digits -> the 20-char binary string of the WebTorrent protocol (one char per byte).
 fn binary_string(hex: &str) -> String {
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap() as char).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap() as char)
+        .collect()
 }
 
 fn peer_id(n: u8) -> String {
@@ -234,8 +278,10 @@ impl Ws {
         timeout(STEP, async {
             loop {
                 let message = self.recv().await.unwrap();
-                eprintln!("DEBUG recv: {message}");
-                assert!(!message.contains("failure reason"), "tracker refused: {message}");
+                assert!(
+                    !message.contains("failure reason"),
+                    "tracker refused: {message}"
+                );
                 if message.contains(needle) {
                     return message;
                 }
@@ -259,7 +305,8 @@ fn announce(info_hash: &str, peer: &str, offers: usize) -> String {
         // The first announce of a viewer is `started`; later ones (carrying offers) are updates.
         "action": "announce", "info_hash": info_hash, "peer_id": peer,
         "event": if offers.is_empty() { "started" } else { "update" },
-        "numwant": offers.len(), "uploaded": 0, "downloaded": 0, "left": 0, "offers": offers,
+        // No `left`: a leecher (two seeders are never introduced: nothing to trade).
+        "numwant": offers.len(), "uploaded": 0, "downloaded": 0, "offers": offers,
     })
     .to_string()
 }
@@ -267,14 +314,17 @@ fn announce(info_hash: &str, peer: &str, offers: usize) -> String {
 /// What the client does with the bootstrap's list: the first tracker that accepts the announce.
 async fn join_first_working(trackers: &[String], info_hash: &str, peer: &str) -> (usize, Ws) {
     for (index, url) in trackers.iter().enumerate() {
-        let Ok(Ok(mut ws)) = timeout(STEP, Ws::connect(url)).await else { continue };
+        let Ok(Ok(mut ws)) = timeout(STEP, Ws::connect(url)).await else {
+            continue;
+        };
         if ws.send(&announce(info_hash, peer, 0)).await.is_err() {
             continue;
         }
-        if let Ok(Ok(reply)) = timeout(STEP, ws.recv()).await {
-            if reply.contains("\"interval\"") && !reply.contains("failure reason") {
-                return (index, ws);
-            }
+        if let Ok(Ok(reply)) = timeout(STEP, ws.recv()).await
+            && reply.contains("\"interval\"")
+            && !reply.contains("failure reason")
+        {
+            return (index, ws);
         }
     }
     panic!("no tracker of {trackers:?} accepted the swarm");
@@ -283,6 +333,7 @@ async fn join_first_working(trackers: &[String], info_hash: &str, peer: &str) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_meet_on_their_pops_node_and_fail_over_together() {
     let (a, b, c) = (spawn_edge().await, spawn_edge().await, spawn_edge().await);
+    let (a_url, b_url) = (a.url.clone(), b.url.clone());
     let contents: Vec<String> = (0..12).map(|i| format!("vod/movie-{i}")).collect();
     let media = MediaDir::new(&contents);
     let placement = Placement::new(placement_config(&a.url, &b.url, &c.url)).unwrap();
@@ -292,26 +343,42 @@ async fn viewers_meet_on_their_pops_node_and_fail_over_together() {
     // Every viewer of a content in one region gets the same tracker list: primary, the other
     // node of the PoP, then the other PoP's node.
     let mut primaries = std::collections::HashSet::new();
+    let mut de_lists = Vec::new();
     for content in &contents {
         let path = format!("/{content}/master.m3u8");
         let de = bootstrap(&http_get(origin, &path, Some("DE")).await);
         assert_eq!(de["content"], content.as_str());
         let de_trackers = trackers(&de);
-        for region in [Some("DE"), Some("de"), Some("DE-BY"), Some("FR"), None, Some("JP")] {
+        for region in [
+            Some("DE"),
+            Some("de"),
+            Some("DE-BY"),
+            Some("FR"),
+            None,
+            Some("JP"),
+        ] {
             let again = trackers(&bootstrap(&http_get(origin, &path, region).await));
             assert_eq!(again, de_trackers, "{content} from {region:?}");
         }
         assert_eq!(de_trackers, expected.trackers_for(Some("DE"), content));
         assert_eq!(de_trackers.len(), 3);
-        assert!([&a.url, &b.url].contains(&&de_trackers[0]) && [&a.url, &b.url].contains(&&de_trackers[1]));
+        assert!(
+            [&a.url, &b.url].contains(&&de_trackers[0])
+                && [&a.url, &b.url].contains(&&de_trackers[1])
+        );
         assert_ne!(de_trackers[0], de_trackers[1]);
         assert_eq!(de_trackers[2], c.url);
         primaries.insert(de_trackers[0].clone());
+        de_lists.push(de_trackers.clone());
 
         let us = trackers(&bootstrap(&http_get(origin, &path, Some("US")).await));
         assert_eq!(us[0], c.url, "{content}: US viewers go to iad");
     }
-    assert_eq!(primaries.len(), 2, "contents are spread over both fra nodes");
+    assert_eq!(
+        primaries.len(),
+        2,
+        "contents are spread over both fra nodes"
+    );
 
     // Two viewers of one swarm in DE: both join the primary, and the tracker there introduces
     // them (the second one's offer reaches the first).
@@ -322,7 +389,10 @@ async fn viewers_meet_on_their_pops_node_and_fail_over_together() {
     let (index, mut first) = join_first_working(&list, &info_hash, &peer_id(1)).await;
     assert_eq!(index, 0, "primary is up");
     let mut second = Ws::connect(&list[0]).await.unwrap();
-    second.send(&announce(&info_hash, &peer_id(2), 1)).await.unwrap();
+    second
+        .send(&announce(&info_hash, &peer_id(2), 1))
+        .await
+        .unwrap();
     let relayed = first.recv_containing("\"offer\"").await;
     assert!(relayed.contains(&peer_id(2)), "{relayed}");
     drop((first, second));
@@ -330,13 +400,45 @@ async fn viewers_meet_on_their_pops_node_and_fail_over_together() {
     // The primary goes down: every viewer of the swarm moves to the same fallback and meets there.
     let (mut down, up) = if list[0] == a.url { (a, b) } else { (b, a) };
     down.child.kill().await.unwrap();
-    assert!(Ws::connect(&down.url).await.is_err(), "killed node refuses connections");
+    assert!(
+        Ws::connect(&down.url).await.is_err(),
+        "killed node refuses connections"
+    );
     let (index, mut first) = join_first_working(&list, &info_hash, &peer_id(3)).await;
-    assert_eq!((index, list[index].as_str()), (1, up.url.as_str()), "fails over to the PoP's next node");
+    assert_eq!(
+        (index, list[index].as_str()),
+        (1, up.url.as_str()),
+        "fails over to the PoP's next node"
+    );
     let (index, mut second) = join_first_working(&list, &info_hash, &peer_id(4)).await;
     assert_eq!(index, 1);
-    second.send(&announce(&info_hash, &peer_id(4), 1)).await.unwrap();
-    eprintln!("DEBUG second got: {}", timeout(Duration::from_secs(3), second.recv()).await.map(|r| r.unwrap()).unwrap_or_default());
+    second
+        .send(&announce(&info_hash, &peer_id(4), 1))
+        .await
+        .unwrap();
     let relayed = first.recv_containing("\"offer\"").await;
     assert!(relayed.contains(&peer_id(4)), "{relayed}");
+
+    // The operator removes the dead node from the placement: only the contents it held move, each
+    // to the node its viewers had already failed over to.
+    let mut config = placement_config(&a_url, &b_url, &c.url);
+    config.pops[0].nodes.retain(|n| n.tracker_url != down.url);
+    let smaller = serve_origin(&media.0, Placement::new(config).unwrap()).await;
+    for (content, before) in contents.iter().zip(&de_lists) {
+        let path = format!("/{content}/master.m3u8");
+        let after = trackers(&bootstrap(&http_get(smaller, &path, Some("DE")).await));
+        if before[0] == down.url {
+            assert_eq!(
+                after,
+                [before[1].clone(), c.url.clone()],
+                "{content} moves to its fallback"
+            );
+        } else {
+            assert_eq!(
+                after,
+                [before[0].clone(), c.url.clone()],
+                "{content} stays on its node"
+            );
+        }
+    }
 }

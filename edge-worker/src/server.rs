@@ -224,7 +224,7 @@ async fn announce(
     ws.max_message_size(max)
         .max_frame_size(max)
         // Small buffers: an idle peer should cost little memory (they grow when needed).
-        .read_buffer_size(4096)
+        .read_buffer_size(app.config.limits.read_buffer_bytes)
         .write_buffer_size(0)
         .on_upgrade(move |socket| connection(app, socket, facts, admission, slot))
 }
@@ -338,9 +338,6 @@ async fn connection(app: Arc<AppState>, mut socket: WebSocket, facts: NetworkFac
                     app.metrics.messages_out.fetch_add(1, Relaxed);
                 }
                 if let Some(order) = close {
-                    if order.code == 1008 {
-                        app.metrics.reject(Reject::SlowReader);
-                    }
                     break Some((order.code, order.reason));
                 }
             }

@@ -104,9 +104,11 @@ async fn main() {
         std::fs::write(dir.path().join(format!("v/seg_{i:05}.m4s")), format!("segment {i}")).expect("write seg");
     }
     let upstream = serve(Router::new().fallback_service(ServeDir::new(dir.path()))).await;
-    let mut config = OriginConfig::default();
-    config.upstream = Some(format!("http://{upstream}"));
-    config.trackers = vec!["ws://127.0.0.1:8000/announce".into()];
+    let mut config = OriginConfig {
+        upstream: Some(format!("http://{upstream}")),
+        trackers: vec!["ws://127.0.0.1:8000/announce".into()],
+        ..OriginConfig::default()
+    };
     config.manifests.default_ttl_ms = 60_000;
     config.manifests.max_ttl_ms = 60_000;
     let (router, engine) = meshcdn_origin::proxy::build_proxy(&config).expect("proxy");

@@ -264,9 +264,11 @@ mod tests {
 
     #[test]
     fn config_round_trips_through_toml() {
-        let mut c = OriginConfig::default();
-        c.upstream = Some("http://127.0.0.1:9000".into());
-        c.trackers = vec!["ws://127.0.0.1:8000/announce".into()];
+        let mut c = OriginConfig {
+            upstream: Some("http://127.0.0.1:9000".into()),
+            trackers: vec!["ws://127.0.0.1:8000/announce".into()],
+            ..OriginConfig::default()
+        };
         c.content.push(ContentRule { prefix: "/live/".into(), id: "live".into() });
         c.tokens.scope = TokenScope::PerViewer;
         let text = toml::to_string(&c).unwrap();

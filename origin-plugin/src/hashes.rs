@@ -123,6 +123,19 @@ async fn hash_segment(upstream: &dyn Upstream, key: &SegmentKey, max_bytes: u64)
         (StatusCode::OK, None) => (0, None),
         (other, _) => return Err(HashError::Status(other)),
     };
+    if let (StatusCode::PARTIAL_CONTENT, Some(r)) = (status, key.range) {
+        // A 206 for another range than asked would hash the wrong bytes.
+        let first = response
+            .headers()
+            .get(header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split(['-', '/']).next())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if first != Some(r.offset) {
+            return Err(HashError::Body(format!("206 answer does not start at byte {}", r.offset)));
+        }
+    }
     let etag = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut body = response.into_body();
     let mut hasher = Sha256::new();
@@ -147,10 +160,10 @@ async fn hash_segment(upstream: &dyn Upstream, key: &SegmentKey, max_bytes: u64)
         }
         hasher.update(&data);
     }
-    if let Some(r) = key.range {
-        if hashed != r.length {
-            return Err(HashError::ShortRange { expected: r.length, got: hashed });
-        }
+    if let Some(r) = key.range
+        && hashed != r.length
+    {
+        return Err(HashError::ShortRange { expected: r.length, got: hashed });
     }
     Ok(SegmentDigest { sha256: hasher.finalize().into(), etag, bytes: hashed })
 }

@@ -162,10 +162,10 @@ pub fn parse_master(text: &str) -> Result<Vec<String>, HlsError> {
         }
         if t.starts_with("#EXT-X-STREAM-INF") {
             awaiting_uri = Some(line.start);
-        } else if let Some(attrs) = t.strip_prefix("#EXT-X-MEDIA:") {
-            if let Some(uri) = attribute(attrs, "URI") {
-                push(uri);
-            }
+        } else if let Some(attrs) = t.strip_prefix("#EXT-X-MEDIA:")
+            && let Some(uri) = attribute(attrs, "URI")
+        {
+            push(uri);
         }
     }
     if let Some(at) = awaiting_uri {
@@ -319,10 +319,10 @@ pub fn hashes_in(text: &str) -> Vec<(String, String)> {
     for line in lines(text) {
         if let Some(h) = line.text.strip_prefix(HLS_SHA256_TAG) {
             pending = Some(h);
-        } else if is_uri_line(line.text) {
-            if let Some(h) = pending.take() {
-                out.push((line.text.trim().to_string(), h.to_string()));
-            }
+        } else if is_uri_line(line.text)
+            && let Some(h) = pending.take()
+        {
+            out.push((line.text.trim().to_string(), h.to_string()));
         }
     }
     out

@@ -245,3 +245,27 @@ pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
         .await
         .map_err(|e| OriginError::Io(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_urls_map_to_upstream_paths_only_on_the_upstream() {
+        let up = ReqwestUpstream::new("http://127.0.0.1:9000/origin/", &UpstreamTimeouts::default()).unwrap();
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(up.local_path(&url("http://127.0.0.1:9000/origin/a/b.ts?x=1")).as_deref(), Some("/a/b.ts?x=1"));
+        assert_eq!(up.local_path(&url("http://127.0.0.1:9001/origin/a/b.ts")), None);
+        assert_eq!(up.local_path(&url("https://127.0.0.1:9000/origin/a/b.ts")), None);
+        assert_eq!(up.local_path(&url("http://127.0.0.1:9000/originx/b.ts")), None);
+        assert_eq!(up.local_path(&url("http://cdn.example/origin/b.ts")), None);
+    }
+
+    #[test]
+    fn bad_upstream_urls_are_clear_errors() {
+        for bad in ["not a url", "ftp://127.0.0.1/", "http://127.0.0.1/?q=1"] {
+            let err = ReqwestUpstream::new(bad, &UpstreamTimeouts::default()).unwrap_err().to_string();
+            assert!(err.contains("upstream"), "{bad}: {err}");
+        }
+    }
+}

@@ -20,9 +20,7 @@ use meshcdn_tracker::token::{SigningKey, Verifier};
 use tower::ServiceExt as _;
 
 fn config() -> OriginConfig {
-    let mut c = OriginConfig::default();
-    c.trackers = vec!["ws://127.0.0.1:8000/announce".into()];
-    c
+    OriginConfig { trackers: vec!["ws://127.0.0.1:8000/announce".into()], ..OriginConfig::default() }
 }
 
 #[tokio::test]
@@ -111,4 +109,47 @@ async fn the_layer_only_touches_manifests_of_an_app() {
 
     let response = app.oneshot(Request::get("/api/status").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "{\"ok\":true}");
+}
+
+fn manifest_like() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let line = prop_oneof![
+        Just("#EXTM3U".to_string()),
+        Just("#EXT-X-STREAM-INF:BANDWIDTH=1".to_string()),
+        Just("#EXTINF:2,".to_string()),
+        Just("#EXT-X-TARGETDURATION:2".to_string()),
+        Just("#EXT-X-BYTERANGE:10@0".to_string()),
+        Just("#EXT-X-BYTERANGE:5".to_string()),
+        Just("<MPD><Period><AdaptationSet><Representation id=\"a\"><BaseURL>f.mp4</BaseURL>".to_string()),
+        Just("</Representation></AdaptationSet></Period></MPD>".to_string()),
+        "[a-z0-9/._]{1,8}",
+        ".{0,10}",
+    ];
+    (proptest::collection::vec((line, prop_oneof![Just("\n"), Just("\r\n")]), 0..16)).prop_map(|lines| {
+        lines.into_iter().map(|(l, e)| format!("{l}{e}")).collect()
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 96, ..proptest::prelude::ProptestConfig::default() })]
+    /// Whatever the upstream sends, the Layer serves it unchanged or rewritten (strip gives it
+    /// back), and never panics.
+    #[test]
+    fn any_upstream_manifest_is_served_original_or_rewritten(body in manifest_like(), mpd in proptest::bool::ANY) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let out = runtime.block_on(async {
+            let original = body.clone();
+            let inner = tower::service_fn(move |_request: Request<Body>| {
+                let b = original.clone();
+                async move { Ok::<_, std::convert::Infallible>(axum::http::Response::new(Body::from(b))) }
+            });
+            let service = tower::Layer::layer(&MeshLayer::new(MeshEngine::new(config())), inner);
+            let path = if mpd { "/x/a.mpd" } else { "/x/a.m3u8" };
+            let response = service.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+        });
+        let stripped = if mpd { dash::strip_insertions(&out) } else { hls::strip_insertions(&out) };
+        proptest::prop_assert!(out == body || stripped == body, "neither original nor rewritten:\n{out:?}\nfrom\n{body:?}");
+    }
 }

@@ -136,11 +136,17 @@ pub enum PlacementError {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read placement config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("placement config {path} is not valid TOML for this schema: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("placement config {path} is invalid: {source}")]
-    Invalid { path: PathBuf, source: PlacementError },
+    Invalid {
+        path: PathBuf,
+        source: PlacementError,
+    },
 }
 
 impl PlacementConfig {
@@ -158,10 +164,18 @@ impl PlacementConfig {
 
 /// Reads, parses and validates a placement file.
 pub(crate) fn load(path: &Path) -> Result<crate::Placement, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.into(), source })?;
-    let config = PlacementConfig::from_toml(&text)
-        .map_err(|e| LoadError::Parse { path: path.into(), message: e.to_string() })?;
-    crate::Placement::new(config).map_err(|source| LoadError::Invalid { path: path.into(), source })
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let config = PlacementConfig::from_toml(&text).map_err(|e| LoadError::Parse {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    crate::Placement::new(config).map_err(|source| LoadError::Invalid {
+        path: path.into(),
+        source,
+    })
 }
 
 /// Checks a tracker URL the way a browser's `new WebSocket(url)` would refuse it, without

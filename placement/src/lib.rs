@@ -32,8 +32,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 pub use config::{
-    DEFAULT_POP_FALLBACKS, DEFAULT_REGION_HEADER, LoadError, MAX_POP_FALLBACKS, NodeConfig, PlacementConfig,
-    PlacementError, PopConfig,
+    DEFAULT_POP_FALLBACKS, DEFAULT_REGION_HEADER, LoadError, MAX_POP_FALLBACKS, NodeConfig,
+    PlacementConfig, PlacementError, PopConfig,
 };
 
 /// Domain tag of the score hash. Changing it re-places every swarm: bump only on purpose.

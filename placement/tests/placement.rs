@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use meshcdn_placement::{LoadError, NodeConfig, Placement, PlacementConfig, PlacementError, PopConfig};
+use meshcdn_placement::{
+    LoadError, NodeConfig, Placement, PlacementConfig, PlacementError, PopConfig,
+};
 use proptest::prelude::*;
 
 fn node(name: &str, pop: &str) -> NodeConfig {
@@ -330,9 +332,7 @@ fn toml_config_is_strict() {
     );
 
     let typo = text.replace("regions", "region");
-    let err = PlacementConfig::from_toml(&typo)
-        .unwrap_err()
-        .to_string();
+    let err = PlacementConfig::from_toml(&typo).unwrap_err().to_string();
     assert!(err.contains("unknown field `region`"), "{err}");
     let node_typo = text.replace("tracker_url", "url");
     assert!(PlacementConfig::from_toml(&node_typo).is_err());
@@ -353,11 +353,23 @@ fn load_reads_parses_and_validates_with_typed_errors() {
     std::fs::write(&path, "default_pop = \"fra\"\npops = 3\n").unwrap();
     let err = Placement::load(&path).unwrap_err();
     assert!(matches!(err, LoadError::Parse { .. }), "{err}");
-    assert!(err.to_string().contains("placement.toml"), "names the file: {err}");
+    assert!(
+        err.to_string().contains("placement.toml"),
+        "names the file: {err}"
+    );
 
     std::fs::write(&path, "").unwrap();
     let err = Placement::load(&path).unwrap_err();
-    assert!(matches!(err, LoadError::Invalid { source: PlacementError::NoPops, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LoadError::Invalid {
+                source: PlacementError::NoPops,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 proptest! {

@@ -190,14 +190,15 @@ impl Tracker {
                 if where_is.contains_key(&p.key) || swarm.slot_of(&PeerId(p.peer_id)).is_some() {
                     return Err(StateError::Inconsistent(format!("peer {} appears twice", p.key)));
                 }
-                if !conn.swarms.contains(&ih) {
-                    conn.swarms.push(ih);
+                if conn.swarms.iter().any(|m| m.ih == ih.0) {
+                    return Err(StateError::Inconsistent(format!("connection {} has two peers in one swarm", p.conn)));
                 }
                 let mut peer = Peer::new(p.key, p.conn, PeerId(p.peer_id), conn.net, p.last_seen_ms);
                 peer.seeder = p.seeder;
                 peer.upload = p.upload;
                 peer.set_reported(p.reported);
                 let slot = swarm.insert(peer);
+                conn.swarms.push(PeerRef { ih: ih.0, slot, key: p.key });
                 where_is.insert(p.key, PeerRef { ih: ih.0, slot, key: p.key });
                 max_key = max_key.max(p.key);
             }

@@ -109,8 +109,15 @@ impl Interner {
 pub(crate) struct Conn {
     pub net: NetKey,
     pub admission: Admission,
-    /// Swarms this connection has a peer in (small: usually one per rendition watched).
-    pub swarms: Vec<InfoHash>,
+    /// The peers of this connection, one per swarm (small: usually one per rendition watched).
+    /// Kept so a close removes them in O(1) each instead of scanning whole swarms.
+    pub swarms: Vec<PeerRef>,
+}
+
+impl Conn {
+    fn member_of(&self, ih: &InfoHash) -> bool {
+        self.swarms.iter().any(|m| m.ih == ih.0)
+    }
 }
 
 /// Where a peer lives, with its key to detect slot reuse.
@@ -233,11 +240,11 @@ impl Tracker {
     /// The connection is gone: its peers leave all their swarms (like `stopped`).
     pub fn connection_closed(&mut self, conn: ConnId, _now_ms: u64) {
         let Some(c) = self.conns.remove(&conn) else { return };
-        for ih in c.swarms {
+        for m in c.swarms {
+            let ih = InfoHash(m.ih);
             let Some(swarm) = self.swarms.get_mut(&ih) else { continue };
-            let slots: Vec<u32> = swarm.peers().filter(|(_, p)| p.conn == conn).map(|(s, _)| s).collect();
-            for slot in slots {
-                swarm.remove(slot);
+            if swarm.get_keyed_mut(m.slot, m.key).is_some() {
+                swarm.remove(m.slot);
             }
             if swarm.is_empty() {
                 self.swarms.remove(&ih);
@@ -381,7 +388,7 @@ impl Tracker {
 
     fn forget_membership(&mut self, conn: ConnId, ih: &InfoHash) {
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.swarms.retain(|s| s != ih);
+            c.swarms.retain(|m| m.ih != ih.0);
         }
     }
 
@@ -422,7 +429,7 @@ impl Tracker {
         let c = self.admit(conn, &ih, now_ms).map_err(|e| (e, hint))?;
         let net = c.net;
         let conn_swarms = c.swarms.len();
-        let in_swarm = c.swarms.contains(&ih);
+        let in_swarm = c.member_of(&ih);
         let max_swarms = self.config.max_swarms_per_conn;
         self.counters.announces += 1;
 
@@ -446,7 +453,7 @@ impl Tracker {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     // Most connections are in one swarm: do not let Vec round the first push up to 4.
                     c.swarms.reserve_exact(1);
-                    c.swarms.push(ih);
+                    c.swarms.push(PeerRef { ih: ih.0, slot, key });
                 }
                 Some(slot)
             }
@@ -645,7 +652,7 @@ impl Tracker {
         let mut bytes = self.swarms.capacity() * (size_of::<InfoHash>() + size_of::<Swarm>() + 1);
         bytes += self.swarms.values().map(Swarm::heap_bytes).sum::<usize>();
         bytes += self.conns.capacity() * (size_of::<ConnId>() + size_of::<Conn>() + 1);
-        bytes += self.conns.values().map(|c| c.swarms.capacity() * size_of::<InfoHash>()).sum::<usize>();
+        bytes += self.conns.values().map(|c| c.swarms.capacity() * size_of::<PeerRef>()).sum::<usize>();
         bytes += self.pending.capacity() * (size_of::<(PeerKey, OfferId)>() + size_of::<Pending>() + 1);
         bytes += self.pending_order.capacity() * size_of::<(u64, PeerKey, OfferId)>();
         bytes += self.pairs.capacity() * (size_of::<(PeerKey, PeerKey)>() + 2 + 1);

@@ -35,6 +35,8 @@ export interface CoreConfig {
   maxSegmentBytes: number;
   /** Upload rate cap across all peers, bytes per second; 0 = no cap. @default 0 */
   uploadRateLimitBytesPerSec: number;
+  /** Size of the DATA chunks we send, in bytes (at most 65536; 16384 is the most portable across browsers). @default 65536 */
+  uploadChunkBytes: number;
   /** Data-channel send buffer above which the uploader waits (back-pressure). @default 1048576 (1 MiB) */
   sendBufferHighBytes: number;
   /** When upload is off. */
@@ -59,6 +61,7 @@ export const DEFAULT_CONFIG: CoreConfig = {
   cacheMaxSegments: 30,
   maxSegmentBytes: 50 * 1024 * 1024,
   uploadRateLimitBytesPerSec: 0,
+  uploadChunkBytes: 64 * 1024,
   sendBufferHighBytes: 1024 * 1024,
   uploadPolicy: { disabled: false, offOnSaveData: true, offOnMetered: true, offBelowBatteryLevel: 0.2, offWhenHidden: false },
 };
@@ -80,5 +83,6 @@ export function resolveConfig(input: CoreConfigInput = {}): CoreConfig {
     if (typeof def === "number" && (typeof v !== "number" || !(v >= 0))) throw new TypeError(`meshcdn: "${k}" must be a number >= 0`);
     (out as unknown as Record<string, unknown>)[k] = v;
   }
+  if (out.uploadChunkBytes < 1 || out.uploadChunkBytes > 64 * 1024) throw new TypeError('meshcdn: "uploadChunkBytes" must be 1..65536');
   return out;
 }

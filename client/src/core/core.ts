@@ -5,7 +5,7 @@
 import { binaryStringToHex, randomBinaryId } from "./binary-string.js";
 import { swarmForPlaylist, type Bootstrap } from "./bootstrap.js";
 import { resolveConfig, type CoreConfig, type CoreConfigInput } from "./config.js";
-import { HttpError, type IntegrityError, type MeshCdnError, type PeerProtocolError } from "./errors.js";
+import { AbortedError, HttpError, type IntegrityError, type MeshCdnError, type PeerProtocolError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 import { Swarm, type SegmentRequest } from "./swarm.js";
 import { TokenBucket } from "./switcher.js";
@@ -212,7 +212,7 @@ async function plainHttp(req: SegmentRequest): Promise<Uint8Array> {
   try {
     res = await fetch(req.url, { headers, signal: req.signal });
   } catch (e) {
-    if (req.signal.aborted) throw e;
+    if (req.signal.aborted) throw new AbortedError();
     throw new HttpError(req.url, 0, (e as Error).message);
   }
   if (!res.ok) throw new HttpError(req.url, res.status, `status ${res.status}`);

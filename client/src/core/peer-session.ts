@@ -20,6 +20,9 @@ export interface ChannelLike {
   addEventListener(type: "open" | "close" | "bufferedamountlow" | "error", fn: () => void): void;
 }
 
+/** Uploads served to one peer at once; further REQUESTs get ABSENT (a peer cannot queue unbounded work). */
+export const MAX_UPLOADS_PER_PEER = 4;
+
 export interface PeerSessionDeps {
   now(): number;
   /** A verified segment we hold, or undefined. */
@@ -29,6 +32,8 @@ export interface PeerSessionDeps {
   uploadBucket: TokenBucket;
   maxSegmentBytes: number;
   sendBufferHighBytes: number;
+  /** DATA payload size we send (≤ MAX_CHUNK_BYTES). */
+  chunkBytes?: number;
   onUploaded(bytes: number): void;
 }
 
@@ -271,7 +276,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
 
   private async serve(requestId: number, sn: number, offset: number): Promise<void> {
     const seg = this.deps.uploadAllowed() ? this.deps.getSegment(sn) : undefined;
-    if (!seg || offset > seg.length || this.uploads.has(requestId)) {
+    if (!seg || offset > seg.length || this.uploads.has(requestId) || this.uploads.size >= MAX_UPLOADS_PER_PEER) {
       this.send({ type: "absent", requestId });
       return;
     }
@@ -282,7 +287,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       while (this.isOpen && this.channel.bufferedAmount > this.deps.sendBufferHighBytes) {
         await new Promise<void>((r) => this.bufferLowWaiters.push(r));
       }
-      const n = Math.min(MAX_CHUNK_BYTES, seg.length - pos);
+      const n = Math.min(this.deps.chunkBytes ?? MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, seg.length - pos);
       for (let wait = this.deps.uploadBucket.take(n, this.deps.now()); wait > 0; wait = this.deps.uploadBucket.take(n, this.deps.now())) {
         await new Promise((r) => setTimeout(r, wait));
       }

@@ -222,6 +222,7 @@ export class Swarm {
       uploadBucket: this.ctx.uploadBucket,
       maxSegmentBytes: this.ctx.config.maxSegmentBytes,
       sendBufferHighBytes: this.ctx.config.sendBufferHighBytes,
+      chunkBytes: this.ctx.config.uploadChunkBytes,
       onUploaded: (n) => this.ctx.onUploaded(n),
     });
     const entry: ConnectedPeer = { session, pc, offerer };

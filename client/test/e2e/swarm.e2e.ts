@@ -51,14 +51,14 @@ test("three viewers: the second and third get at least half of their bytes from 
         const third = v3;
         await waitFor("viewer 3 to connect to both", async () => (await third.snapshot()).stats.peers.length >= 2, 30_000);
         // Long enough that the steady state, not the start-up, dominates (2 s segments).
-        await waitFor("viewers 2 and 3 to play 14 segments", async () => (await segs(v2)) >= 14 && (await segs(third)) >= 14, 90_000, 500);
+        await waitFor("viewers 2 and 3 to play 16 segments", async () => (await segs(v2)) >= 16 && (await segs(third)) >= 16, 90_000, 500);
         const [a, b, c] = [await v1.snapshot(), await v2.snapshot(), await third.snapshot()];
         console.log(`# ${summary("viewer1", a)}\n# ${summary("viewer2", b)}\n# ${summary("viewer3", c)}`);
         for (const [name, s] of [["viewer 2", b], ["viewer 3", c]] as const) {
           assert.ok(s.stats.offloadRatio >= 0.5, `${name} got ${(s.stats.offloadRatio * 100).toFixed(1)}% from peers`);
         }
         for (const [name, s] of [["viewer 1", a], ["viewer 2", b], ["viewer 3", c]] as const) {
-          assert.equal(s.stalls, 0, `${name} stalled`);
+          assert.equal(s.stalls, 0, `${name} stalled: ${s.stallLog.join(" | ")}`);
           assert.equal(s.badDeliveries, 0, `${name} got bytes that do not match the origin's hash`);
           assert.deepEqual(s.errors.filter((e) => e.endsWith("/true")), [], `${name} had fatal player errors`);
         }
@@ -103,6 +103,87 @@ test("a peer that serves corrupted bytes never gets them into the player and is 
   });
 });
 
+test("a peer that stalls mid-segment: the rest comes over HTTP with Range, and playback goes on", { timeout: 180_000 }, async () => {
+  await withStack(async (stack) => {
+    // Small chunks, so the first one is a real part of the segment.
+    const slow = await openViewer(browser, stack, { stall: true, config: { uploadChunkBytes: 8192 } });
+    try {
+      await waitFor("the stalling viewer playing 2 segments", async () => (await slow.snapshot()).started && (await segs(slow)) >= 2, 30_000);
+      const v = await openViewer(browser, stack);
+      try {
+        const resumed = await waitFor("a segment resumed over HTTP after a P2P stall", async () =>
+          (await v.snapshot()).stats.segments.find((s) => s.decisions.includes("http:resume-range")), 60_000);
+        await waitFor("4 more segments", async () => (await segs(v)) >= resumed.sn - (await v.snapshot()).stats.segments[0]!.sn + 5, 60_000, 500);
+        const s = await v.snapshot();
+        console.log(`# ${summary("viewer", s)}\n# resumed: ${JSON.stringify(resumed)}`);
+        assert.ok(resumed.p2pBytes > 0 && resumed.p2pBytes % 8192 === 0, "the first chunk(s) came from the peer");
+        assert.ok(resumed.httpBytes > 0 && resumed.p2pBytes + resumed.httpBytes === resumed.bytes, "the rest came over HTTP");
+        assert.ok((await slow.snapshot()).droppedSent > 0);
+        assert.equal(s.badDeliveries, 0, "resumed segments are intact");
+        assert.equal(s.stalls, 0, `stalled: ${s.stallLog.join(" | ")}`);
+        assert.ok(!s.stats.bannedPeers.length, "a slow peer is not banned");
+      } finally {
+        await v.context.close();
+      }
+    } finally {
+      await slow.context.close();
+    }
+  });
+});
+
+test("VOD: a second viewer gets most of its bytes from the first, without stalls", { timeout: 120_000 }, async () => {
+  await withStack(async (stack) => {
+    const v1 = await openViewer(browser, stack, { src: stack.vodMasterUrl });
+    try {
+      // hls.js buffers ahead (30 s by default), so the first viewer soon holds the whole 20 s stream.
+      await waitFor("viewer 1 to load all 10 segments", async () => (await segs(v1)) >= 10, 40_000);
+      const v2 = await openViewer(browser, stack, { src: stack.vodMasterUrl });
+      try {
+        await waitFor("viewer 2 to load all 10 segments", async () => (await segs(v2)) >= 10, 40_000);
+        await waitFor("viewer 2 to play 6 s", async () => (await v2.snapshot()).currentTime > 6, 30_000);
+        const s = await v2.snapshot();
+        console.log(`# ${summary("vod viewer2", s)}`);
+        assert.ok(s.stats.offloadRatio >= 0.5, `viewer 2 got ${(s.stats.offloadRatio * 100).toFixed(1)}% from peers`);
+        assert.equal(s.stalls, 0, `stalled: ${s.stallLog.join(" | ")}`);
+        assert.equal(s.badDeliveries, 0);
+      } finally {
+        await v2.context.close();
+      }
+    } finally {
+      await v1.context.close();
+    }
+  });
+});
+
+test("a viewer with upload off still downloads from peers but never uploads", { timeout: 120_000 }, async () => {
+  await withStack(async (stack) => {
+    const leech = await openViewer(browser, stack, { config: { uploadPolicy: { disabled: true } } });
+    try {
+      await waitFor("the non-uploading viewer playing 2 segments", async () => (await leech.snapshot()).started && (await segs(leech)) >= 2, 30_000);
+      const v = await openViewer(browser, stack);
+      try {
+        await waitFor("both connected", async () => (await v.snapshot()).stats.peers.length >= 1, 30_000);
+        const at = await segs(leech);
+        await waitFor("6 more segments for the non-uploading viewer", async () => (await segs(leech)) >= at + 6 && (await segs(v)) >= 6, 60_000, 500);
+        const [l, s] = [await leech.snapshot(), await v.snapshot()];
+        console.log(`# ${summary("upload off", l)}\n# ${summary("uploader", s)}`);
+        assert.equal(l.stats.uploadEnabled, false);
+        assert.equal(l.stats.uploadedBytes, 0, "nothing uploaded with upload off");
+        assert.equal(s.stats.p2pBytes, 0, "so the other viewer got nothing from it");
+        assert.ok(l.stats.p2pBytes > 0, "but it did download from the uploading peer");
+        for (const x of [l, s]) {
+          assert.equal(x.stalls, 0, `stalled: ${x.stallLog.join(" | ")}`);
+          assert.equal(x.badDeliveries, 0);
+        }
+      } finally {
+        await v.context.close();
+      }
+    } finally {
+      await leech.context.close();
+    }
+  });
+});
+
 test("killing the tracker mid-playback leaves playback going over HTTP", { timeout: 180_000 }, async () => {
   await withStack(async (stack) => {
     const v1 = await openViewer(browser, stack);
@@ -122,7 +203,7 @@ test("killing the tracker mid-playback leaves playback going over HTTP", { timeo
         const snaps = [await v1.snapshot(), await v2.snapshot(), await v3.snapshot()];
         snaps.forEach((s, i) => console.log(`# ${summary(`viewer${i + 1}`, s)}`));
         for (const [i, s] of snaps.entries()) {
-          assert.equal(s.stalls, 0, `viewer ${i + 1} stalled`);
+          assert.equal(s.stalls, 0, `viewer ${i + 1} stalled: ${s.stallLog.join(" | ")}`);
           assert.equal(s.badDeliveries, 0);
           assert.deepEqual(s.errors.filter((e) => e.endsWith("/true")), [], `viewer ${i + 1} had fatal player errors`);
         }
@@ -143,6 +224,7 @@ test("without a bootstrap in the master playlist the client stays out of the way
   const upstream = await startUpstream({ host: "127.0.0.1", inject: null });
   const stack: Stack = {
     masterUrl: `${upstream.url}/live/master.m3u8`,
+    vodMasterUrl: `${upstream.url}/vod/master.m3u8`,
     pageUrl: `${upstream.url}/page.html`,
     upstream,
     mode: "node",

@@ -22,8 +22,10 @@ export const CHROMIUM_ARGS = [
 ];
 
 export interface Stack {
-  /** URL of the master playlist as viewers load it (through the origin). */
+  /** URL of the live master playlist as viewers load it (through the origin). */
   masterUrl: string;
+  /** URL of the VOD master playlist (the same media, not looped). */
+  vodMasterUrl: string;
   /** URL of the viewer page (same origin as the playlists). */
   pageUrl: string;
   upstream: Upstream;
@@ -70,6 +72,7 @@ export async function startStack(): Promise<Stack> {
     }
     return {
       masterUrl: `${base}/live/master.m3u8`,
+      vodMasterUrl: `${base}/vod/master.m3u8`,
       pageUrl: `${base}/page.html`,
       upstream,
       mode: `${trackerName} + ${originName}`,
@@ -100,6 +103,8 @@ export interface ViewerSnapshot {
     p2pEnabled: boolean;
     httpBytes: number;
     p2pBytes: number;
+    uploadedBytes: number;
+    uploadEnabled: boolean;
     offloadRatio: number;
     peers: string[];
     bannedPeers: string[];
@@ -110,21 +115,38 @@ export interface ViewerSnapshot {
   };
   started: boolean;
   stalls: number;
+  stallLog: string[];
+  seekLog: string[];
+  /** `waiting` events with data buffered ahead (not stalls), for the log. */
+  otherWaits: string[];
   errors: string[];
   events: { ev: string; at: number; detail: string }[];
   badDeliveries: number;
   delivered: number;
   corruptedSent: number;
+  droppedSent: number;
   currentTime: number;
   tagsSeen: boolean;
 }
 
-export async function openViewer(browser: Browser, stack: Stack, opts: { corrupt?: boolean; config?: object } = {}): Promise<Viewer> {
+export interface ViewerOptions {
+  /** Flip a byte in every DATA frame this viewer sends (a lying peer). */
+  corrupt?: boolean;
+  /** Send only the first 8 KiB of each requested segment (a peer that stalls). */
+  stall?: boolean;
+  /** meshcdn client config. */
+  config?: object;
+  /** Master playlist to play (default: the live one). */
+  src?: string;
+}
+
+export async function openViewer(browser: Browser, stack: Stack, opts: ViewerOptions = {}): Promise<Viewer> {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
-  const q = new URLSearchParams({ src: stack.masterUrl, config: JSON.stringify(opts.config ?? {}) });
+  const q = new URLSearchParams({ src: opts.src ?? stack.masterUrl, config: JSON.stringify(opts.config ?? {}) });
   if (opts.corrupt) q.set("corrupt", "1");
+  if (opts.stall) q.set("stall", "1");
   await page.goto(`${stack.pageUrl}?${q}`);
   return {
     context,
@@ -153,5 +175,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutM
 export function summary(name: string, s: ViewerSnapshot): string {
   const st = s.stats;
   const src = st.segments.map((x) => `${x.sn}:${x.source[0]}(${x.decisions.join(">")})`).join(" ");
-  return `${name}: http=${st.httpBytes} p2p=${st.p2pBytes} offload=${(st.offloadRatio * 100).toFixed(1)}% peers=${st.peers.length} stalls=${s.stalls} segs=[${src}]`;
+  const stalls =
+    (s.stallLog.length ? ` stallLog=${JSON.stringify(s.stallLog)}` : "") +
+    (s.otherWaits.length ? ` waitsWithBuffer=${JSON.stringify(s.otherWaits)}` : "");
+  return `${name}: http=${st.httpBytes} p2p=${st.p2pBytes} offload=${(st.offloadRatio * 100).toFixed(1)}% peers=${st.peers.length} stalls=${s.stalls}${stalls} seeks=${s.seekLog.join(",")} segs=[${src}]`;
 }

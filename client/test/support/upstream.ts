@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { encodeBootstrap } from "../../src/core/bootstrap.js";
@@ -38,8 +38,8 @@ function loadRendition(name: string): Rendition {
   return { name, files, targetDuration: td ? Number(td[1]) : 2 };
 }
 
-export function swarmHex(rendition: string): string {
-  return createHash("sha1").update(`${CONTENT_ID}/${rendition}`).digest("hex");
+export function swarmHex(content: string, rendition: string): string {
+  return createHash("sha1").update(`${content}/${rendition}`).digest("hex");
 }
 
 export interface UpstreamOptions {
@@ -55,6 +55,8 @@ export interface Upstream {
   server: Server;
   /** Segment requests served, by rendition. */
   segmentRequests: Map<string, number>;
+  /** Segment requests that carried a Range header. */
+  rangeRequests: number;
   close(): Promise<void>;
 }
 
@@ -89,14 +91,14 @@ export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
     return lines.join("\n") + "\n";
   };
 
-  const masterPlaylist = (): string => {
+  const masterPlaylist = (content: string): string => {
     if (!o.inject) return master;
     const value = encodeBootstrap({
       v: 1,
-      content: CONTENT_ID,
+      content,
       trackers: o.inject.trackers,
       token: null,
-      swarms: Object.fromEntries(variants.map((v) => [v, swarmHex(v.split("/")[0]!)])),
+      swarms: Object.fromEntries(variants.map((v) => [v, swarmHex(content, v.split("/")[0]!)])),
       integrity: "sha256-tags",
     });
     return master.replace("#EXTM3U\n", `#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID="io.meshcdn.bootstrap",VALUE="${value}"\n`);
@@ -118,15 +120,34 @@ export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
       const [file, type] = statics[path]!;
       return send(200, type, readFileSync(file));
     }
-    if (path === "/live/master.m3u8") return send(200, "application/vnd.apple.mpegurl", masterPlaylist());
+    if (path === "/live/master.m3u8") return send(200, "application/vnd.apple.mpegurl", masterPlaylist(CONTENT_ID));
+    if (path === "/vod/master.m3u8") return send(200, "application/vnd.apple.mpegurl", masterPlaylist("vod/sample"));
+    const vod = /^\/vod\/([^/]+)\/(index\.m3u8|seg_(\d+)\.ts)$/.exec(path);
+    const vodR = vod ? renditions.get(vod[1]!) : undefined;
+    if (vod && vodR && vod[3] === undefined) {
+      // The rendition's own VOD playlist, plus hash tags when standing in for the origin.
+      const text = readFileSync(join(MEDIA_DIR, vodR.name, "index.m3u8"), "utf8");
+      const out = !o.inject
+        ? text
+        : text.replace(/^(seg_(\d+)\.ts)$/gm, (line, _f, n) => `#EXT-X-MESHCDN-SHA256:${vodR.files[Number(n)]!.sha256}\n${line}`);
+      return send(200, "application/vnd.apple.mpegurl", out);
+    }
+    if (vod && vodR && vodR.files[Number(vod[3])]) return sendSegment(req, res, vodR, vodR.files[Number(vod[3])]!.data);
     const m = /^\/live\/([^/]+)\/(?:index\.m3u8|seg\/(\d+)\.ts)$/.exec(path);
     const r = m ? renditions.get(m[1]!) : undefined;
     if (!m || !r) return send(404, "text/plain", "not found");
     if (m[2] === undefined) return send(200, "application/vnd.apple.mpegurl", mediaPlaylist(r));
     const sn = Number(m[2]);
     if (sn > latest()) return send(404, "text/plain", "not yet");
+    return sendSegment(req, res, r, r.files[sn % r.files.length]!.data);
+  });
+
+  function sendSegment(req: IncomingMessage, res: ServerResponse, r: Rendition, body: Buffer): void {
+    const send = (status: number, type: string, text: string) => {
+      res.writeHead(status, { "content-type": type, "access-control-allow-origin": "*" });
+      res.end(text);
+    };
     segmentRequests.set(r.name, (segmentRequests.get(r.name) ?? 0) + 1);
-    const body = r.files[sn % r.files.length]!.data;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
     if (range) {
       const start = Number(range[1]);
@@ -137,19 +158,23 @@ export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
         "content-range": `bytes ${start}-${end}/${body.length}`,
         "access-control-allow-origin": "*",
       });
-      return res.end(body.subarray(start, end + 1));
+      upstream.rangeRequests++;
+      return void res.end(body.subarray(start, end + 1));
     }
-    send(200, "video/mp2t", body);
-  });
+    res.writeHead(200, { "content-type": "video/mp2t", "cache-control": "no-cache", "access-control-allow-origin": "*" });
+    res.end(req.method === "HEAD" ? undefined : body);
+  }
   await new Promise<void>((resolve) => server.listen(0, o.host, resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const upstream: Upstream = {
     url: `http://${o.host}:${port}`,
     server,
     segmentRequests,
+    rangeRequests: 0,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     }),
   };
+  return upstream;
 }

@@ -13,6 +13,7 @@ test("config merges over defaults and rejects unknown or mistyped fields", () =>
   assert.throws(() => resolveConfig({ nope: 1 } as never), /unknown config field "nope"/);
   assert.throws(() => resolveConfig({ uploadPolicy: { nope: true } } as never), /uploadPolicy.nope/);
   assert.throws(() => resolveConfig({ maxPeers: -1 }), /must be a number/);
+  assert.throws(() => resolveConfig({ uploadChunkBytes: 70_000 }), /uploadChunkBytes/);
   assert.equal(DEFAULT_CONFIG.httpUrgentWindowMs, 1500, "defaults are not mutated");
 });
 

@@ -59,6 +59,7 @@ test("after abort() hls.js hears nothing, not even the error the abort causes", 
 test("HTTP failures are reported with their status", async () => {
   const { pending, Loader, calls, callbacks, context, config } = setup();
   new Loader({} as any).load(context as any, config as any, callbacks as any);
+  // (the load settles below, which clears its timeout)
   pending[0]!.reject(new HttpError("u", 503, "status 503"));
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(calls, ["error:503"]);
@@ -80,9 +81,31 @@ test("without a bootstrap every load goes to hls.js's own loader", () => {
   assert.deepEqual(used, [context.url]);
 });
 
+test("hls.js's load timeout is honoured", async () => {
+  const { Loader, calls, callbacks, context } = setup();
+  const loader = new Loader({} as any);
+  loader.load(context as any, { loadPolicy: { maxLoadTimeMs: 20 }, timeout: 0 } as any, callbacks as any);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(calls, ["timeout"]);
+});
+
 test("a loader instance loads once", () => {
   const { Loader, callbacks, context, config } = setup();
   const loader = new Loader({} as any);
   loader.load(context as any, config as any, callbacks as any);
   assert.throws(() => loader.load(context as any, config as any, callbacks as any), /loads once/);
+  loader.destroy();
+});
+
+test("the deadline is the time until playback reaches the fragment, bounded by the buffer", async () => {
+  const { timeToDeadlineMs } = await import("../../src/hlsjs/client.js");
+  const media = (currentTime: number, ranges: [number, number][], playbackRate = 1) =>
+    ({ currentTime, playbackRate, buffered: { length: ranges.length, start: (i: number) => ranges[i]![0], end: (i: number) => ranges[i]![1] } }) as unknown as HTMLMediaElement;
+  assert.equal(timeToDeadlineMs(null, 10), 0, "no media element: needed now");
+  assert.equal(timeToDeadlineMs(media(0, []), 40), 0, "nothing buffered at the playhead (start-up): needed now");
+  assert.equal(timeToDeadlineMs(media(10, [[6, 14]]), 14), 4000);
+  assert.equal(timeToDeadlineMs(media(10, [[6, 14]]), 20), 4000, "a gap after the buffer: the buffer is what we have");
+  assert.equal(timeToDeadlineMs(media(10, [[6, 14]]), 12), 2000, "replacing buffered data: until the playhead reaches it");
+  assert.equal(timeToDeadlineMs(media(10, [[6, 14]], 2), 14), 2000, "faster playback, sooner deadline");
+  assert.equal(timeToDeadlineMs(media(10, [[10.1, 14]]), 14), 4000, "a tiny gap at the playhead is jumped");
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PeerProtocolError } from "../../src/core/errors.js";
-import { PeerSession, type PeerSessionDeps } from "../../src/core/peer-session.js";
+import { MAX_UPLOADS_PER_PEER, PeerSession, type PeerSessionDeps } from "../../src/core/peer-session.js";
 import { decode, encode, MAX_CHUNK_BYTES } from "../../src/core/protocol.js";
 import { TokenBucket } from "../../src/core/switcher.js";
 import { channelPair, type FakeChannel } from "../support/fake-channel.js";
@@ -43,6 +43,17 @@ test("a segment is downloaded in chunks of at most 64 KiB and reassembled", asyn
   const chunks = b.sent.map((f) => decode(f)).filter((m) => m.type === "data");
   assert.equal(chunks.length, 4);
   for (const c of chunks) assert.ok(c.type === "data" && c.bytes.length <= MAX_CHUNK_BYTES);
+});
+
+test("the uploader uses its configured chunk size", async () => {
+  const [a, b] = channelPair();
+  const seg = segment(40_000);
+  const downloader = session("B", a, deps(new Map()));
+  session("A", b, deps(new Map([[1, seg]]), { chunkBytes: 16_384 }));
+  const out = await downloader.request(1).result;
+  assert.deepEqual(out.kind === "done" && out.data, seg);
+  const sizes = b.sent.map((f) => decode(f)).flatMap((m) => (m.type === "data" ? [m.bytes.length] : []));
+  assert.deepEqual(sizes, [16_384, 16_384, 7232]);
 });
 
 test("a download resumes from an offset", async () => {
@@ -181,4 +192,18 @@ test("messages that arrived before the session started are replayed", () => {
   const s = session("B", a, deps(new Map()), early);
   assert.equal(s.ready, true);
   assert.deepEqual([...s.remoteHave], [4]);
+});
+
+test("a peer cannot make us serve more than a few uploads at once", async () => {
+  const [a, b] = channelPair();
+  b.paused = true; // keep the uploads in flight
+  const seg = segment(8 * MAX_CHUNK_BYTES);
+  const downloader = session("B", a, deps(new Map()));
+  session("A", b, deps(new Map([[1, seg]]), { sendBufferHighBytes: MAX_CHUNK_BYTES }));
+  const dls = Array.from({ length: MAX_UPLOADS_PER_PEER + 2 }, () => downloader.request(1));
+  await new Promise((r) => setTimeout(r, 10)); // the uploader has taken every request by now
+  b.paused = false;
+  b.flush();
+  const results = await Promise.all(dls.map((d) => d.result));
+  assert.deepEqual(results.map((r) => r.kind), [...Array(MAX_UPLOADS_PER_PEER).fill("done"), "absent", "absent"]);
 });

@@ -17,7 +17,7 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// The tracker-shard component built by `scripts/build-guest.sh`.
 pub fn component() -> PathBuf {
     let path = meshcdn_edge::config::default_component_path();
-    assert!(path.exists(), "{} is missing: run scripts/build-guest.sh --fault first", path.display());
+    assert!(path.exists(), "{} is missing: run scripts/build-guest.sh first", path.display());
     path
 }
 
@@ -26,7 +26,7 @@ pub fn fault_component() -> PathBuf {
     let path = std::env::var_os("MESHCDN_FAULT_COMPONENT")
         .map(PathBuf::from)
         .unwrap_or_else(|| component().with_file_name("tracker-shard-fault.wasm"));
-    assert!(path.exists(), "{} is missing: run scripts/build-guest.sh --fault first", path.display());
+    assert!(path.exists(), "{} is missing: run scripts/build-guest.sh first", path.display());
     path
 }
 

@@ -49,7 +49,7 @@ pub const BAD_PLAYLIST: &str = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n#E
 /// Live sliding window of 4 segments; each request moves it on by one segment.
 pub fn live_playlist(first: u64) -> String {
     let mut s = format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n");
-    if first % 3 == 0 {
+    if first.is_multiple_of(3) {
         s.push_str("#EXT-X-DISCONTINUITY\n");
     }
     for i in first..first + 4 {
@@ -172,9 +172,11 @@ pub async fn serve(router: Router) -> SocketAddr {
 }
 
 pub fn test_config(upstream: &str) -> OriginConfig {
-    let mut c = OriginConfig::default();
-    c.upstream = Some(upstream.into());
-    c.trackers = vec!["ws://127.0.0.1:8000/announce".into(), "ws://127.0.0.2:8000/announce".into()];
+    let mut c = OriginConfig {
+        upstream: Some(upstream.into()),
+        trackers: vec!["ws://127.0.0.1:8000/announce".into(), "ws://127.0.0.2:8000/announce".into()],
+        ..OriginConfig::default()
+    };
     c.upstream_timeouts.response_ms = 400;
     c.upstream_timeouts.read_idle_ms = 400;
     c.manifests.max_bytes = 32 * 1024;
