@@ -10,8 +10,10 @@ cargo nextest run --workspace --no-fail-fast 2>&1 || cargo_failed=1
 echo "== deploy manifests, units and image definition"
 scripts/validate-deploy.sh || deploy_failed=1
 if [ -f client/package.json ]; then
-  echo "== client tests"
-  (cd client && npm test) || client_failed=1
+  echo "== client: type check and unit tests"
+  (cd client && npm run --silent typecheck && npm test) || client_failed=1
+  echo "== client: browser end-to-end tests (real Chromium, meshcdn origin + edge, network namespace)"
+  (cd client && node test/e2e/run.mjs) || client_failed=1
 fi
 if [ -n "${cargo_failed:-}${client_failed:-}${deploy_failed:-}" ]; then
   echo "test: FAILED (cargo=${cargo_failed:-0} client=${client_failed:-0} deploy=${deploy_failed:-0})"

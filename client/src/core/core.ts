@@ -25,6 +25,8 @@ export interface LoadRequest extends Omit<SegmentRequest, "expectedSha256"> {
 export interface LoadResult {
   data: Uint8Array;
   record: SegmentRecord;
+  /** ms the transfer itself took (time spent waiting for peers excluded). */
+  transferMs: number;
 }
 
 export class MeshCore extends TypedEmitter<MeshCdnEvents> {
@@ -150,7 +152,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
         result = await swarm.load(req);
       } else {
         const data = await plainHttp(req);
-        result = { data, source: "http" as const, httpBytes: data.length, p2pBytes: 0, peerId: null, decisions: ["http:no-swarm"] };
+        result = { data, source: "http" as const, httpBytes: data.length, p2pBytes: 0, peerId: null, decisions: ["http:no-swarm"], transferMs: Date.now() - started };
       }
     } catch (e) {
       if (e instanceof HttpError) this.emit("error", e);
@@ -172,7 +174,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     this.records.push(record);
     if (this.records.length > MAX_SEGMENT_RECORDS) this.records.shift();
     this.emit("segment-loaded", record);
-    return { data: result.data, record };
+    return { data: result.data, record, transferMs: result.transferMs };
   }
 
   stats(): MeshCdnStats {

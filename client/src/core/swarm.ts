@@ -34,6 +34,8 @@ export interface SegmentResult {
   peerId: string | null;
   /** The switcher's decisions for this segment, in order (e.g. `wait:peer-elected`, `p2p`). */
   decisions: string[];
+  /** ms spent transferring the bytes (waiting for peers excluded): what bandwidth estimates should use. */
+  transferMs: number;
 }
 
 /** What swarms share: one per client. */
@@ -321,7 +323,7 @@ export class Swarm {
     for (;;) {
       if (req.signal.aborted) throw new AbortedError();
       const stored = this.store.get(req.sn);
-      if (stored) return { data: stored.data, source: "cache", httpBytes: 0, p2pBytes: 0, peerId: null, decisions };
+      if (stored) return { data: stored.data, source: "cache", httpBytes: 0, p2pBytes: 0, peerId: null, decisions, transferMs: 0 };
       const d = decide({
         sn: req.sn,
         timeToDeadlineMs: req.timeToDeadlineMs(),
@@ -343,9 +345,11 @@ export class Swarm {
         await this.waitForChange(d.reason === "awaiting-peers" ? Math.min(d.maxWaitMs, joinLeftMs) : d.maxWaitMs, req.signal);
         continue;
       }
+      const transferStartedAt = this.ctx.now();
+      const transferMs = () => this.ctx.now() - transferStartedAt;
       if (d.kind === "http") {
         const data = await this.announcingFetch(req);
-        return { data, source: "http", httpBytes: data.length, p2pBytes: 0, peerId: null, decisions };
+        return { data, source: "http", httpBytes: data.length, p2pBytes: 0, peerId: null, decisions, transferMs: transferMs() };
       }
       const peer = this.peers.get(d.peerId);
       if (!peer) continue;
@@ -355,12 +359,23 @@ export class Swarm {
         continue;
       }
       const { data, p2pBytes } = outcome;
-      if (p2pBytes === 0) return { data, source: "http", httpBytes: data.length, p2pBytes: 0, peerId: null, decisions: [...decisions, "http:p2p-stalled"] };
+      if (p2pBytes === 0) {
+        decisions.push("http:p2p-stalled");
+        return { data, source: "http", httpBytes: data.length, p2pBytes: 0, peerId: null, decisions, transferMs: transferMs() };
+      }
       const check = await verifySegment(data, req.expectedSha256!);
       if (check.ok) {
         this.keep(req.sn, data, "p2p");
         if (p2pBytes < data.length) decisions.push("http:resume-range");
-        return { data, source: p2pBytes === data.length ? "p2p" : "http", httpBytes: data.length - p2pBytes, p2pBytes, peerId: d.peerId, decisions };
+        return {
+          data,
+          source: p2pBytes === data.length ? "p2p" : "http",
+          httpBytes: data.length - p2pBytes,
+          p2pBytes,
+          peerId: d.peerId,
+          decisions,
+          transferMs: transferMs(),
+        };
       }
       // Never let a peer's bad bytes reach the player: discard, ban, refetch over HTTP.
       const err = new IntegrityError(req.sn, req.expectedSha256!, check.actualSha256, binaryStringToHex(d.peerId));

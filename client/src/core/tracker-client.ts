@@ -13,12 +13,14 @@ import { trackerUrlWithToken } from "./bootstrap.js";
 const MAX_FRAME_CHARS = 64 * 1024;
 
 /**
- * Delay before reconnect attempt number `failures` (1 = first retry): exponential from `minMs`,
- * capped at `maxMs`, after a full round of every URL; `jitter` in [0,1) spreads a crowd of clients.
+ * Delay before reconnect attempt number `failures` (1 = first retry). The first round goes through
+ * the other URLs at once (they are other servers); after that, exponential from `minMs` per round,
+ * capped at `maxMs`; `jitter` in [0,1) spreads a crowd of clients (±25 %).
  */
 export function reconnectDelayMs(failures: number, urlCount: number, minMs: number, maxMs: number, jitter: number): number {
-  if (failures <= 0) return 0;
-  const round = Math.floor((failures - 1) / Math.max(1, urlCount));
+  const n = Math.max(1, urlCount);
+  if (failures <= 0 || failures < n) return 0;
+  const round = Math.floor((failures - n) / n);
   const base = Math.min(maxMs, minMs * 2 ** Math.min(round, 30));
   return Math.round(base * (0.75 + 0.5 * jitter));
 }

@@ -101,12 +101,15 @@ export function createFragmentLoaderClass(host: LoaderHost): FragmentLoaderClass
           signal: controller.signal,
         })
         .then(
-          ({ data }) => {
+          ({ data, transferMs }) => {
             if (this.done) return;
             this.done = true;
             clearTimeout(this.timeout);
             const now = performance.now();
-            stats.loading.first = Math.max(stats.loading.start, now - 1);
+            // hls.js estimates bandwidth from these: count the transfer, not the time spent waiting
+            // for a peer to have the segment (that would read as a slow network and lower quality).
+            stats.loading.start = Math.max(stats.loading.start, now - Math.max(1, transferMs));
+            stats.loading.first = stats.loading.start;
             stats.loading.end = now;
             stats.loaded = stats.total = data.byteLength;
             stats.chunkCount = 1;

@@ -13,6 +13,20 @@ let cleaned = false;
 function cleanup() {
   if (cleaned) return;
   cleaned = true;
+  // Whatever this run started inside the namespace and left behind (a crashed test's servers or
+  // browser) goes with it: only our own processes live there.
+  try {
+    const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  } catch {
+    // namespace not there
+  }
   try {
     execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
   } catch {

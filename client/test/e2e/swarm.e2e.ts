@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
-import { launchBrowser, openViewer, startStack, summary, waitFor, type Stack, type Viewer } from "../support/harness.js";
+import { launchBrowser, openViewer, startStack, summary, waitFor, type Stack, type StackOptions, type Viewer } from "../support/harness.js";
 
 if (!process.env.MESHCDN_E2E_NETNS) {
   throw new Error("run the browser tests with `npm run test:e2e` (it makes the network namespace they need)");
@@ -20,8 +20,8 @@ after(async () => {
   await browser?.close();
 });
 
-async function withStack(fn: (stack: Stack) => Promise<void>): Promise<void> {
-  const stack = await startStack();
+async function withStack(fn: (stack: Stack) => Promise<void>, opts: StackOptions = {}): Promise<void> {
+  const stack = await startStack(opts);
   console.log(`# stack: ${stack.mode} (${stack.masterUrl})`);
   const contexts: Viewer[] = [];
   try {
@@ -51,7 +51,7 @@ test("three viewers: the second and third get at least half of their bytes from 
         const third = v3;
         await waitFor("viewer 3 to connect to both", async () => (await third.snapshot()).stats.peers.length >= 2, 30_000);
         // Long enough that the steady state, not the start-up, dominates (2 s segments).
-        await waitFor("viewers 2 and 3 to play 16 segments", async () => (await segs(v2)) >= 16 && (await segs(third)) >= 16, 90_000, 500);
+        await waitFor("viewers 2 and 3 to play 20 segments", async () => (await segs(v2)) >= 20 && (await segs(third)) >= 20, 120_000, 500);
         const [a, b, c] = [await v1.snapshot(), await v2.snapshot(), await third.snapshot()];
         console.log(`# ${summary("viewer1", a)}\n# ${summary("viewer2", b)}\n# ${summary("viewer3", c)}`);
         for (const [name, s] of [["viewer 2", b], ["viewer 3", c]] as const) {
@@ -131,7 +131,7 @@ test("a peer that stalls mid-segment: the rest comes over HTTP with Range, and p
   });
 });
 
-test("VOD: a second viewer gets most of its bytes from the first, without stalls", { timeout: 120_000 }, async () => {
+test("VOD, with a dead first tracker: viewers fail over, and the second gets most of its bytes from the first", { timeout: 120_000 }, async () => {
   await withStack(async (stack) => {
     const v1 = await openViewer(browser, stack, { src: stack.vodMasterUrl });
     try {
@@ -146,13 +146,16 @@ test("VOD: a second viewer gets most of its bytes from the first, without stalls
         assert.ok(s.stats.offloadRatio >= 0.5, `viewer 2 got ${(s.stats.offloadRatio * 100).toFixed(1)}% from peers`);
         assert.equal(s.stalls, 0, `stalled: ${s.stallLog.join(" | ")}`);
         assert.equal(s.badDeliveries, 0);
+        const [dead, live] = stack.trackerUrls as [string, string];
+        assert.ok(s.events.some((e) => e.ev === "error" && e.detail.includes(dead)), "the dead tracker was tried and reported");
+        assert.ok(s.events.some((e) => e.ev === "tracker-state" && e.detail.includes(live) && e.detail.includes('"connected":true')), "then the second one used");
       } finally {
         await v2.context.close();
       }
     } finally {
       await v1.context.close();
     }
-  });
+  }, { deadTrackerFirst: true });
 });
 
 test("a viewer with upload off still downloads from peers but never uploads", { timeout: 120_000 }, async () => {
@@ -221,13 +224,14 @@ test("killing the tracker mid-playback leaves playback going over HTTP", { timeo
 
 test("without a bootstrap in the master playlist the client stays out of the way (plain hls.js)", { timeout: 60_000 }, async () => {
   const { startUpstream } = await import("../support/upstream.js");
-  const upstream = await startUpstream({ host: "127.0.0.1", inject: null });
+  const upstream = await startUpstream({ host: "127.0.0.1" });
   const stack: Stack = {
+    trackerUrls: [],
     masterUrl: `${upstream.url}/live/master.m3u8`,
     vodMasterUrl: `${upstream.url}/vod/master.m3u8`,
     pageUrl: `${upstream.url}/page.html`,
     upstream,
-    mode: "node",
+    mode: "plain upstream, no origin plugin",
     killTracker: async () => undefined,
     close: () => upstream.close(),
   };

@@ -4,8 +4,7 @@
  */
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startUpstream, type Upstream } from "./upstream.js";
-import { startMiniTracker } from "./mini-tracker.js";
-import { makeKeys, meshcdnParts, startEdge, startOrigin } from "./meshcdn.js";
+import { freePort, makeKeys, meshcdnParts, startEdge, startOrigin } from "./meshcdn.js";
 
 export const HOST = "127.0.0.1";
 
@@ -22,6 +21,8 @@ export const CHROMIUM_ARGS = [
 ];
 
 export interface Stack {
+  /** Tracker URLs in the bootstrap, primary first. */
+  trackerUrls: string[];
   /** URL of the live master playlist as viewers load it (through the origin). */
   masterUrl: string;
   /** URL of the VOD master playlist (the same media, not looped). */
@@ -29,48 +30,42 @@ export interface Stack {
   /** URL of the viewer page (same origin as the playlists). */
   pageUrl: string;
   upstream: Upstream;
-  /** Which tracker and origin run: the real meshcdn ones or this folder's node stand-ins. */
+  /** Which tracker and origin run (engine, token mode). */
   mode: string;
   killTracker(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export interface StackOptions {
+  /** List a tracker URL where nothing listens first in the bootstrap, to exercise failover. */
+  deadTrackerFirst?: boolean;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const parts = meshcdnParts();
   const cleanups: (() => Promise<void> | void)[] = [];
   const close = async () => {
     for (const c of cleanups.reverse()) await c();
   };
   try {
-    // Swarm tokens when the real origin issues them (the edge then verifies them), else open.
-    const keys = parts?.origin ? makeKeys(parts) : null;
-    if (keys) cleanups.push(() => keys.remove());
-    // The tracker: the real `meshcdn edge` when built, else the node stand-in.
-    let tracker: { url: string; close(): Promise<void> };
-    let trackerName: string;
-    if (parts?.edge) {
-      const edge = await startEdge(parts, HOST, keys?.jwksFile ?? null);
-      tracker = { url: edge.url, close: () => edge.proc.stop() };
-      trackerName = `meshcdn edge (${edge.engine}, ${keys ? "tokens" : "open"})`;
-    } else {
-      tracker = await startMiniTracker(HOST);
-      trackerName = "node tracker";
-    }
+    // Swarm tokens issued by the origin and verified by the edge, as in production.
+    const keys = makeKeys(parts);
+    cleanups.push(() => keys.remove());
+    const edge = await startEdge(parts, HOST, keys.jwksFile);
+    const tracker = { url: edge.url, close: () => edge.proc.stop() };
+    const trackerName = `meshcdn edge (${edge.engine}, tokens)`;
     let trackerClosed = false;
     cleanups.push(() => (trackerClosed ? undefined : tracker.close()));
-    // The origin: `meshcdn origin` in front of the upstream, or the upstream injecting the
-    // bootstrap and hash tags itself (docs/CONTRACTS.md).
-    const upstream = await startUpstream({ host: HOST, inject: parts?.origin ? null : { trackers: [tracker.url] } });
+    const trackerUrls = opts.deadTrackerFirst ? [`ws://${HOST}:${await freePort(HOST)}/announce`, tracker.url] : [tracker.url];
+    // `meshcdn origin` in front of the test's upstream (static VOD + a live sliding window).
+    const upstream = await startUpstream({ host: HOST });
     cleanups.push(() => upstream.close());
-    let base = upstream.url;
-    let originName = "node origin";
-    if (parts?.origin && keys) {
-      const origin = await startOrigin(parts, HOST, upstream.url, tracker.url, keys.keysDir);
-      cleanups.push(() => origin.proc.stop());
-      base = origin.url;
-      originName = "meshcdn origin";
-    }
+    const origin = await startOrigin(parts, HOST, upstream.url, trackerUrls, keys.keysDir);
+    cleanups.push(() => origin.proc.stop());
+    const base = origin.url;
+    const originName = "meshcdn origin";
     return {
+      trackerUrls,
       masterUrl: `${base}/live/master.m3u8`,
       vodMasterUrl: `${base}/vod/master.m3u8`,
       pageUrl: `${base}/page.html`,

@@ -1,6 +1,6 @@
 /**
  * Runs the real `meshcdn edge` (tracker) and `meshcdn origin` (manifest rewriting) for the browser
- * tests, whichever of them the built binary implements; the node stand-ins fill in for the rest.
+ * tests. There are no stand-ins: without a built binary the tests fail and say how to build it.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -18,16 +18,17 @@ export interface MeshcdnParts {
   originHelp: string;
 }
 
-/** What the meshcdn binary offers (null: no binary). MESHCDN_E2E_STANDINS=1 forces the stand-ins. */
-export function meshcdnParts(): MeshcdnParts | null {
-  if (process.env.MESHCDN_E2E_STANDINS === "1") return null;
+/** The built meshcdn binary (`$MESHCDN_BIN`, else `$CARGO_TARGET_DIR/debug/meshcdn`). */
+export function meshcdnParts(): MeshcdnParts {
   const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? "/root", ".cache", "meshcdn", "target");
   const bin = process.env.MESHCDN_BIN ?? join(target, "debug", "meshcdn");
-  if (!existsSync(bin)) return null;
+  if (!existsSync(bin)) throw new Error(`no meshcdn binary at ${bin}: run scripts/setup.sh (or set MESHCDN_BIN)`);
   const help = (sub: string) => spawnSync(bin, [sub, "--help"], { encoding: "utf8", timeout: 10_000 }).stdout ?? "";
   const edgeHelp = help("edge");
   const originHelp = help("origin");
-  return { bin, target, edge: edgeHelp.includes("--listen"), origin: originHelp.includes("--upstream"), edgeHelp, originHelp };
+  const parts = { bin, target, edge: edgeHelp.includes("--listen"), origin: originHelp.includes("--upstream"), edgeHelp, originHelp };
+  if (!parts.edge || !parts.origin) throw new Error(`${bin} lacks \`meshcdn edge\` or \`meshcdn origin\`: rebuild it`);
+  return parts;
 }
 
 export async function freePort(host: string): Promise<number> {
@@ -119,13 +120,13 @@ export async function startOrigin(
   parts: MeshcdnParts,
   host: string,
   upstreamUrl: string,
-  trackerUrl: string,
+  trackerUrls: string[],
   keysDir: string,
 ): Promise<{ url: string; proc: Proc }> {
   const port = await freePort(host);
   const proc = run(
     parts.bin,
-    ["origin", "--upstream", upstreamUrl, "--listen", `${host}:${port}`, "--tracker", trackerUrl, "--keys", keysDir],
+    ["origin", "--upstream", upstreamUrl, "--listen", `${host}:${port}`, ...trackerUrls.flatMap((t) => ["--tracker", t]), "--keys", keysDir],
     "origin",
   );
   const url = `http://${host}:${port}`;

@@ -1,7 +1,7 @@
 /**
- * A minimal WebTorrent WebSocket tracker for running the browser tests without `meshcdn edge`
- * (the real tracker is used whenever the meshcdn binary provides it). Relays each offer to one
- * other peer of the swarm and each answer back to the offerer; nothing else.
+ * A minimal WebTorrent WebSocket tracker for the tracker client's unit tests only (reconnect,
+ * failover, frame validation in node without a browser). The browser tests always run the real
+ * `meshcdn edge`. Relays each offer to one other peer of the swarm and each answer back.
  */
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";

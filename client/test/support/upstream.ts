@@ -1,16 +1,14 @@
 /**
  * The e2e tests' upstream: the sample HLS media (media/hls-ts, 2 renditions of 2 s segments) served
  * as a live stream with a sliding window that loops over the files (with EXT-X-DISCONTINUITY at each
- * wrap), plus the test page, hls.js and the client bundle. `meshcdn origin` runs in front of it.
- * With `inject` set it also does the origin plugin's rewriting itself (bootstrap + hash tags per
- * docs/CONTRACTS.md), for running the browser tests before/without the real origin.
+ * wrap), plus the test page, hls.js and the client bundle. `meshcdn origin` runs in front of it
+ * and adds the bootstrap and hash tags.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { encodeBootstrap } from "../../src/core/bootstrap.js";
 
 export const CLIENT_DIR = new URL("../..", import.meta.url).pathname;
 export const REPO_DIR = join(CLIENT_DIR, "..");
@@ -38,16 +36,10 @@ function loadRendition(name: string): Rendition {
   return { name, files, targetDuration: td ? Number(td[1]) : 2 };
 }
 
-export function swarmHex(content: string, rendition: string): string {
-  return createHash("sha1").update(`${content}/${rendition}`).digest("hex");
-}
-
 export interface UpstreamOptions {
   host: string;
   /** Segments in the live window. */
   windowSize?: number;
-  /** Do the origin plugin's job too: inject a bootstrap with these trackers and hash tags. */
-  inject?: { trackers: string[] } | null;
 }
 
 export interface Upstream {
@@ -85,23 +77,9 @@ export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
       const f = r.files[sn % n]!;
       if (sn > 0 && sn % n === 0) lines.push("#EXT-X-DISCONTINUITY");
       lines.push(`#EXTINF:${f.duration.toFixed(6)},`);
-      if (o.inject) lines.push(`#EXT-X-MESHCDN-SHA256:${f.sha256}`);
       lines.push(`seg/${sn}.ts`);
     }
     return lines.join("\n") + "\n";
-  };
-
-  const masterPlaylist = (content: string): string => {
-    if (!o.inject) return master;
-    const value = encodeBootstrap({
-      v: 1,
-      content,
-      trackers: o.inject.trackers,
-      token: null,
-      swarms: Object.fromEntries(variants.map((v) => [v, swarmHex(content, v.split("/")[0]!)])),
-      integrity: "sha256-tags",
-    });
-    return master.replace("#EXTM3U\n", `#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID="io.meshcdn.bootstrap",VALUE="${value}"\n`);
   };
 
   const statics: Record<string, [string, string]> = {
@@ -120,17 +98,13 @@ export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
       const [file, type] = statics[path]!;
       return send(200, type, readFileSync(file));
     }
-    if (path === "/live/master.m3u8") return send(200, "application/vnd.apple.mpegurl", masterPlaylist(CONTENT_ID));
-    if (path === "/vod/master.m3u8") return send(200, "application/vnd.apple.mpegurl", masterPlaylist("vod/sample"));
+    if (path === "/live/master.m3u8") return send(200, "application/vnd.apple.mpegurl", master);
+    if (path === "/vod/master.m3u8") return send(200, "application/vnd.apple.mpegurl", master);
     const vod = /^\/vod\/([^/]+)\/(index\.m3u8|seg_(\d+)\.ts)$/.exec(path);
     const vodR = vod ? renditions.get(vod[1]!) : undefined;
     if (vod && vodR && vod[3] === undefined) {
-      // The rendition's own VOD playlist, plus hash tags when standing in for the origin.
-      const text = readFileSync(join(MEDIA_DIR, vodR.name, "index.m3u8"), "utf8");
-      const out = !o.inject
-        ? text
-        : text.replace(/^(seg_(\d+)\.ts)$/gm, (line, _f, n) => `#EXT-X-MESHCDN-SHA256:${vodR.files[Number(n)]!.sha256}\n${line}`);
-      return send(200, "application/vnd.apple.mpegurl", out);
+      // The rendition's own VOD playlist.
+      return send(200, "application/vnd.apple.mpegurl", readFileSync(join(MEDIA_DIR, vodR.name, "index.m3u8"), "utf8"));
     }
     if (vod && vodR && vodR.files[Number(vod[3])]) return sendSegment(req, res, vodR, vodR.files[Number(vod[3])]!.data);
     const m = /^\/live\/([^/]+)\/(?:index\.m3u8|seg\/(\d+)\.ts)$/.exec(path);

@@ -30,12 +30,13 @@ test("upload policy: config, Save-Data, metered, low battery, hidden page", () =
   assert.equal(uploadOffReason({ ...p, offOnSaveData: false }, { saveData: true }), null);
 });
 
-test("tracker reconnect: next URL first, then exponential backoff with a cap", () => {
+test("tracker reconnect: the other URLs at once, then exponential backoff with a cap", () => {
   assert.equal(reconnectDelayMs(0, 2, 1000, 30000, 0.5), 0);
-  assert.equal(reconnectDelayMs(1, 2, 1000, 30000, 0.5), 1000);
-  assert.equal(reconnectDelayMs(2, 2, 1000, 30000, 0.5), 1000, "second URL of the first round");
-  assert.equal(reconnectDelayMs(3, 2, 1000, 30000, 0.5), 2000);
-  assert.equal(reconnectDelayMs(5, 2, 1000, 30000, 0.5), 4000);
+  assert.equal(reconnectDelayMs(1, 2, 1000, 30000, 0.5), 0, "fail over to the second URL at once");
+  assert.equal(reconnectDelayMs(2, 2, 1000, 30000, 0.5), 1000, "both failed: back off");
+  assert.equal(reconnectDelayMs(3, 2, 1000, 30000, 0.5), 1000);
+  assert.equal(reconnectDelayMs(4, 2, 1000, 30000, 0.5), 2000);
+  assert.equal(reconnectDelayMs(6, 2, 1000, 30000, 0.5), 4000);
   assert.equal(reconnectDelayMs(99, 2, 1000, 30000, 0.5), 30000);
   assert.equal(reconnectDelayMs(1, 1, 1000, 30000, 0), 750, "jitter spreads retries");
 });

@@ -37,10 +37,15 @@ test("a segment from the core reaches hls.js with stats and the hash from tagLis
   assert.equal(pending[0]!.req.sn, 7);
   assert.equal(pending[0]!.req.rangeEnd, undefined, "rangeEnd 0 means no byte range");
   assert.equal(pending[0]!.req.timeToDeadlineMs(), 14_000);
-  pending[0]!.resolve({ data: new Uint8Array(100) });
+  const called = performance.now();
+  await new Promise((r) => setTimeout(r, 50)); // "waiting for a peer"
+  pending[0]!.resolve({ data: new Uint8Array(100), transferMs: 10 } as any);
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(calls, ["success:100:100"]);
-  assert.ok(loader.stats.loading.end >= loader.stats.loading.first && loader.stats.loading.first >= loader.stats.loading.start);
+  const { start, first, end } = loader.stats.loading;
+  assert.ok(end >= first && first >= start);
+  assert.ok(start > called + 30, "the wait before the transfer is not counted as loading time");
+  assert.ok(end - start >= 10 && end - start < 30, `loading took ${end - start} ms`);
   loader.destroy();
 });
 
