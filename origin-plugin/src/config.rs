@@ -95,7 +95,9 @@ impl Default for ManifestConfig {
 pub struct HashConfig {
     /// Segments hashed at the same time for one manifest.
     pub concurrency: usize,
-    /// How long a segment hash is kept, in seconds.
+    /// How long a segment hash is used without asking the upstream, in seconds. After that it is
+    /// revalidated by ETag (`If-None-Match`) and only rehashed when the ETag changed; 0
+    /// revalidates on every manifest fetch (for origins that rewrite segments in place).
     pub ttl_secs: u64,
     /// Segment hashes kept.
     pub cache_capacity: u64,

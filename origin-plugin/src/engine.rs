@@ -567,6 +567,11 @@ mod tests {
         assert_eq!(decode(&h, &gz, 100).unwrap(), "#EXTM3U\n");
         assert_eq!(decode(&h, &gz, 3), Err(RewriteError::TooLarge(3)));
         assert!(matches!(decode(&h, &Bytes::from_static(b"not gzip"), 100), Err(RewriteError::Encoding(_))));
+        // A brotli stream with one uncompressed meta-block holding "hello".
+        let br = Bytes::from_static(b"\x0b\x02\x80hello\x03");
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+        assert_eq!(decode(&h, &br, 100).unwrap(), "hello");
+        assert!(matches!(decode(&h, &Bytes::from_static(b"\xff\xff\xff"), 100), Err(RewriteError::Encoding(_))));
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("zstd"));
         assert!(matches!(decode(&h, &gz, 100), Err(RewriteError::Encoding(_))));
     }

@@ -1,5 +1,11 @@
 //! Segment SHA-256 hashes: fetched through the upstream, streamed through the hasher (never held
 //! whole), cached in moka and computed once per segment (single-flight `try_get_with`).
+//!
+//! Two levels: `fresh` (URL + range → digest, for `hashes.ttl_secs`) answers without any
+//! request; once an entry is stale, `known` (the last digest with its strong `ETag`) lets the
+//! segment be revalidated with `If-None-Match` instead of hashed again. So a segment is hashed
+//! once per (URL, byte range, ETag): same ETag → no rehash, new ETag (content changed under the
+//! same URL) → new hash. Weak ETags do not promise identical bytes and are never trusted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,39 +55,46 @@ pub enum HashError {
 /// The segment hash cache.
 #[derive(Clone)]
 pub struct HashCache {
-    cache: Cache<SegmentKey, SegmentDigest>,
+    fresh: Cache<SegmentKey, SegmentDigest>,
+    known: Cache<SegmentKey, SegmentDigest>,
     config: HashConfig,
     stats: Arc<Stats>,
 }
 
 impl HashCache {
     pub fn new(config: HashConfig, stats: Arc<Stats>) -> Self {
-        let cache = Cache::builder()
+        let fresh = Cache::builder()
             .max_capacity(config.cache_capacity)
-            .time_to_live(Duration::from_secs(config.ttl_secs.max(1)))
+            .time_to_live(Duration::from_secs(config.ttl_secs))
             .build();
-        Self { cache, config, stats }
+        let known = Cache::builder().max_capacity(config.cache_capacity).build();
+        Self { fresh, known, config, stats }
     }
 
     /// The digest of one segment: from the cache, or fetched and hashed once even when many
     /// callers ask at the same time.
     pub async fn digest(&self, upstream: &Arc<dyn Upstream>, key: SegmentKey) -> Result<SegmentDigest, Arc<HashError>> {
-        let mut computed = false;
+        let mut outcome = None;
         let timeout = Duration::from_millis(self.config.timeout_ms);
         let max = self.config.max_segment_bytes;
         let result = self
-            .cache
+            .fresh
             .try_get_with(key.clone(), async {
-                computed = true;
-                match tokio::time::timeout(timeout, hash_segment(upstream.as_ref(), &key, max)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(HashError::Timeout(timeout)),
-                }
+                let previous = self.known.get(&key).await;
+                let (digest, how) =
+                    match tokio::time::timeout(timeout, hash_segment(upstream.as_ref(), &key, max, previous)).await {
+                        Ok(r) => r?,
+                        Err(_) => return Err(HashError::Timeout(timeout)),
+                    };
+                outcome = Some(how);
+                self.known.insert(key.clone(), digest.clone()).await;
+                Ok(digest)
             })
             .await;
-        match (&result, computed) {
-            (Ok(_), true) => bump(&self.stats.hashes_computed),
-            (Ok(_), false) => bump(&self.stats.hash_cache_hits),
+        match (&result, outcome) {
+            (Ok(_), Some(Outcome::Hashed)) => bump(&self.stats.hashes_computed),
+            (Ok(_), Some(Outcome::Revalidated)) => bump(&self.stats.hash_revalidations),
+            (Ok(_), None) => bump(&self.stats.hash_cache_hits),
             (Err(_), _) => {}
         }
         result
@@ -108,14 +121,41 @@ impl HashCache {
     }
 }
 
-async fn hash_segment(upstream: &dyn Upstream, key: &SegmentKey, max_bytes: u64) -> Result<SegmentDigest, HashError> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Hashed,
+    /// The upstream confirmed the previous strong ETag: the previous hash holds.
+    Revalidated,
+}
+
+fn strong(etag: &Option<String>) -> Option<&str> {
+    etag.as_deref().filter(|e| !e.starts_with("W/"))
+}
+
+async fn hash_segment(
+    upstream: &dyn Upstream,
+    key: &SegmentKey,
+    max_bytes: u64,
+    previous: Option<SegmentDigest>,
+) -> Result<(SegmentDigest, Outcome), HashError> {
     let mut request = Request::get(key.path.as_str());
     if let Some(r) = key.range {
         request = request.header(header::RANGE, r.header_value());
     }
+    let previous = previous.filter(|p| strong(&p.etag).is_some());
+    if let Some(etag) = previous.as_ref().and_then(|p| strong(&p.etag)) {
+        request = request.header(header::IF_NONE_MATCH, etag);
+    }
     let request = request.body(()).map_err(|e| HashError::Body(e.to_string()))?;
     let response = upstream.fetch(request).await?;
     let status = response.status();
+    let etag = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(prev) = previous {
+        // 304, or a server that ignores If-None-Match but sends the same strong ETag: same bytes.
+        if status == StatusCode::NOT_MODIFIED || (status.is_success() && strong(&etag) == strong(&prev.etag)) {
+            return Ok((prev, Outcome::Revalidated));
+        }
+    }
     // 206: the range itself; 200: the whole resource, from which the range is cut here.
     let (mut skip, mut take) = match (status, key.range) {
         (StatusCode::PARTIAL_CONTENT, Some(r)) => (0, Some(r.length)),
@@ -136,7 +176,6 @@ async fn hash_segment(upstream: &dyn Upstream, key: &SegmentKey, max_bytes: u64)
             return Err(HashError::Body(format!("206 answer does not start at byte {}", r.offset)));
         }
     }
-    let etag = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut body = response.into_body();
     let mut hasher = Sha256::new();
     let mut hashed = 0u64;
@@ -165,5 +204,5 @@ async fn hash_segment(upstream: &dyn Upstream, key: &SegmentKey, max_bytes: u64)
     {
         return Err(HashError::ShortRange { expected: r.length, got: hashed });
     }
-    Ok(SegmentDigest { sha256: hasher.finalize().into(), etag, bytes: hashed })
+    Ok((SegmentDigest { sha256: hasher.finalize().into(), etag, bytes: hashed }, Outcome::Hashed))
 }

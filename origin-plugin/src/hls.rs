@@ -4,7 +4,7 @@
 //! [`strip_insertions`]`(rewrite(x)) == x`. Unknown tags, comments, blank lines, LL-HLS tags
 //! (`EXT-X-PART`, `EXT-X-PRELOAD-HINT`, …) and line endings (LF or CRLF) pass through untouched.
 
-use crate::bootstrap::{HLS_DATA_ID, HLS_SHA256_TAG, hex};
+use crate::bootstrap::{HLS_DATA_ID, HLS_SHA256_TAG, push_hex};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HlsError {
@@ -187,7 +187,7 @@ pub fn rewrite_master(text: &str, value: &str) -> Result<String, HlsError> {
     parse_master(text)?;
     let mut anchor: Option<Line<'_>> = None;
     for line in lines(text) {
-        if is_bootstrap_line(line.text) {
+        if is_bootstrap_line(line.text) || line.text.starts_with(HLS_SHA256_TAG) {
             return Err(HlsError::AlreadyRewritten);
         }
         if anchor.is_none() || line.text.starts_with("#EXT-X-SESSION-DATA") {
@@ -291,7 +291,7 @@ pub fn rewrite_media(text: &str, segments: &[MediaSegment], hashes: &[Option<[u8
         }
         out.push_str(&text[pos..at]);
         out.push_str(HLS_SHA256_TAG);
-        out.push_str(&hex(hash));
+        push_hex(&mut out, hash);
         out.push_str(if text[..at].ends_with("\r\n") { "\r\n" } else { "\n" });
         pos = at;
     }

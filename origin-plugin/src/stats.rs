@@ -13,6 +13,7 @@ pub struct Stats {
     pub(crate) manifest_fetches: AtomicU64,
     pub(crate) hashes_computed: AtomicU64,
     pub(crate) hash_cache_hits: AtomicU64,
+    pub(crate) hash_revalidations: AtomicU64,
     pub(crate) hash_failures: AtomicU64,
     pub(crate) upstream_errors: AtomicU64,
 }
@@ -32,6 +33,8 @@ pub struct StatsSnapshot {
     pub hashes_computed: u64,
     /// Segment hash look-ups answered from the hash cache.
     pub hash_cache_hits: u64,
+    /// Stale segment hashes confirmed by the upstream's unchanged strong ETag (not rehashed).
+    pub hash_revalidations: u64,
     /// Segments that could not be hashed (served without a hash; clients fetch them over HTTP).
     pub hash_failures: u64,
     /// Upstream transport errors, timeouts and 5xx answers.
@@ -50,6 +53,7 @@ impl Stats {
             manifest_fetches: get(&self.manifest_fetches),
             hashes_computed: get(&self.hashes_computed),
             hash_cache_hits: get(&self.hash_cache_hits),
+            hash_revalidations: get(&self.hash_revalidations),
             hash_failures: get(&self.hash_failures),
             upstream_errors: get(&self.upstream_errors),
             tokens_issued: 0,

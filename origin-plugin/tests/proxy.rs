@@ -351,3 +351,27 @@ async fn per_viewer_tokens_make_master_playlists_private() {
     let claims = Verifier::from_jwks_json(&jwks).unwrap().verify(&token, now_ms()).unwrap();
     assert_eq!(claims.sub.as_deref(), Some("viewer-7"));
 }
+
+#[tokio::test]
+async fn stale_hashes_are_revalidated_by_etag_and_rehashed_when_it_changes() {
+    let upstream = start_upstream().await;
+    let mut config = test_config(&upstream.url());
+    config.hashes.ttl_secs = 0; // revalidate on every manifest fetch
+    let (proxy, engine) = start_proxy(&config).await;
+    let url = format!("http://{proxy}/mutable/index.m3u8");
+
+    let first = hls::hashes_in(&get_text(&url).await.2);
+    assert_eq!(first, [("seg.ts".to_string(), sha256_hex(&mutable_segment(0)))]);
+    assert_eq!(engine.stats().hashes_computed, 1);
+
+    let second = hls::hashes_in(&get_text(&url).await.2);
+    assert_eq!(second, first, "same ETag: same hash");
+    assert_eq!(engine.stats().hashes_computed, 1, "not rehashed");
+    assert_eq!(engine.stats().hash_revalidations, 1);
+    assert_eq!(upstream.state.not_modified.load(Ordering::SeqCst), 1, "revalidated with If-None-Match");
+
+    upstream.state.mutable_version.store(1, Ordering::SeqCst);
+    let third = hls::hashes_in(&get_text(&url).await.2);
+    assert_eq!(third, [("seg.ts".to_string(), sha256_hex(&mutable_segment(1)))], "new ETag: new hash");
+    assert_eq!(engine.stats().hashes_computed, 2);
+}

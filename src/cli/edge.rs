@@ -94,7 +94,9 @@ pub async fn run(args: EdgeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let edge = meshcdn_edge::serve(config, listener).await?;
     eprintln!("meshcdn edge: tracker at {}", edge.announce_url());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     edge.shutdown().await;
     Ok(())
 }

@@ -68,6 +68,9 @@ pub struct UpstreamState {
     pub live_position: Arc<AtomicU64>,
     pub release: Arc<Notify>,
     pub released: Arc<std::sync::atomic::AtomicBool>,
+    /// Version of `/mutable/seg.ts`, rewritten in place under the same URL.
+    pub mutable_version: Arc<AtomicU64>,
+    pub not_modified: Arc<AtomicU64>,
 }
 
 impl UpstreamState {
@@ -93,7 +96,8 @@ async fn count(State(state): State<UpstreamState>, request: Request, next: Next)
     let mut response = next.run(request).await;
     // ServeDir sends Last-Modified but no ETag or Cache-Control; add both to media files so
     // tests can see them pass through.
-    if response.status().is_success() && (path.ends_with(".ts") || path.ends_with(".m4s") || path.ends_with(".mp4")) {
+    let media_file = path.ends_with(".ts") || path.ends_with(".m4s") || path.ends_with(".mp4");
+    if response.status().is_success() && media_file && !response.headers().contains_key(header::ETAG) {
         let etag = format!("\"{}\"", sha256_hex(path.as_bytes()).get(..16).unwrap_or_default());
         response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).unwrap());
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
@@ -134,6 +138,22 @@ async fn gzip_master() -> Response {
     r
 }
 
+pub fn mutable_segment(version: u64) -> Vec<u8> {
+    format!("segment version {version} ").repeat(300).into_bytes()
+}
+
+async fn mutable_seg(State(state): State<UpstreamState>, headers: axum::http::HeaderMap) -> Response {
+    let version = state.mutable_version.load(Ordering::SeqCst);
+    let etag = format!("\"v{version}\"");
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        state.not_modified.fetch_add(1, Ordering::SeqCst);
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    ([(header::ETAG, etag)], mutable_segment(version)).into_response()
+}
+
+pub const MUTABLE_PLAYLIST: &str = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg.ts\n";
+
 pub fn big_playlist(segments: usize) -> String {
     let mut s = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n");
     for i in 0..segments {
@@ -153,6 +173,8 @@ pub async fn start_upstream() -> TestUpstream {
         .route("/gated/master.m3u8", get(gated_master))
         .route("/gz/master.m3u8", get(gzip_master))
         .route("/bad/index.m3u8", get(|| async { BAD_PLAYLIST }))
+        .route("/mutable/index.m3u8", get(|| async { ([(header::CACHE_CONTROL, "no-cache")], MUTABLE_PLAYLIST) }))
+        .route("/mutable/seg.ts", get(mutable_seg))
         .route("/big/index.m3u8", get(|| async { big_playlist(2_000) }))
         .fallback_service(ServeDir::new(media_dir()))
         .layer(middleware::from_fn_with_state(state.clone(), count))
