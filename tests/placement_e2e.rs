@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use axum::http::request::Parts;
 use base64::Engine as _;
 use meshcdn_origin::MeshEngine;
 use meshcdn_origin::config::OriginConfig;
@@ -126,18 +125,17 @@ fn placement_config(a: &str, b: &str, c: &str) -> PlacementConfig {
     }
 }
 
-/// Serves `dir` through the origin plugin with placement as its tracker selection.
-async fn serve_origin(dir: &Path, placement: Placement) -> std::net::SocketAddr {
-    let selector = move |parts: &Parts, content: &str| {
-        let region = parts
-            .headers
-            .get(placement.region_header())
-            .and_then(|v| v.to_str().ok());
-        placement.trackers_for(region, content)
+/// Serves `dir` through the origin plugin configured the way it ships: `placement_file` in the
+/// origin config (written next to the media as `name`), so `MeshEngine::from_config` wires the
+/// real `PlacementTrackers`.
+async fn serve_origin(dir: &Path, placement: &PlacementConfig, name: &str) -> std::net::SocketAddr {
+    let file = dir.join(name);
+    std::fs::write(&file, placement.to_toml()).unwrap();
+    let config = OriginConfig {
+        placement_file: Some(file),
+        ..OriginConfig::default()
     };
-    let engine = MeshEngine::builder(OriginConfig::default())
-        .trackers(selector)
-        .build();
+    let engine = MeshEngine::from_config(&config).expect("origin config with placement");
     let router = meshcdn_origin::proxy::local_dir_router(dir, engine);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -160,6 +158,14 @@ async fn http_get(addr: std::net::SocketAddr, path: &str, region: Option<&str>) 
         let response = String::from_utf8(response).unwrap();
         let (head, body) = response.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
+        if path.ends_with("master.m3u8") {
+            // The tracker list depends on the region: shared caches must key on it.
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains(&format!("\r\nvary: {REGION_HEADER}")),
+                "{path}: {head}"
+            );
+        }
         assert!(
             !head
                 .to_ascii_lowercase()
@@ -336,9 +342,9 @@ async fn viewers_meet_on_their_pops_node_and_fail_over_together() {
     let (a_url, b_url) = (a.url.clone(), b.url.clone());
     let contents: Vec<String> = (0..12).map(|i| format!("vod/movie-{i}")).collect();
     let media = MediaDir::new(&contents);
-    let placement = Placement::new(placement_config(&a.url, &b.url, &c.url)).unwrap();
-    let expected = placement.clone();
-    let origin = serve_origin(&media.0, placement).await;
+    let placement = placement_config(&a.url, &b.url, &c.url);
+    let expected = Placement::new(placement.clone()).unwrap();
+    let origin = serve_origin(&media.0, &placement, "placement.toml").await;
 
     // Every viewer of a content in one region gets the same tracker list: primary, the other
     // node of the PoP, then the other PoP's node.
@@ -423,7 +429,7 @@ async fn viewers_meet_on_their_pops_node_and_fail_over_together() {
     // to the node its viewers had already failed over to.
     let mut config = placement_config(&a_url, &b_url, &c.url);
     config.pops[0].nodes.retain(|n| n.tracker_url != down.url);
-    let smaller = serve_origin(&media.0, Placement::new(config).unwrap()).await;
+    let smaller = serve_origin(&media.0, &config, "placement-smaller.toml").await;
     for (content, before) in contents.iter().zip(&de_lists) {
         let path = format!("/{content}/master.m3u8");
         let after = trackers(&bootstrap(&http_get(smaller, &path, Some("DE")).await));

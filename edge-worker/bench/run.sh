@@ -4,7 +4,8 @@
 # the host's resident memory per connected idle peer at IDLE_PEERS peers (both engines).
 # Everything on loopback, bounded in time. Prints a markdown table (docs/benchmarks/edge.md).
 #
-# Usage: edge-worker/bench/run.sh   (env: CONNECTIONS SWARMS DURATION OFFERS IDLE_PEERS SHARDS)
+# Usage: edge-worker/bench/run.sh   (env: CONNECTIONS SWARMS DURATION OFFERS IDLE_PEERS SHARDS,
+#        MEMORY=0 to skip the memory part, SKIP_BUILD=1 to use the built binary as it is)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../../scripts/env.sh"
@@ -15,13 +16,19 @@ SWARMS="${SWARMS:-100}"
 DURATION="${DURATION:-15}"
 OFFERS="${OFFERS:-2}"
 IDLE_PEERS="${IDLE_PEERS:-20000}"
+# The host needs one descriptor per peer (plus a few): stay under the hard limit if it is low.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$IDLE_PEERS" -gt $((hard - 500)) ]; then
+  echo "bench: open-file hard limit is $hard: measuring memory at $((hard - 500)) idle peers instead of $IDLE_PEERS" >&2
+  IDLE_PEERS=$((hard - 500))
+fi
 SHARDS="${SHARDS:-0}"
 BIN="$CARGO_TARGET_DIR/release/meshcdn"
 
 scripts/build-guest.sh >/dev/null
-cargo build --release --quiet --bin meshcdn
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin meshcdn
 edge-worker/interop/prepare.sh >/dev/null
-ulimit -n 200000
+ulimit -n "$(ulimit -Hn)"
 
 WORK="$(mktemp -d)"
 PIDS=()
@@ -49,6 +56,7 @@ start_edge() { # $1 engine, $2 port; sets EDGE_PID
 listen = "127.0.0.1:$2"
 engine = "$1"
 shards = $SHARDS
+expire_interval_ms = 50
 [auth]
 open = true
 [limits]
@@ -56,6 +64,12 @@ messages_per_sec = 1000000
 message_burst = 1000000
 max_connections = 100000
 idle_timeout_secs = 600
+[tracker]
+# Relay every announce's offers, as bittorrent-tracker does, so both do the same work per
+# announce (by default meshcdn stops offering to a viewer that already has 20 live links, and
+# never offers twice between two peers while their link lives; links are expired every 50 ms).
+max_peers_per_viewer = 65535
+link_timeout_ms = 1
 TOML
   RUST_LOG=warn "$BIN" edge --config "$WORK/edge-$1.toml" 2>"$WORK/edge-$1.log" &
   EDGE_PID=$!; PIDS+=("$EDGE_PID")
@@ -63,7 +77,7 @@ TOML
 }
 
 start_bt() { # $1 port; sets BT_PID
-  sleep 100000 | node edge-worker/interop/bt-server.mjs "$1" 127.0.0.1 >"$WORK/bt.log" 2>&1 &
+  node edge-worker/interop/bt-server.mjs "$1" 127.0.0.1 >"$WORK/bt.log" 2>&1 &
   BT_PID=$!; PIDS+=("$BT_PID")
   wait_port "$1"
 }
@@ -75,26 +89,38 @@ load() { # $1 port -> JSON report
     --duration "$DURATION" --offers "$OFFERS" --json 2>/dev/null
 }
 
+cpu_secs() { # user+system CPU seconds of a process
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
+}
 field() { python3 -c "import json,sys; print(round(json.loads(sys.argv[1])[sys.argv[2]], 2))" "$1" "$2"; }
 
 echo "## Throughput: $CONNECTIONS connections, $SWARMS swarms, $OFFERS offers per announce, ${DURATION}s, $(nproc) cores"
 echo
-echo "| target | responses/s | p50 ms | p99 ms | announces | offers in | answers in |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| target | responses/s | announces/s | p50 ms | p99 ms | offers in | answers in | server CPU s | responses per server CPU s |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 declare -A RPS
 for target in wasm native bittorrent-tracker; do
   port=$(free_port)
   if [ "$target" = bittorrent-tracker ]; then start_bt "$port"; pid=$BT_PID; else start_edge "$target" "$port"; pid=$EDGE_PID; fi
+  cpu0=$(cpu_secs "$pid")
   report=$(load "$port")
+  cpu1=$(cpu_secs "$pid")
   stop "$pid"
   RPS[$target]=$(field "$report" responses_per_sec)
-  echo "| $target | ${RPS[$target]} | $(field "$report" latency_p50_ms) | $(field "$report" latency_p99_ms) | $(field "$report" announces) | $(field "$report" offers_received) | $(field "$report" answers_received) |"
+  python3 - "$report" "$target" "$cpu0" "$cpu1" <<'PY'
+import json, sys
+r, target, c0, c1 = json.loads(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+cpu = max(c1 - c0, 0.01)
+print(f"| {target} | {r['responses_per_sec']:.0f} | {r['announces'] / r['duration_secs']:.0f} | {r['latency_p50_ms']:.1f} | "
+      f"{r['latency_p99_ms']:.1f} | {r['offers_received']} | {r['answers_received']} | {cpu:.1f} | {r['responses'] / cpu:.0f} |")
+PY
 done
 echo
 python3 -c "import sys; w,n,b=map(float,sys.argv[1:]); print(f'wasm/native = {w/n:.2f}x; wasm/bittorrent-tracker = {w/b:.1f}x; native/bittorrent-tracker = {n/b:.1f}x')" \
   "${RPS[wasm]}" "${RPS[native]}" "${RPS[bittorrent-tracker]}"
 echo
 
+[ "${MEMORY:-1}" = 1 ] || exit 0
 echo "## Resident memory per connected idle peer ($IDLE_PEERS peers, one announce each, $SWARMS swarms)"
 echo
 echo "| target | RSS before | RSS with peers | per peer |"
@@ -102,7 +128,7 @@ echo "|---|---:|---:|---:|"
 rss_of_pid() { awk '/VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
 for target in wasm native bittorrent-tracker; do
   port=$(free_port)
-  if [ "$target" = bittorrent-tracker ]; then start_bt "$port"; pid=$(pgrep -n -f "bt-server.mjs $port"); else start_edge "$target" "$port"; pid=$EDGE_PID; fi
+  if [ "$target" = bittorrent-tracker ]; then start_bt "$port"; pid=$BT_PID; else start_edge "$target" "$port"; pid=$EDGE_PID; fi
   before=$(rss_of_pid "$pid")
   "$BIN" loadtest --target "ws://127.0.0.1:$port/announce" --connections "$IDLE_PEERS" --swarms "$SWARMS" \
     --duration 40 --idle --json >"$WORK/idle.json" 2>/dev/null &
@@ -121,6 +147,6 @@ for target in wasm native bittorrent-tracker; do
   sleep 2
   after=$(rss_of_pid "$pid")
   kill "$lt" 2>/dev/null || true; wait "$lt" 2>/dev/null || true
-  [ "$target" = bittorrent-tracker ] && stop "$BT_PID" || stop "$pid"
+  stop "$pid"
   python3 -c "import sys; b,a,n=map(int,sys.argv[1:]); print(f'| $target | {b/2**20:.1f} MiB | {a/2**20:.1f} MiB | {(a-b)/n:.0f} B |')" "$before" "$after" "$IDLE_PEERS"
 done

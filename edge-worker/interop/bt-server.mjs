@@ -1,6 +1,5 @@
 // The reference WebTorrent tracker (bittorrent-tracker's server, WebSocket only) on loopback,
-// for benchmarks and interop comparisons. Prints `listening <port>`; exits when stdin closes,
-// so a parent process that dies never leaves it behind.
+// for benchmarks and interop comparisons. Prints `listening <port>`; stops on SIGTERM/SIGINT.
 import Server from 'bittorrent-tracker/server'
 
 const port = Number(process.argv[2] ?? 0)
@@ -11,6 +10,4 @@ server.on('warning', () => {})
 server.listen(port, host, () => {
   console.log(`listening ${server.ws.address().port}`)
 })
-process.stdin.resume()
-process.stdin.on('end', () => server.close(() => process.exit(0)))
-process.on('SIGTERM', () => server.close(() => process.exit(0)))
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0))

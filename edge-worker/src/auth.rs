@@ -25,8 +25,14 @@ impl Gate {
         match self {
             Gate::Open => Ok(Admission::Open),
             Gate::Tokens(keys) => {
-                let token = token.filter(|t| !t.is_empty()).ok_or_else(|| TokenError::Malformed("no token".into()))?;
-                let verifier = keys.verifier.read().unwrap_or_else(|p| p.into_inner()).clone();
+                let token = token
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| TokenError::Malformed("no token".into()))?;
+                let verifier = keys
+                    .verifier
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 Ok(Admission::Token(verifier.verify(token, now_ms)?.grant()))
             }
         }
@@ -44,7 +50,10 @@ pub struct KeySource {
 impl KeySource {
     /// Loads the key set once (failing start-up if it is unavailable).
     pub async fn load(config: &AuthConfig) -> Result<Arc<Self>, EdgeError> {
-        let location = config.jwks.clone().ok_or_else(|| EdgeError::Jwks("no JWKS configured".into()))?;
+        let location = config
+            .jwks
+            .clone()
+            .ok_or_else(|| EdgeError::Jwks("no JWKS configured".into()))?;
         let verifier = fetch(&location, &config.issuer, &config.audience).await?;
         Ok(Arc::new(Self {
             location,
@@ -83,16 +92,22 @@ async fn fetch(location: &str, issuer: &str, audience: &str) -> Result<Verifier,
         let response = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .and_then(|c| Ok(c.get(location)))
+            .map(|c| c.get(location))
             .map_err(|e| EdgeError::Jwks(e.to_string()))?
             .send()
             .await
             .and_then(|r| r.error_for_status())
             .map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?;
-        response.text().await.map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?
+        response
+            .text()
+            .await
+            .map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?
     } else {
-        tokio::fs::read_to_string(location).await.map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?
+        tokio::fs::read_to_string(location)
+            .await
+            .map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?
     };
-    let jwks: JwkSet = serde_json::from_str(&text).map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?;
+    let jwks: JwkSet =
+        serde_json::from_str(&text).map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?;
     Verifier::new(&jwks, issuer, audience).map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))
 }

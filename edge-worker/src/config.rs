@@ -68,7 +68,9 @@ impl std::str::FromStr for EngineKind {
         match s {
             "wasm" => Ok(Self::Wasm),
             "native" => Ok(Self::Native),
-            other => Err(ConfigError::Invalid(format!("unknown engine {other:?} (expected wasm or native)"))),
+            other => Err(ConfigError::Invalid(format!(
+                "unknown engine {other:?} (expected wasm or native)"
+            ))),
         }
     }
 }
@@ -162,7 +164,7 @@ impl Default for LimitsConfig {
             message_burst: 60,
             idle_timeout_secs: 300,
             max_queued_messages: 1024,
-            read_buffer_bytes: 1024,
+            read_buffer_bytes: 512,
         }
     }
 }
@@ -170,8 +172,10 @@ impl Default for LimitsConfig {
 impl EdgeConfig {
     /// Loads a TOML file. Missing fields take their defaults; unknown fields are errors.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.to_owned(), source: e })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_owned(),
+            source: e,
+        })?;
         Self::from_toml(&text)
     }
 
@@ -195,11 +199,23 @@ impl EdgeConfig {
             return bad("either auth.open (--open) or auth.jwks (--jwks) must be set");
         }
         let l = &self.limits;
-        if l.call_deadline_ms == 0 || l.max_message_bytes < 1024 || l.max_connections == 0 || l.read_buffer_bytes < 128 {
-            return bad("limits: call_deadline_ms > 0, max_message_bytes >= 1024, max_connections > 0, read_buffer_bytes >= 128");
+        if l.call_deadline_ms == 0
+            || l.max_message_bytes < 1024
+            || l.max_connections == 0
+            || l.read_buffer_bytes < 128
+        {
+            return bad(
+                "limits: call_deadline_ms > 0, max_message_bytes >= 1024, max_connections > 0, read_buffer_bytes >= 128",
+            );
         }
-        if l.messages_per_sec == 0 || l.message_burst == 0 || l.idle_timeout_secs == 0 || l.max_queued_messages == 0 {
-            return bad("limits: messages_per_sec, message_burst, idle_timeout_secs, max_queued_messages must be > 0");
+        if l.messages_per_sec == 0
+            || l.message_burst == 0
+            || l.idle_timeout_secs == 0
+            || l.max_queued_messages == 0
+        {
+            return bad(
+                "limits: messages_per_sec, message_burst, idle_timeout_secs, max_queued_messages must be > 0",
+            );
         }
         if self.expire_interval_ms == 0 {
             return bad("expire_interval_ms must be > 0");
@@ -213,13 +229,18 @@ impl EdgeConfig {
     /// The shard count after resolving 0 to the number of cores.
     pub fn shard_count(&self) -> usize {
         match self.shards {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(MAX_SHARDS),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(MAX_SHARDS),
             n => n,
         }
     }
 
     pub fn component_path(&self) -> PathBuf {
-        self.component.clone().unwrap_or_else(default_component_path)
+        self.component
+            .clone()
+            .unwrap_or_else(default_component_path)
     }
 }
 
@@ -269,7 +290,10 @@ mod tests {
 
     #[test]
     fn invalid_values_get_typed_errors() {
-        assert!(matches!(EdgeConfig::from_toml(""), Err(ConfigError::Invalid(_))), "no auth mode");
+        assert!(
+            matches!(EdgeConfig::from_toml(""), Err(ConfigError::Invalid(_))),
+            "no auth mode"
+        );
         assert!(matches!(
             EdgeConfig::from_toml("shards = 1000\n[auth]\nopen = true\n"),
             Err(ConfigError::Invalid(_))
@@ -278,8 +302,14 @@ mod tests {
             EdgeConfig::from_toml("[auth]\nopen = true\n[limits]\nmessages_per_sec = 0\n"),
             Err(ConfigError::Invalid(_))
         ));
-        assert!(matches!(EdgeConfig::from_toml("engine = \"jvm\""), Err(ConfigError::Parse(_))));
-        assert!(matches!("jvm".parse::<EngineKind>(), Err(ConfigError::Invalid(_))));
+        assert!(matches!(
+            EdgeConfig::from_toml("engine = \"jvm\""),
+            Err(ConfigError::Parse(_))
+        ));
+        assert!(matches!(
+            "jvm".parse::<EngineKind>(),
+            Err(ConfigError::Invalid(_))
+        ));
         let missing = EdgeConfig::load(Path::new("/nonexistent/edge.toml")).unwrap_err();
         assert!(matches!(missing, ConfigError::Read { .. }));
     }

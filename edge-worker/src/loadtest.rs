@@ -175,10 +175,15 @@ fn answer(info_hash: &str, peer_id: &str, to_peer_id: &str, offer_id: &str) -> S
 /// Runs the load and reports. Connections are opened first; the clock starts when all are up.
 pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     if config.connections == 0 || config.connections > MAX_CONNECTIONS {
-        return Err(LoadError::Settings(format!("connections must be 1..={MAX_CONNECTIONS}")));
+        return Err(LoadError::Settings(format!(
+            "connections must be 1..={MAX_CONNECTIONS}"
+        )));
     }
     if config.swarms == 0 || config.duration.is_zero() || config.duration > MAX_DURATION {
-        return Err(LoadError::Settings(format!("swarms must be > 0 and duration 1 s..={} s", MAX_DURATION.as_secs())));
+        return Err(LoadError::Settings(format!(
+            "swarms must be > 0 and duration 1 s..={} s",
+            MAX_DURATION.as_secs()
+        )));
     }
     if config.offers > 10 {
         return Err(LoadError::Settings("offers must be at most 10".into()));
@@ -196,11 +201,14 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         let (target, gate) = (config.target.clone(), gate.clone());
         connecting.spawn(async move {
             let _permit = gate.acquire_owned().await.ok()?;
-            let (ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(target.as_str()))
-                .await
-                .ok()?
-                .map_err(|e| tracing::debug!(error = %e, "connect failed"))
-                .ok()?;
+            let (ws, _) = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                tokio_tungstenite::connect_async(target.as_str()),
+            )
+            .await
+            .ok()?
+            .map_err(|e| tracing::debug!(error = %e, "connect failed"))
+            .ok()?;
             Some(ws)
         });
     }
@@ -215,7 +223,10 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
             Ok(_) => "connections failed under load".to_string(),
             Err(e) => e.to_string(),
         };
-        return Err(LoadError::Connect { target: config.target.clone(), error });
+        return Err(LoadError::Connect {
+            target: config.target.clone(),
+            error,
+        });
     }
 
     let counters = Arc::new(Counters::default());
@@ -236,7 +247,12 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
             let (mut tx, mut rx) = ws.split();
             let mut latencies: Vec<u32> = Vec::new();
             let mut sent_at = Some(Instant::now());
-            let first = announce(&info_hash, &peer_id, if idle { 0 } else { offers }, &mut rng);
+            let first = announce(
+                &info_hash,
+                &peer_id,
+                if idle { 0 } else { offers },
+                &mut rng,
+            );
             if tx.send(Message::text(first)).await.is_err() {
                 counters.disconnects.fetch_add(1, Relaxed);
                 return latencies;
@@ -258,7 +274,9 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
                     Some(Ok(_)) => continue,
                 };
                 counters.responses.fetch_add(1, Relaxed);
-                let Ok(msg) = serde_json::from_str::<Incoming>(text.as_str()) else { continue };
+                let Ok(msg) = serde_json::from_str::<Incoming>(text.as_str()) else {
+                    continue;
+                };
                 if msg.failure.is_some() {
                     counters.failures.fetch_add(1, Relaxed);
                 }
@@ -267,19 +285,24 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
                 }
                 if msg.offer.is_some() {
                     counters.offers.fetch_add(1, Relaxed);
-                    if let (Some(from), Some(offer_id), Some(ih)) = (&msg.peer_id, &msg.offer_id, &msg.info_hash) {
-                        if !idle && tx.send(Message::text(answer(ih, &peer_id, from, offer_id))).await.is_err() {
-                            break;
-                        }
+                    if let (Some(from), Some(offer_id), Some(ih)) =
+                        (&msg.peer_id, &msg.offer_id, &msg.info_hash)
+                        && !idle
+                        && tx
+                            .send(Message::text(answer(ih, &peer_id, from, offer_id)))
+                            .await
+                            .is_err()
+                    {
+                        break;
                     }
                 } else if msg.answer.is_some() {
                     counters.answers.fetch_add(1, Relaxed);
                 } else if msg.interval.is_some() || msg.failure.is_some() {
                     // The reply to our announce: measure it, and announce again.
-                    if let Some(at) = sent_at.take() {
-                        if latencies.len() < per_conn_samples {
-                            latencies.push(at.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                        }
+                    if let Some(at) = sent_at.take()
+                        && latencies.len() < per_conn_samples
+                    {
+                        latencies.push(at.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     }
                     if idle || tokio::time::Instant::now() >= deadline {
                         continue;
@@ -315,7 +338,11 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
             _ = tokio::time::sleep_until(deadline), if !stop.load(Relaxed) => stop.store(true, Relaxed),
         }
     }
-    let elapsed = started.elapsed().min(config.duration + Duration::from_secs(10)).as_secs_f64().max(0.001);
+    let elapsed = started
+        .elapsed()
+        .min(config.duration + Duration::from_secs(10))
+        .as_secs_f64()
+        .max(0.001);
     let measured = config.duration.as_secs_f64().min(elapsed);
     latencies.sort_unstable();
     let pct = |p: f64| -> f64 {
@@ -351,12 +378,30 @@ mod tests {
     #[tokio::test]
     async fn bad_settings_are_refused_before_connecting() {
         for config in [
-            LoadConfig { connections: 0, ..Default::default() },
-            LoadConfig { connections: MAX_CONNECTIONS + 1, ..Default::default() },
-            LoadConfig { swarms: 0, ..Default::default() },
-            LoadConfig { duration: Duration::ZERO, ..Default::default() },
-            LoadConfig { duration: MAX_DURATION * 2, ..Default::default() },
-            LoadConfig { target: "http://x".into(), ..Default::default() },
+            LoadConfig {
+                connections: 0,
+                ..Default::default()
+            },
+            LoadConfig {
+                connections: MAX_CONNECTIONS + 1,
+                ..Default::default()
+            },
+            LoadConfig {
+                swarms: 0,
+                ..Default::default()
+            },
+            LoadConfig {
+                duration: Duration::ZERO,
+                ..Default::default()
+            },
+            LoadConfig {
+                duration: MAX_DURATION * 2,
+                ..Default::default()
+            },
+            LoadConfig {
+                target: "http://x".into(),
+                ..Default::default()
+            },
         ] {
             assert!(matches!(run(config).await, Err(LoadError::Settings(_))));
         }
@@ -367,7 +412,11 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let config = LoadConfig { target: format!("ws://{addr}/announce"), connections: 2, ..Default::default() };
+        let config = LoadConfig {
+            target: format!("ws://{addr}/announce"),
+            connections: 2,
+            ..Default::default()
+        };
         assert!(matches!(run(config).await, Err(LoadError::Connect { .. })));
     }
 

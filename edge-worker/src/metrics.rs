@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// Upper bounds of the call latency histogram, in seconds.
-const LATENCY_BUCKETS: [f64; 12] =
-    [0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05, 0.25];
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05,
+    0.25,
+];
 
 /// Why the host refused a connection or a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,48 +83,152 @@ impl Metrics {
             self.latency_buckets[i].fetch_add(1, Relaxed);
         }
         self.latency_count.fetch_add(1, Relaxed);
-        self.latency_sum_ns.fetch_add(took.as_nanos() as u64, Relaxed);
+        self.latency_sum_ns
+            .fetch_add(took.as_nanos() as u64, Relaxed);
     }
 
     /// Prometheus text exposition. `tracker` is the merged tracker counters of all shards.
     pub fn render(&self, tracker: &serde_json::Value, shards: usize, engine: &str) -> String {
         let mut out = String::with_capacity(4096);
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         };
         let counter = |key: &str| tracker["counters"][key].as_u64().unwrap_or(0);
-        metric("meshcdn_edge_connections", "gauge", "Open WebSocket connections.", self.connections.load(Relaxed));
-        metric("meshcdn_edge_connections_total", "counter", "WebSocket connections accepted.", self.connections_total.load(Relaxed));
-        metric("meshcdn_edge_messages_in_total", "counter", "Text frames received.", self.messages_in.load(Relaxed));
-        metric("meshcdn_edge_messages_out_total", "counter", "Text frames sent.", self.messages_out.load(Relaxed));
-        metric("meshcdn_edge_announces_total", "counter", "Announces handled by the tracker.", counter("announces"));
-        metric("meshcdn_edge_offers_total", "counter", "Offers relayed to peers.", counter("offers_relayed"));
-        metric("meshcdn_edge_answers_total", "counter", "Answers relayed to offerers.", counter("answers_relayed"));
-        metric("meshcdn_edge_scrapes_total", "counter", "Scrapes handled by the tracker.", counter("scrapes"));
-        metric("meshcdn_edge_tracker_rejects_total", "counter", "Requests the tracker refused with a failure reason.", counter("rejects"));
-        metric("meshcdn_edge_peers", "gauge", "Peers in all swarms.", tracker["peers"].as_u64().unwrap_or(0));
-        metric("meshcdn_edge_swarms", "gauge", "Swarms.", tracker["swarm_count"].as_u64().unwrap_or(0));
+        metric(
+            "meshcdn_edge_connections",
+            "gauge",
+            "Open WebSocket connections.",
+            self.connections.load(Relaxed),
+        );
+        metric(
+            "meshcdn_edge_connections_total",
+            "counter",
+            "WebSocket connections accepted.",
+            self.connections_total.load(Relaxed),
+        );
+        metric(
+            "meshcdn_edge_messages_in_total",
+            "counter",
+            "Text frames received.",
+            self.messages_in.load(Relaxed),
+        );
+        metric(
+            "meshcdn_edge_messages_out_total",
+            "counter",
+            "Text frames sent.",
+            self.messages_out.load(Relaxed),
+        );
+        metric(
+            "meshcdn_edge_announces_total",
+            "counter",
+            "Announces handled by the tracker.",
+            counter("announces"),
+        );
+        metric(
+            "meshcdn_edge_offers_total",
+            "counter",
+            "Offers relayed to peers.",
+            counter("offers_relayed"),
+        );
+        metric(
+            "meshcdn_edge_answers_total",
+            "counter",
+            "Answers relayed to offerers.",
+            counter("answers_relayed"),
+        );
+        metric(
+            "meshcdn_edge_scrapes_total",
+            "counter",
+            "Scrapes handled by the tracker.",
+            counter("scrapes"),
+        );
+        metric(
+            "meshcdn_edge_tracker_rejects_total",
+            "counter",
+            "Requests the tracker refused with a failure reason.",
+            counter("rejects"),
+        );
+        metric(
+            "meshcdn_edge_peers",
+            "gauge",
+            "Peers in all swarms.",
+            tracker["peers"].as_u64().unwrap_or(0),
+        );
+        metric(
+            "meshcdn_edge_swarms",
+            "gauge",
+            "Swarms.",
+            tracker["swarm_count"].as_u64().unwrap_or(0),
+        );
         metric("meshcdn_edge_shards", "gauge", "Shards.", shards as u64);
-        metric("meshcdn_edge_shard_restarts_total", "counter", "Shards re-instantiated after a trap or a missed deadline.", self.shard_restarts.load(Relaxed));
+        metric(
+            "meshcdn_edge_shard_restarts_total",
+            "counter",
+            "Shards re-instantiated after a trap or a missed deadline.",
+            self.shard_restarts.load(Relaxed),
+        );
         if let Some(rss) = resident_memory_bytes() {
-            metric("process_resident_memory_bytes", "gauge", "Resident memory of the host process, in bytes.", rss);
+            metric(
+                "process_resident_memory_bytes",
+                "gauge",
+                "Resident memory of the host process, in bytes.",
+                rss,
+            );
         }
-        metric("meshcdn_edge_reloads_total", "counter", "Hot upgrades applied.", self.reloads.load(Relaxed));
-        metric("meshcdn_edge_reloads_failed_total", "counter", "Hot upgrades refused.", self.reloads_failed.load(Relaxed));
-        let _ = writeln!(out, "# HELP meshcdn_edge_rejects_total Connections or messages refused by the host.\n# TYPE meshcdn_edge_rejects_total counter");
+        metric(
+            "meshcdn_edge_reloads_total",
+            "counter",
+            "Hot upgrades applied.",
+            self.reloads.load(Relaxed),
+        );
+        metric(
+            "meshcdn_edge_reloads_failed_total",
+            "counter",
+            "Hot upgrades refused.",
+            self.reloads_failed.load(Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP meshcdn_edge_rejects_total Connections or messages refused by the host.\n# TYPE meshcdn_edge_rejects_total counter"
+        );
         for why in Reject::ALL {
-            let _ = writeln!(out, "meshcdn_edge_rejects_total{{reason=\"{}\"}} {}", why.label(), self.rejects(why));
+            let _ = writeln!(
+                out,
+                "meshcdn_edge_rejects_total{{reason=\"{}\"}} {}",
+                why.label(),
+                self.rejects(why)
+            );
         }
-        let _ = writeln!(out, "# HELP meshcdn_edge_engine_info The shard engine.\n# TYPE meshcdn_edge_engine_info gauge\nmeshcdn_edge_engine_info{{engine=\"{}\"}} 1", engine.replace('"', "'"));
-        let _ = writeln!(out, "# HELP meshcdn_edge_shard_call_seconds Latency of one batched call into a shard.\n# TYPE meshcdn_edge_shard_call_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP meshcdn_edge_engine_info The shard engine.\n# TYPE meshcdn_edge_engine_info gauge\nmeshcdn_edge_engine_info{{engine=\"{}\"}} 1",
+            engine.replace('"', "'")
+        );
+        let _ = writeln!(
+            out,
+            "# HELP meshcdn_edge_shard_call_seconds Latency of one batched call into a shard.\n# TYPE meshcdn_edge_shard_call_seconds histogram"
+        );
         let mut cumulative = 0;
         for (bound, n) in LATENCY_BUCKETS.iter().zip(&self.latency_buckets) {
             cumulative += n.load(Relaxed);
-            let _ = writeln!(out, "meshcdn_edge_shard_call_seconds_bucket{{le=\"{bound}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "meshcdn_edge_shard_call_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
         }
         let count = self.latency_count.load(Relaxed);
-        let _ = writeln!(out, "meshcdn_edge_shard_call_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "meshcdn_edge_shard_call_seconds_sum {}", self.latency_sum_ns.load(Relaxed) as f64 / 1e9);
+        let _ = writeln!(
+            out,
+            "meshcdn_edge_shard_call_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "meshcdn_edge_shard_call_seconds_sum {}",
+            self.latency_sum_ns.load(Relaxed) as f64 / 1e9
+        );
         let _ = writeln!(out, "meshcdn_edge_shard_call_seconds_count {count}");
         out
     }
@@ -145,8 +251,15 @@ mod tests {
         m.observe_call(Duration::from_micros(30));
         m.observe_call(Duration::from_secs(1));
         m.reject(Reject::RateLimited);
-        let text = m.render(&serde_json::json!({"counters": {"announces": 5}}), 2, "native");
-        assert!(text.contains("meshcdn_edge_shard_call_seconds_bucket{le=\"0.00005\"} 1"), "{text}");
+        let text = m.render(
+            &serde_json::json!({"counters": {"announces": 5}}),
+            2,
+            "native",
+        );
+        assert!(
+            text.contains("meshcdn_edge_shard_call_seconds_bucket{le=\"0.00005\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("meshcdn_edge_shard_call_seconds_bucket{le=\"+Inf\"} 2"));
         assert!(text.contains("meshcdn_edge_announces_total 5"));
         assert!(text.contains("meshcdn_edge_rejects_total{reason=\"rate_limited\"} 1"));

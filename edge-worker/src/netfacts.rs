@@ -47,7 +47,10 @@ impl FactSource {
             Some(path) => Some(open_db(path)?),
             None => None,
         };
-        Ok(Self { config: config.clone(), db })
+        Ok(Self {
+            config: config.clone(),
+            db,
+        })
     }
 
     /// Headers win over the database, fact by fact.
@@ -57,16 +60,25 @@ impl FactSource {
             (!value.is_empty() && value.len() <= MAX_FACT_LEN).then(|| value.to_owned())
         };
         let mut facts = NetworkFacts {
-            asn: header(&self.config.asn_header).and_then(|v| v.trim_start_matches("AS").parse().ok()),
+            asn: header(&self.config.asn_header)
+                .and_then(|v| v.trim_start_matches("AS").parse().ok()),
             country: header(&self.config.country_header),
             region: header(&self.config.region_header),
             continent: header(&self.config.continent_header),
         };
         if let Some(db) = &self.db {
             let ip = header(&self.config.client_ip_header)
-                .and_then(|v| v.split(',').next().and_then(|first| first.trim().parse().ok()))
+                .and_then(|v| {
+                    v.split(',')
+                        .next()
+                        .and_then(|first| first.trim().parse().ok())
+                })
                 .unwrap_or(peer);
-            let record = db.lookup(ip).ok().and_then(|r| r.decode::<GeoRecord>().ok().flatten()).unwrap_or_default();
+            let record = db
+                .lookup(ip)
+                .ok()
+                .and_then(|r| r.decode::<GeoRecord>().ok().flatten())
+                .unwrap_or_default();
             facts.asn = facts.asn.or(record.autonomous_system_number);
             facts.country = facts
                 .country
@@ -74,7 +86,10 @@ impl FactSource {
                 .or(record.country_code);
             facts.region = facts
                 .region
-                .or(record.subdivisions.and_then(|s| s.into_iter().next()).and_then(|s| s.iso_code))
+                .or(record
+                    .subdivisions
+                    .and_then(|s| s.into_iter().next())
+                    .and_then(|s| s.iso_code))
                 .or(record.state1);
             facts.continent = facts.continent.or(record.continent.and_then(|c| c.code));
         }
@@ -83,7 +98,10 @@ impl FactSource {
 }
 
 fn open_db(path: &Path) -> Result<maxminddb::Reader<Vec<u8>>, EdgeError> {
-    maxminddb::Reader::open_readfile(path).map_err(|e| EdgeError::GeoDb { path: path.to_owned(), reason: e.to_string() })
+    maxminddb::Reader::open_readfile(path).map_err(|e| EdgeError::GeoDb {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -107,19 +125,37 @@ mod tests {
         assert_eq!(facts.asn, Some(3320));
         assert_eq!(facts.country.as_deref(), Some("DE"));
         assert_eq!(facts.region, None);
-        headers.insert("cloudfront-viewer-asn", HeaderValue::from_static("not-a-number"));
-        headers.insert("cloudfront-viewer-country", HeaderValue::from_str(&"X".repeat(100)).unwrap());
+        headers.insert(
+            "cloudfront-viewer-asn",
+            HeaderValue::from_static("not-a-number"),
+        );
+        headers.insert(
+            "cloudfront-viewer-country",
+            HeaderValue::from_str(&"X".repeat(100)).unwrap(),
+        );
         let facts = source.facts(&headers, "127.0.0.1".parse().unwrap());
         assert_eq!((facts.asn, facts.country), (None, None));
     }
 
     #[test]
     fn a_missing_or_corrupt_database_is_a_typed_error() {
-        let config = NetworkConfig { geo_db: Some("/nonexistent.mmdb".into()), ..Default::default() };
-        assert!(matches!(FactSource::new(&config), Err(EdgeError::GeoDb { .. })));
+        let config = NetworkConfig {
+            geo_db: Some("/nonexistent.mmdb".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            FactSource::new(&config),
+            Err(EdgeError::GeoDb { .. })
+        ));
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), b"not a database").unwrap();
-        let config = NetworkConfig { geo_db: Some(file.path().into()), ..Default::default() };
-        assert!(matches!(FactSource::new(&config), Err(EdgeError::GeoDb { .. })));
+        let config = NetworkConfig {
+            geo_db: Some(file.path().into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            FactSource::new(&config),
+            Err(EdgeError::GeoDb { .. })
+        ));
     }
 }

@@ -40,7 +40,11 @@ pub enum Pushed {
 
 impl Outbox {
     pub fn new(cap: usize) -> Self {
-        Self { inner: Mutex::new(Inner::default()), notify: Notify::new(), cap }
+        Self {
+            inner: Mutex::new(Inner::default()),
+            notify: Notify::new(),
+            cap,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -55,7 +59,10 @@ impl Outbox {
         }
         if inner.queue.len() >= self.cap {
             inner.queue.clear();
-            inner.close = Some(CloseOrder { code: 1008, reason: "outbound queue overflow" });
+            inner.close = Some(CloseOrder {
+                code: 1008,
+                reason: "outbound queue overflow",
+            });
             drop(inner);
             self.notify.notify_one();
             return Pushed::Overflow;

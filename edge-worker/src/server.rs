@@ -56,7 +56,11 @@ impl EdgeHandle {
 
     /// `ws://` or `wss://` URL of the tracker endpoint.
     pub fn announce_url(&self) -> String {
-        let scheme = if self.state.config.tls.is_some() { "wss" } else { "ws" };
+        let scheme = if self.state.config.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
         format!("{scheme}://{}/announce", self.local_addr)
     }
 
@@ -136,7 +140,14 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
     };
     let local_addr = listener.local_addr()?;
     tracing::info!(%local_addr, engine = %pool.describe(), shards, tls = tls.is_some(), open = config.auth.open, "edge host listening");
-    let state = Arc::new(AppState { config, pool, metrics, gate, facts, next_conn: AtomicU64::new(1) });
+    let state = Arc::new(AppState {
+        config,
+        pool,
+        metrics,
+        gate,
+        facts,
+        next_conn: AtomicU64::new(1),
+    });
     let app = router(state.clone());
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let shutdown = async move {
@@ -146,7 +157,10 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         None => {
             let service = app.into_make_service_with_connect_info::<PeerAddr>();
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(shutdown).await {
+                if let Err(e) = axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
                     tracing::error!(error = %e, "edge server stopped");
                 }
             })
@@ -155,13 +169,22 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
             let listener = TlsListener::new(listener, tls)?;
             let service = app.into_make_service_with_connect_info::<PeerAddr>();
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(shutdown).await {
+                if let Err(e) = axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
                     tracing::error!(error = %e, "edge server stopped");
                 }
             })
         }
     };
-    Ok(EdgeHandle { local_addr, state, stop, server, key_refresh })
+    Ok(EdgeHandle {
+        local_addr,
+        state,
+        stop,
+        server,
+        key_refresh,
+    })
 }
 
 /// The routes of an edge host around `state` (for embedding in another axum app).
@@ -186,7 +209,10 @@ struct ConnSlot(Arc<AppState>);
 impl ConnSlot {
     fn take(app: &Arc<AppState>) -> Option<Self> {
         let max = app.config.limits.max_connections as u64;
-        let taken = app.metrics.connections.fetch_update(Relaxed, Relaxed, |n| (n < max).then_some(n + 1));
+        let taken = app
+            .metrics
+            .connections
+            .fetch_update(Relaxed, Relaxed, |n| (n < max).then_some(n + 1));
         taken.is_ok().then(|| Self(app.clone()))
     }
 }
@@ -221,12 +247,23 @@ async fn announce(
     };
     let facts = app.facts.facts(&headers, peer.ip());
     let max = app.config.limits.max_message_bytes;
+    let conn = app.next_conn.fetch_add(1, Relaxed);
+    let outbox = Arc::new(Outbox::new(app.config.limits.max_queued_messages));
+    // Boxed: the upgrade task stores what it captures for the connection's whole life.
+    let ctx = Box::new(ConnCtx {
+        conn,
+        outbox,
+        facts,
+        admission,
+        touched: 0,
+        _slot: slot,
+    });
     ws.max_message_size(max)
         .max_frame_size(max)
         // Small buffers: an idle peer should cost little memory (they grow when needed).
         .read_buffer_size(app.config.limits.read_buffer_bytes)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection(app, socket, facts, admission, slot))
+        .on_upgrade(move |socket| connection(app, Box::new(socket), ctx))
 }
 
 /// Token bucket of one connection.
@@ -238,7 +275,8 @@ struct RateLimit {
 impl RateLimit {
     fn allow(&mut self, per_sec: f32, burst: f32) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f32() * per_sec).min(burst);
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f32() * per_sec).min(burst);
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -257,14 +295,22 @@ struct ConnCtx {
     admission: Admission,
     /// Shards that saw this connection's `opened` (bit per shard).
     touched: u128,
+    /// Held for its `Drop`: frees the connection slot when the connection ends.
+    _slot: ConnSlot,
 }
 
 impl ConnCtx {
-    fn to_shard(&mut self, app: &AppState, shard: usize, text: String) {
+    fn send_to_shard(&mut self, app: &AppState, shard: usize, text: String) {
         let bit = 1u128 << shard;
         if self.touched & bit == 0 {
             self.touched |= bit;
-            app.pool.open(shard, self.conn, self.outbox.clone(), self.facts.clone(), self.admission);
+            app.pool.open(
+                shard,
+                self.conn,
+                self.outbox.clone(),
+                self.facts.clone(),
+                self.admission,
+            );
         }
         app.pool.message(shard, self.conn, text);
     }
@@ -273,11 +319,11 @@ impl ConnCtx {
         match meshcdn_tracker::route(&text) {
             Ok(Route::Swarm(info_hash)) => {
                 let shard = app.pool.shard_of(&info_hash);
-                self.to_shard(app, shard, text);
+                self.send_to_shard(app, shard, text);
             }
             Ok(Route::Scrape(hashes)) if hashes.is_empty() => {
                 for shard in 0..app.pool.len() {
-                    self.to_shard(app, shard, text.clone());
+                    self.send_to_shard(app, shard, text.clone());
                 }
             }
             Ok(Route::Scrape(hashes)) => {
@@ -290,15 +336,16 @@ impl ConnCtx {
                     }
                 }
                 if let [(shard, _)] = by_shard.as_slice() {
-                    self.to_shard(app, *shard, text);
+                    self.send_to_shard(app, *shard, text);
                     return;
                 }
                 // Each shard answers for its own swarms; the reference client merges the
                 // `files` of several scrape responses.
                 for (shard, list) in by_shard {
                     let ids: Vec<String> = list.iter().map(|ih| ih.to_binary_string()).collect();
-                    let sub = serde_json::json!({ "action": "scrape", "info_hash": ids }).to_string();
-                    self.to_shard(app, shard, sub);
+                    let sub =
+                        serde_json::json!({ "action": "scrape", "info_hash": ids }).to_string();
+                    self.send_to_shard(app, shard, sub);
                 }
             }
             Err(e) => {
@@ -315,17 +362,24 @@ impl ConnCtx {
 
 fn is_too_large(e: axum::Error) -> bool {
     use tokio_tungstenite::tungstenite::Error as WsError;
-    matches!(e.into_inner().downcast_ref::<WsError>(), Some(WsError::Capacity(_)))
+    matches!(
+        e.into_inner().downcast_ref::<WsError>(),
+        Some(WsError::Capacity(_))
+    )
 }
 
-async fn connection(app: Arc<AppState>, mut socket: WebSocket, facts: NetworkFacts, admission: Admission, slot: ConnSlot) {
+/// One connection's life. Its state is boxed (socket, context) so the task itself stays small:
+/// it is the bulk of what an idle peer costs.
+async fn connection(app: Arc<AppState>, mut socket: Box<WebSocket>, mut ctx: Box<ConnCtx>) {
     let limits = &app.config.limits;
-    let conn = app.next_conn.fetch_add(1, Relaxed);
+    let conn = ctx.conn;
     app.metrics.connections_total.fetch_add(1, Relaxed);
-    let mut ctx = ConnCtx { conn, outbox: Arc::new(Outbox::new(limits.max_queued_messages)), facts, admission, touched: 0 };
     let idle = Duration::from_secs(limits.idle_timeout_secs);
     let (per_sec, burst) = (limits.messages_per_sec as f32, limits.message_burst as f32);
-    let mut rate = RateLimit { tokens: burst, last: Instant::now() };
+    let mut rate = RateLimit {
+        tokens: burst,
+        last: Instant::now(),
+    };
     let mut idle_deadline = tokio::time::Instant::now() + idle;
     let close: Option<(u16, &'static str)> = 'conn: loop {
         tokio::select! {
@@ -381,10 +435,17 @@ async fn connection(app: Arc<AppState>, mut socket: WebSocket, facts: NetworkFac
         }
     }
     if let Some((code, reason)) = close {
-        let frame = CloseFrame { code, reason: reason.into() };
-        let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(Message::Close(Some(frame)))).await;
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        // Boxed: this rare path should not add a timer to every connection's state.
+        let _ = Box::pin(tokio::time::timeout(
+            Duration::from_secs(2),
+            socket.send(Message::Close(Some(frame))),
+        ))
+        .await;
     }
-    drop(slot);
 }
 
 async fn health(State(app): State<Arc<AppState>>) -> Response {
@@ -409,7 +470,9 @@ async fn merged_stats_json(app: &AppState) -> serde_json::Value {
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
     let tracker = merged_stats_json(&app).await;
-    let text = app.metrics.render(&tracker, app.pool.len(), &app.pool.describe());
+    let text = app
+        .metrics
+        .render(&tracker, app.pool.len(), &app.pool.describe());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -430,9 +493,17 @@ struct ReloadRequest {
     component: Option<PathBuf>,
 }
 
-async fn admin_reload(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn admin_reload(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(expected) = &app.config.admin_token else {
-        return (StatusCode::NOT_FOUND, "admin API disabled (no admin_token)\n").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "admin API disabled (no admin_token)\n",
+        )
+            .into_response();
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -446,12 +517,22 @@ async fn admin_reload(State(app): State<Arc<AppState>>, headers: HeaderMap, body
     } else {
         match serde_json::from_slice(&body) {
             Ok(r) => r,
-            Err(e) => return (StatusCode::BAD_REQUEST, format!("bad reload request: {e}\n")).into_response(),
+            Err(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("bad reload request: {e}\n"),
+                )
+                    .into_response();
+            }
         }
     };
     match reload(&app, request.component).await {
-        Ok(engine) => axum::Json(serde_json::json!({ "status": "reloaded", "engine": engine })).into_response(),
-        Err(e) => (StatusCode::CONFLICT, axum::Json(serde_json::json!({ "status": "refused", "error": e.to_string() })))
+        Ok(engine) => axum::Json(serde_json::json!({ "status": "reloaded", "engine": engine }))
+            .into_response(),
+        Err(e) => (
+            StatusCode::CONFLICT,
+            axum::Json(serde_json::json!({ "status": "refused", "error": e.to_string() })),
+        )
             .into_response(),
     }
 }
@@ -471,7 +552,10 @@ async fn reload(app: &Arc<AppState>, component: Option<PathBuf>) -> Result<Strin
             .map_err(|e| EdgeError::Reload(e.to_string()))?
             .map_err(|e| EdgeError::Reload(e.to_string()))?;
         let describe = factory.describe();
-        app.pool.reload(factory).await.map_err(|e| EdgeError::Reload(e.to_string()))?;
+        app.pool
+            .reload(factory)
+            .await
+            .map_err(|e| EdgeError::Reload(e.to_string()))?;
         Ok(describe)
     }
     .await;
@@ -486,4 +570,23 @@ async fn reload(app: &Arc<AppState>, component: Option<PathBuf>) -> Result<Strin
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn future_size<A, B, C, F: std::future::Future>(_: impl FnOnce(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    fn connection_state_stays_small() {
+        let size = future_size(connection);
+        eprintln!(
+            "connection future: {size} bytes; WebSocket {} bytes",
+            std::mem::size_of::<WebSocket>()
+        );
+        assert!(size < 1024, "{size}");
+    }
 }

@@ -9,15 +9,15 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, TrackerStats};
 use tokio::sync::oneshot;
 
 use crate::engine::{EngineFactory, Event, ShardEngine};
 use crate::error::EngineError;
 use crate::metrics::Metrics;
-use crate::outbox::{Outbox, Pushed};
 use crate::metrics::Reject;
+use crate::outbox::{Outbox, Pushed};
 
 /// Events taken into one call, at most (bounds call time and the outbound burst).
 const MAX_BATCH: usize = 512;
@@ -30,15 +30,32 @@ pub const RESTART_NOTICE: &str =
     r#"{"failure reason":"tracker shard restarted; reconnect and announce again"}"#;
 
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 enum Cmd {
-    Open { conn: ConnId, outbox: Arc<Outbox>, facts: NetworkFacts, admission: Admission },
-    Message { conn: ConnId, text: String },
-    Close { conn: ConnId },
+    Open {
+        conn: ConnId,
+        outbox: Arc<Outbox>,
+        facts: NetworkFacts,
+        admission: Admission,
+    },
+    Message {
+        conn: ConnId,
+        text: String,
+    },
+    Close {
+        conn: ConnId,
+    },
     Stats(oneshot::Sender<Result<serde_json::Value, EngineError>>),
-    Reload { factory: Arc<dyn EngineFactory>, prepared: Sender<Result<(), EngineError>>, decision: Receiver<bool> },
+    Reload {
+        factory: Arc<dyn EngineFactory>,
+        prepared: Sender<Result<(), EngineError>>,
+        decision: Receiver<bool>,
+    },
     Shutdown,
 }
 
@@ -53,7 +70,10 @@ struct Shard {
 }
 
 fn seed(index: usize) -> u64 {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     nanos ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
@@ -76,9 +96,18 @@ impl Shard {
             let mut next = Some(first);
             while let Some(cmd) = next.take() {
                 match cmd {
-                    Cmd::Open { conn, outbox, facts, admission } => {
+                    Cmd::Open {
+                        conn,
+                        outbox,
+                        facts,
+                        admission,
+                    } => {
                         self.conns.insert(conn, outbox);
-                        events.push(Event::Opened { conn, facts, admission });
+                        events.push(Event::Opened {
+                            conn,
+                            facts,
+                            admission,
+                        });
                     }
                     Cmd::Message { conn, text } => events.push(Event::Message { conn, text }),
                     Cmd::Close { conn } => {
@@ -88,10 +117,7 @@ impl Shard {
                     control => controls.push(control),
                 }
                 if events.len() < MAX_BATCH && controls.is_empty() {
-                    next = match self.rx.try_recv() {
-                        Ok(cmd) => Some(cmd),
-                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-                    };
+                    next = self.rx.try_recv().ok();
                 }
             }
             if !events.is_empty() {
@@ -107,14 +133,18 @@ impl Shard {
                             Ok(engine) => engine.stats(),
                             Err(e) => Err(e),
                         };
-                        if let Err(e) = &stats {
-                            if e.is_fatal() {
-                                self.restart(e);
-                            }
+                        if let Err(e) = &stats
+                            && e.is_fatal()
+                        {
+                            self.restart(e);
                         }
                         let _ = reply.send(stats);
                     }
-                    Cmd::Reload { factory, prepared, decision } => self.reload(factory, prepared, decision),
+                    Cmd::Reload {
+                        factory,
+                        prepared,
+                        decision,
+                    } => self.reload(factory, prepared, decision),
                     Cmd::Shutdown => return,
                     _ => unreachable!("events are not controls"),
                 }
@@ -138,7 +168,10 @@ impl Shard {
     }
 
     /// One timed call into the engine; dispatches its output or replaces a failed instance.
-    fn call(&mut self, f: impl FnOnce(&mut dyn ShardEngine, u64) -> Result<Vec<meshcdn_tracker::Outbound>, EngineError>) {
+    fn call(
+        &mut self,
+        f: impl FnOnce(&mut dyn ShardEngine, u64) -> Result<Vec<meshcdn_tracker::Outbound>, EngineError>,
+    ) {
         let engine = match self.engine() {
             Ok(engine) => engine,
             Err(e) => {
@@ -182,7 +215,12 @@ impl Shard {
     }
 
     /// Hot upgrade: export, let the new version import, wait for every shard to agree, swap.
-    fn reload(&mut self, factory: Arc<dyn EngineFactory>, prepared: Sender<Result<(), EngineError>>, decision: Receiver<bool>) {
+    fn reload(
+        &mut self,
+        factory: Arc<dyn EngineFactory>,
+        prepared: Sender<Result<(), EngineError>>,
+        decision: Receiver<bool>,
+    ) {
         let exported = match self.engine() {
             Ok(engine) => engine.export_state(),
             Err(e) => Err(e),
@@ -190,10 +228,10 @@ impl Shard {
         let candidate = exported.clone().and_then(|state| factory.restore(&state));
         let ok = candidate.as_ref().map(|_| ()).map_err(Clone::clone);
         let _ = prepared.send(ok);
-        if let Err(e) = &exported {
-            if e.is_fatal() {
-                self.restart(e);
-            }
+        if let Err(e) = &exported
+            && e.is_fatal()
+        {
+            self.restart(e);
         }
         let Ok(candidate) = candidate else { return };
         if decision.recv_timeout(RELOAD_DECISION_TIMEOUT) == Ok(true) {
@@ -223,7 +261,12 @@ pub struct ShardPool {
 
 impl ShardPool {
     /// Starts `count` shards, each with a fresh instance from `factory`.
-    pub fn start(count: usize, factory: Arc<dyn EngineFactory>, metrics: Arc<Metrics>, expire_interval: Duration) -> Result<Self, EngineError> {
+    pub fn start(
+        count: usize,
+        factory: Arc<dyn EngineFactory>,
+        metrics: Arc<Metrics>,
+        expire_interval: Duration,
+    ) -> Result<Self, EngineError> {
         let mut senders = Vec::with_capacity(count);
         let mut threads = Vec::with_capacity(count);
         for index in 0..count {
@@ -267,7 +310,10 @@ impl ShardPool {
     }
 
     pub fn describe(&self) -> String {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).describe()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .describe()
     }
 
     fn send(&self, shard: usize, cmd: Cmd) {
@@ -275,8 +321,23 @@ impl ShardPool {
         let _ = self.senders[shard].send(cmd);
     }
 
-    pub fn open(&self, shard: usize, conn: ConnId, outbox: Arc<Outbox>, facts: NetworkFacts, admission: Admission) {
-        self.send(shard, Cmd::Open { conn, outbox, facts, admission });
+    pub fn open(
+        &self,
+        shard: usize,
+        conn: ConnId,
+        outbox: Arc<Outbox>,
+        facts: NetworkFacts,
+        admission: Admission,
+    ) {
+        self.send(
+            shard,
+            Cmd::Open {
+                conn,
+                outbox,
+                facts,
+                admission,
+            },
+        );
     }
 
     pub fn message(&self, shard: usize, conn: ConnId, text: String) {
@@ -297,7 +358,10 @@ impl ShardPool {
         }
         let mut out = Vec::with_capacity(waiting.len());
         for rx in waiting {
-            out.push(rx.await.unwrap_or_else(|_| Err(EngineError::Trap("shard stopped".into()))));
+            out.push(
+                rx.await
+                    .unwrap_or_else(|_| Err(EngineError::Trap("shard stopped".into()))),
+            );
         }
         out
     }
@@ -306,8 +370,8 @@ impl ShardPool {
     pub async fn stats(&self) -> Result<TrackerStats, EngineError> {
         let mut merged: Option<TrackerStats> = None;
         for stats in self.shard_stats().await {
-            let stats: TrackerStats =
-                serde_json::from_value(stats?).map_err(|e| EngineError::Trap(format!("unreadable shard stats: {e}")))?;
+            let stats: TrackerStats = serde_json::from_value(stats?)
+                .map_err(|e| EngineError::Trap(format!("unreadable shard stats: {e}")))?;
             merged = Some(match merged {
                 None => stats,
                 Some(m) => merge(m, stats),
@@ -327,20 +391,34 @@ impl ShardPool {
         for shard in 0..self.senders.len() {
             let (tx, rx) = crossbeam_channel::bounded(1);
             decisions.push(tx);
-            self.send(shard, Cmd::Reload { factory: factory.clone(), prepared: prepared_tx.clone(), decision: rx });
+            self.send(
+                shard,
+                Cmd::Reload {
+                    factory: factory.clone(),
+                    prepared: prepared_tx.clone(),
+                    decision: rx,
+                },
+            );
         }
         drop(prepared_tx);
         let count = self.senders.len();
         let results = tokio::task::spawn_blocking(move || {
             (0..count)
-                .map(|_| prepared_rx.recv_timeout(RELOAD_DECISION_TIMEOUT).unwrap_or_else(|_| {
-                    Err(EngineError::State("a shard did not prepare in time".into()))
-                }))
+                .map(|_| {
+                    prepared_rx
+                        .recv_timeout(RELOAD_DECISION_TIMEOUT)
+                        .unwrap_or_else(|_| {
+                            Err(EngineError::State("a shard did not prepare in time".into()))
+                        })
+                })
                 .collect::<Vec<_>>()
         })
         .await
         .map_err(|e| EngineError::State(e.to_string()))?;
-        let verdict = results.into_iter().find_map(Result::err).map_or(Ok(()), Err);
+        let verdict = results
+            .into_iter()
+            .find_map(Result::err)
+            .map_or(Ok(()), Err);
         for tx in decisions {
             let _ = tx.send(verdict.is_ok());
         }

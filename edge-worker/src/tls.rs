@@ -26,9 +26,13 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, EdgeE
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
         .map_err(|e| EdgeError::Tls(format!("{}: {e}", cert.display())))?;
     if certs.is_empty() {
-        return Err(EdgeError::Tls(format!("{}: no certificate", cert.display())));
+        return Err(EdgeError::Tls(format!(
+            "{}: no certificate",
+            cert.display()
+        )));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| EdgeError::Tls(format!("{}: {e}", key.display())))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| EdgeError::Tls(format!("{}: {e}", key.display())))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -12,7 +12,10 @@ use meshcdn_edge::metrics::Reject;
 use meshcdn_tracker::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, SigningKey, SwarmClaims, swarm_id};
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn token(key: &SigningKey, cid: &str, exp_in: i64) -> String {
@@ -29,7 +32,10 @@ fn token(key: &SigningKey, cid: &str, exp_in: i64) -> String {
 }
 
 fn jwks(keys: &[&SigningKey]) -> String {
-    serde_json::to_string(&JwkSet { keys: keys.iter().map(|k| k.public_jwk().clone()).collect() }).unwrap()
+    serde_json::to_string(&JwkSet {
+        keys: keys.iter().map(|k| k.public_jwk().clone()).collect(),
+    })
+    .unwrap()
 }
 
 fn status_of(result: Result<impl Sized, tokio_tungstenite::tungstenite::Error>) -> Option<u16> {
@@ -55,10 +61,20 @@ async fn tokens_are_checked_at_the_upgrade_and_scope_on_announce(engine: meshcdn
         (url.clone(), "no token"),
         (format!("{url}?token="), "empty token"),
         (format!("{url}?token=garbage"), "malformed"),
-        (format!("{url}?token={}", token(&stranger, "movie", 600)), "wrong key"),
-        (format!("{url}?token={}", token(&key, "movie", -3600)), "expired"),
+        (
+            format!("{url}?token={}", token(&stranger, "movie", 600)),
+            "wrong key",
+        ),
+        (
+            format!("{url}?token={}", token(&key, "movie", -3600)),
+            "expired",
+        ),
     ] {
-        assert_eq!(status_of(tokio_tungstenite::connect_async(bad.as_str()).await), Some(401), "{why}");
+        assert_eq!(
+            status_of(tokio_tungstenite::connect_async(bad.as_str()).await),
+            Some(401),
+            "{why}"
+        );
     }
     assert_eq!(edge.metrics().rejects(Reject::Unauthorized), 5);
     let mut a = Client::connect(&format!("{url}?token={}", token(&key, "movie", 600))).await;
@@ -68,7 +84,13 @@ async fn tokens_are_checked_at_the_upgrade_and_scope_on_announce(engine: meshcdn
     let foreign = id(swarm_id("other-movie", "720p").0);
     a.send(announce(&foreign, &id_n(40, 1), &[])).await;
     let refusal = a.recv().await;
-    assert!(refusal["failure reason"].as_str().unwrap().contains("token"), "{refusal}");
+    assert!(
+        refusal["failure reason"]
+            .as_str()
+            .unwrap()
+            .contains("token"),
+        "{refusal}"
+    );
     edge.shutdown().await;
 }
 
@@ -98,7 +120,10 @@ async fn jwks_over_http_is_refreshed_so_rotated_keys_work() {
         )
     };
     let jwks_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let jwks_url = format!("http://{}/.well-known/jwks.json", jwks_listener.local_addr().unwrap());
+    let jwks_url = format!(
+        "http://{}/.well-known/jwks.json",
+        jwks_listener.local_addr().unwrap()
+    );
     tokio::spawn(async move { axum::serve(jwks_listener, app).await.unwrap() });
     let mut c = config(Native);
     c.auth.open = false;
@@ -107,12 +132,24 @@ async fn jwks_over_http_is_refreshed_so_rotated_keys_work() {
     let edge = start(c).await;
     let url = edge.announce_url();
     let with = |k: &SigningKey| format!("{url}?token={}", token(k, "c", 600));
-    assert_eq!(status_of(tokio_tungstenite::connect_async(with(&old).as_str()).await), Some(101));
-    assert_eq!(status_of(tokio_tungstenite::connect_async(with(&new).as_str()).await), Some(401));
+    assert_eq!(
+        status_of(tokio_tungstenite::connect_async(with(&old).as_str()).await),
+        Some(101)
+    );
+    assert_eq!(
+        status_of(tokio_tungstenite::connect_async(with(&new).as_str()).await),
+        Some(401)
+    );
     *served.lock().unwrap() = jwks(&[&new, &old]);
-    eventually(|| async { (status_of(tokio_tungstenite::connect_async(with(&new).as_str()).await) == Some(101)).then_some(()) })
-        .await;
-    assert_eq!(status_of(tokio_tungstenite::connect_async(with(&old).as_str()).await), Some(101));
+    eventually(|| async {
+        (status_of(tokio_tungstenite::connect_async(with(&new).as_str()).await) == Some(101))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        status_of(tokio_tungstenite::connect_async(with(&old).as_str()).await),
+        Some(101)
+    );
     edge.shutdown().await;
 }
 
@@ -122,7 +159,10 @@ async fn an_unreadable_key_set_fails_start_up_with_a_typed_error() {
     c.auth.open = false;
     c.auth.jwks = Some("/nonexistent/jwks.json".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    assert!(matches!(meshcdn_edge::serve(c, listener).await, Err(meshcdn_edge::EdgeError::Jwks(_))));
+    assert!(matches!(
+        meshcdn_edge::serve(c, listener).await,
+        Err(meshcdn_edge::EdgeError::Jwks(_))
+    ));
 }
 
 #[tokio::test]
@@ -133,16 +173,21 @@ async fn wss_serves_the_tracker_over_tls() {
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
     let mut c = config(Wasm);
-    c.tls = Some(meshcdn_edge::config::TlsConfig { cert: cert_path, key: key_path });
+    c.tls = Some(meshcdn_edge::config::TlsConfig {
+        cert: cert_path,
+        key: key_path,
+    });
     let edge = start(c).await;
     assert!(edge.announce_url().starts_with("wss://"));
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert.der().clone()).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     let url = format!("wss://localhost:{}/announce", edge.local_addr().port());
     let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
         url.as_str(),
@@ -157,7 +202,12 @@ async fn wss_serves_the_tracker_over_tls() {
     assert!(a.recv().await.get("interval").is_some());
     // A plain-text client gets no WebSocket from a TLS port.
     let plain = format!("ws://127.0.0.1:{}/announce", edge.local_addr().port());
-    assert!(tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(plain.as_str())).await.unwrap().is_err());
+    assert!(
+        tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(plain.as_str()))
+            .await
+            .unwrap()
+            .is_err()
+    );
     edge.shutdown().await;
 }
 
@@ -167,7 +217,13 @@ async fn bad_tls_files_fail_start_up_with_a_typed_error() {
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "not a pem").unwrap();
     let mut c = config(Native);
-    c.tls = Some(meshcdn_edge::config::TlsConfig { cert: junk.clone(), key: junk });
+    c.tls = Some(meshcdn_edge::config::TlsConfig {
+        cert: junk.clone(),
+        key: junk,
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    assert!(matches!(meshcdn_edge::serve(c, listener).await, Err(meshcdn_edge::EdgeError::Tls(_))));
+    assert!(matches!(
+        meshcdn_edge::serve(c, listener).await,
+        Err(meshcdn_edge::EdgeError::Tls(_))
+    ));
 }

@@ -82,7 +82,8 @@ async fn one_connection_in_swarms_on_two_shards(engine: EngineKind) {
         others.push(other);
     }
     // Scrape across both shards: each swarm's counts, whichever shard answers.
-    m.send(serde_json::json!({"action": "scrape", "info_hash": [s1, s2]}).to_string()).await;
+    m.send(serde_json::json!({"action": "scrape", "info_hash": [s1, s2]}).to_string())
+        .await;
     let mut seen = std::collections::HashMap::new();
     while seen.len() < 2 {
         let v = m.recv_until(|v| v["action"] == "scrape").await;
@@ -110,15 +111,23 @@ async fn ids_with_every_byte_value_round_trip(engine: EngineKind) {
     let url = edge.announce_url();
     // 13 swarms x 20 bytes cover 0..=255; peer and offer ids too.
     for chunk in 0..13u32 {
-        let bytes = |salt: u32| -> [u8; 20] { std::array::from_fn(|i| ((chunk * 20 + i as u32 + salt) % 256) as u8) };
+        let bytes = |salt: u32| -> [u8; 20] {
+            std::array::from_fn(|i| ((chunk * 20 + i as u32 + salt) % 256) as u8)
+        };
         let (ih, pa, pb, oid) = (id(bytes(0)), id(bytes(1)), id(bytes(2)), id(bytes(3)));
         let mut a = Client::connect(&url).await;
         let mut b = Client::connect(&url).await;
         b.send(announce(&ih, &pb, &[])).await;
-        assert_eq!(b.recv_until(is_announce_reply).await["info_hash"], ih.as_str());
+        assert_eq!(
+            b.recv_until(is_announce_reply).await["info_hash"],
+            ih.as_str()
+        );
         a.send(announce(&ih, &pa, &[&oid])).await;
         let offer = b.recv_until(|v| v.get("offer").is_some()).await;
-        assert_eq!((offer["peer_id"].as_str(), offer["offer_id"].as_str()), (Some(pa.as_str()), Some(oid.as_str())));
+        assert_eq!(
+            (offer["peer_id"].as_str(), offer["offer_id"].as_str()),
+            (Some(pa.as_str()), Some(oid.as_str()))
+        );
         b.send(answer(&ih, &pb, &pa, &oid)).await;
         let ans = a.recv_until(|v| v.get("answer").is_some()).await;
         assert_eq!(ans["peer_id"], pb.as_str());
@@ -151,12 +160,27 @@ async fn answers_to_unrelayed_offers_and_impostors_are_refused(engine: EngineKin
     // An answer to an offer the tracker never relayed is not delivered.
     b.send(answer(&ih, &pb, &pa, &id_n(11, 1))).await;
     let refusal = b.recv_until(|v| v.get("failure reason").is_some()).await;
-    assert!(refusal["failure reason"].as_str().unwrap().contains("offer"), "{refusal}");
-    assert!(a.silent_for(Duration::from_millis(300)).await, "unrelayed answer must not reach the offerer");
+    assert!(
+        refusal["failure reason"]
+            .as_str()
+            .unwrap()
+            .contains("offer"),
+        "{refusal}"
+    );
+    assert!(
+        a.silent_for(Duration::from_millis(300)).await,
+        "unrelayed answer must not reach the offerer"
+    );
     // C claims A's peer_id: refused, and A's binding is intact.
     c.send(announce(&ih, &pa, &[])).await;
     let refusal = c.recv_until(|v| v.get("failure reason").is_some()).await;
-    assert!(refusal["failure reason"].as_str().unwrap().contains("peer_id"), "{refusal}");
+    assert!(
+        refusal["failure reason"]
+            .as_str()
+            .unwrap()
+            .contains("peer_id"),
+        "{refusal}"
+    );
     c.send(answer(&ih, &pa, &pb, &id_n(11, 2))).await;
     c.recv_until(|v| v.get("failure reason").is_some()).await;
     assert!(b.silent_for(Duration::from_millis(300)).await);
@@ -182,7 +206,11 @@ async fn malformed_messages_get_a_failure_reason_and_the_connection_stays(engine
         r#"{"action":"dance"}"#.to_string(),
         r#"{"action":"announce","info_hash":"short","peer_id":"x"}"#.to_string(),
         // U+0100 is not a byte.
-        format!(r#"{{"action":"announce","info_hash":"{}\u0100","peer_id":"{}"}}"#, "a".repeat(19), "b".repeat(20)),
+        format!(
+            r#"{{"action":"announce","info_hash":"{}\u0100","peer_id":"{}"}}"#,
+            "a".repeat(19),
+            "b".repeat(20)
+        ),
         r#"[1,2,3]"#.to_string(),
     ] {
         a.send(bad.clone()).await;
@@ -190,12 +218,30 @@ async fn malformed_messages_get_a_failure_reason_and_the_connection_stays(engine
         assert!(v.get("failure reason").is_some(), "{bad} -> {v}");
     }
     use futures_util::SinkExt;
-    a.ws.send(tokio_tungstenite::tungstenite::Message::binary(vec![1, 2, 3])).await.unwrap();
-    assert!(a.recv().await["failure reason"].as_str().unwrap().contains("binary"));
+    a.ws.send(tokio_tungstenite::tungstenite::Message::binary(vec![
+        1, 2, 3,
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        a.recv().await["failure reason"]
+            .as_str()
+            .unwrap()
+            .contains("binary")
+    );
     // Still usable.
     a.send(announce(&id_n(12, 1), &id_n(12, 2), &[])).await;
-    assert!(a.recv_until(is_announce_reply).await.get("interval").is_some());
-    assert!(edge.metrics().rejects(meshcdn_edge::metrics::Reject::Malformed) >= 5);
+    assert!(
+        a.recv_until(is_announce_reply)
+            .await
+            .get("interval")
+            .is_some()
+    );
+    assert!(
+        edge.metrics()
+            .rejects(meshcdn_edge::metrics::Reject::Malformed)
+            >= 5
+    );
     edge.shutdown().await;
 }
 
@@ -220,7 +266,12 @@ async fn health_metrics_and_stats_endpoints() {
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["status"], "ok");
-    assert!(health["engine"].as_str().unwrap().starts_with("wasm tracker-shard"));
+    assert!(
+        health["engine"]
+            .as_str()
+            .unwrap()
+            .starts_with("wasm tracker-shard")
+    );
     assert_eq!(health["connections"], 1);
     let (status, text) = http_get(&format!("{base}/metrics")).await;
     assert_eq!(status, 200);

@@ -15,8 +15,14 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn geo_db() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop");
-    let out = std::process::Command::new(dir.join("prepare.sh")).output().unwrap();
-    assert!(out.status.success(), "interop/prepare.sh: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(dir.join("prepare.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "interop/prepare.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     dir.join("node_modules/@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb")
 }
 
@@ -37,19 +43,30 @@ fn the_database_gives_countries_and_headers_win() {
     let facts = source.facts(&HeaderMap::new(), US_IP.parse().unwrap());
     assert_eq!(facts.country.as_deref(), Some("US"));
     let mut headers = HeaderMap::new();
-    headers.insert("x-forwarded-for", HeaderValue::from_str(&format!("{DE_IP}, 10.0.0.1")).unwrap());
-    assert_eq!(source.facts(&headers, loopback).country.as_deref(), Some("DE"));
+    headers.insert(
+        "x-forwarded-for",
+        HeaderValue::from_str(&format!("{DE_IP}, 10.0.0.1")).unwrap(),
+    );
+    assert_eq!(
+        source.facts(&headers, loopback).country.as_deref(),
+        Some("DE")
+    );
     // Loopback is in no database: unknown, not an error.
     assert_eq!(source.facts(&HeaderMap::new(), loopback).country, None);
     headers.insert("x-viewer-country", HeaderValue::from_static("FR"));
     headers.insert("x-viewer-asn", HeaderValue::from_static("AS3215"));
     let facts = source.facts(&headers, loopback);
-    assert_eq!((facts.country.as_deref(), facts.asn), (Some("FR"), Some(3215)));
+    assert_eq!(
+        (facts.country.as_deref(), facts.asn),
+        (Some("FR"), Some(3215))
+    );
 }
 
 async fn connect_from(url: &str, ip: &str) -> Client {
     let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert("x-forwarded-for", HeaderValue::from_str(ip).unwrap());
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", HeaderValue::from_str(ip).unwrap());
     let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     Client { ws }
 }
@@ -75,7 +92,10 @@ async fn offers_go_to_the_same_country(engine: meshcdn_edge::EngineKind) {
         offerer.send(announce(&ih, &po, &[&oid])).await;
         let offer = de.recv_until(|v| v.get("offer").is_some()).await;
         assert_eq!(offer["peer_id"], po.as_str());
-        assert!(us.silent_for(std::time::Duration::from_millis(100)).await, "the US peer got the DE offer");
+        assert!(
+            us.silent_for(std::time::Duration::from_millis(100)).await,
+            "the US peer got the DE offer"
+        );
     }
     edge.shutdown().await;
 }

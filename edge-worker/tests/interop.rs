@@ -27,8 +27,15 @@ struct Netns(String);
 impl Netns {
     fn create(tag: &str) -> Netns {
         let name = format!("mcdn-edge-{}-{tag}", std::process::id());
-        let out = std::process::Command::new(netns_script()).args(["create", &name]).output().unwrap();
-        assert!(out.status.success(), "netns create (needs root): {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new(netns_script())
+            .args(["create", &name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "netns create (needs root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Netns(name)
     }
 
@@ -52,13 +59,21 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = std::process::Command::new(netns_script()).args(["delete", &self.0]).status();
+        let _ = std::process::Command::new(netns_script())
+            .args(["delete", &self.0])
+            .status();
     }
 }
 
 fn prepare() {
-    let out = std::process::Command::new(interop_dir().join("prepare.sh")).output().unwrap();
-    assert!(out.status.success(), "interop/prepare.sh: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(interop_dir().join("prepare.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "interop/prepare.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 async fn two_browsers_connect_through_the_tracker(engine: EngineKind) {
@@ -79,7 +94,10 @@ async fn two_browsers_connect_through_the_tracker(engine: EngineKind) {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), run).await.expect("browsers finish in time").unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("browsers finish in time")
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "run-swarm failed:\n{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -95,11 +113,18 @@ async fn two_browsers_connect_through_the_tracker(engine: EngineKind) {
     assert_eq!(b["received"], "hello from A");
     // Scrape returns the counts (two leechers).
     for v in [a, b] {
-        assert_eq!(v["scrape"]["complete"].as_u64().unwrap() + v["scrape"]["incomplete"].as_u64().unwrap(), 2, "{report}");
+        assert_eq!(
+            v["scrape"]["complete"].as_u64().unwrap() + v["scrape"]["incomplete"].as_u64().unwrap(),
+            2,
+            "{report}"
+        );
         assert!(v["errors"].as_array().unwrap().is_empty(), "{report}");
     }
     let stats = edge.stats().await.unwrap();
-    assert!(stats.counters.offers_relayed >= 1 && stats.counters.answers_relayed >= 1, "{stats:?}");
+    assert!(
+        stats.counters.offers_relayed >= 1 && stats.counters.answers_relayed >= 1,
+        "{stats:?}"
+    );
     edge.shutdown().await;
 }
 

@@ -63,7 +63,14 @@ async fn messages_over_the_rate_are_refused_then_allowed_again() {
     for _ in 0..4 {
         replies.push(a.recv().await);
     }
-    let limited = replies.iter().filter(|v| v["failure reason"].as_str().is_some_and(|r| r.contains("rate limit"))).count();
+    let limited = replies
+        .iter()
+        .filter(|v| {
+            v["failure reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("rate limit"))
+        })
+        .count();
     assert_eq!(limited, 1, "{replies:?}");
     assert_eq!(edge.metrics().rejects(Reject::RateLimited), 1);
     // Tokens refill at 5/s: an announce is answered again within a bounded number of tries.
@@ -97,7 +104,10 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
 }
 
 /// Two peers on different shards; the one on `faulty` gets the fault.
-async fn fault_scenario(fault: &str, tweak: impl FnOnce(&mut meshcdn_edge::EdgeConfig)) -> (bool, meshcdn_edge::EdgeHandle) {
+async fn fault_scenario(
+    fault: &str,
+    tweak: impl FnOnce(&mut meshcdn_edge::EdgeConfig),
+) -> (bool, meshcdn_edge::EdgeHandle) {
     let mut c = config(Wasm);
     c.component = Some(fault_component());
     c.shards = 2;
@@ -108,7 +118,10 @@ async fn fault_scenario(fault: &str, tweak: impl FnOnce(&mut meshcdn_edge::EdgeC
     let faulty = id_n(30, 0);
     let healthy = (1..1000)
         .map(|n| id_n(30, n))
-        .find(|ih| shard_index(&InfoHash(info_hash_bytes(ih)), 2) != shard_index(&InfoHash(info_hash_bytes(&faulty)), 2))
+        .find(|ih| {
+            shard_index(&InfoHash(info_hash_bytes(ih)), 2)
+                != shard_index(&InfoHash(info_hash_bytes(&faulty)), 2)
+        })
         .unwrap();
     let mut victim = Client::connect(&url).await;
     let mut bystander = Client::connect(&url).await;
@@ -120,11 +133,20 @@ async fn fault_scenario(fault: &str, tweak: impl FnOnce(&mut meshcdn_edge::EdgeC
     let msg = serde_json::json!({"action": "announce", "info_hash": faulty, "peer_id": id_n(31, 3), "meshcdn_fault": fault});
     trigger.send(msg.to_string()).await;
     let first = trigger.recv().await;
-    let restarted = first.to_string() == RESTART_NOTICE || first["failure reason"].as_str().is_some_and(|r| r.contains("restarted"));
+    let restarted = first == serde_json::from_str::<serde_json::Value>(RESTART_NOTICE).unwrap()
+        || first["failure reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("restarted"));
     if restarted {
         // The shard's peers are told and disconnected (they reconnect and re-announce) ...
-        assert_eq!(victim.recv().await.to_string(), RESTART_NOTICE);
-        assert_eq!(u16::from(victim.closed().await.expect("close frame").code), 1012);
+        assert_eq!(
+            victim.recv().await,
+            serde_json::from_str::<serde_json::Value>(RESTART_NOTICE).unwrap()
+        );
+        assert_eq!(
+            u16::from(victim.closed().await.expect("close frame").code),
+            1012
+        );
         // ... and can announce again on the fresh instance.
         let mut again = Client::connect(&url).await;
         again.send(announce(&faulty, &id_n(31, 1), &[])).await;
@@ -157,8 +179,12 @@ async fn a_guest_past_its_epoch_deadline_is_interrupted_and_replaced() {
 
 #[tokio::test]
 async fn the_memory_cap_stops_a_guest_that_grows_too_much() {
-    let (restarted, edge) = fault_scenario("alloc", |c| c.limits.shard_memory_bytes = 64 << 20).await;
-    assert!(restarted, "a 128 MiB allocation must fail under a 64 MiB cap");
+    let (restarted, edge) =
+        fault_scenario("alloc", |c| c.limits.shard_memory_bytes = 64 << 20).await;
+    assert!(
+        restarted,
+        "a 128 MiB allocation must fail under a 64 MiB cap"
+    );
     assert_eq!(edge.metrics().shard_restarts.load(Relaxed), 1);
     edge.shutdown().await;
     // Under a larger cap the same allocation succeeds: the cap, not the guest, made the difference.

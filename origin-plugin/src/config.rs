@@ -33,6 +33,10 @@ pub struct OriginConfig {
     /// Directory of signing keys and publisher API keys (`meshcdn keys generate`). Without it the
     /// bootstrap carries `token: null` (open mode) and `POST /v1/tokens` is not served.
     pub keys_dir: Option<PathBuf>,
+    /// Swarm placement file (`meshcdn_placement`, TOML): picks the tracker URLs per viewer from
+    /// the trusted region header instead of the static `trackers` list, and marks master
+    /// playlists and MPDs `Vary: <region header>`.
+    pub placement_file: Option<PathBuf>,
     /// Content ids by path prefix; the longest matching prefix wins. Without a match the content
     /// id is the manifest's directory path (`/vod/sample/master.m3u8` → `vod/sample`).
     pub content: Vec<ContentRule>,
@@ -50,6 +54,7 @@ impl Default for OriginConfig {
             upstream: None,
             trackers: Vec::new(),
             keys_dir: None,
+            placement_file: None,
             content: Vec::new(),
             manifests: ManifestConfig::default(),
             hashes: HashConfig::default(),
@@ -158,6 +163,9 @@ pub struct TokenConfig {
     pub viewer_header: String,
     pub issuer: String,
     pub audience: String,
+    /// How often the proxy re-reads `keys_dir` (rotation without restart), in seconds; 0 = only
+    /// at start.
+    pub reload_secs: u64,
 }
 
 impl Default for TokenConfig {
@@ -170,6 +178,7 @@ impl Default for TokenConfig {
             viewer_header: "x-meshcdn-viewer".into(),
             issuer: meshcdn_tracker::token::DEFAULT_ISSUER.into(),
             audience: meshcdn_tracker::token::DEFAULT_AUDIENCE.into(),
+            reload_secs: 30,
         }
     }
 }
@@ -273,6 +282,8 @@ mod tests {
         };
         c.content.push(ContentRule { prefix: "/live/".into(), id: "live".into() });
         c.tokens.scope = TokenScope::PerViewer;
+        c.tokens.reload_secs = 5;
+        c.placement_file = Some("/etc/meshcdn/placement.toml".into());
         let text = toml::to_string(&c).unwrap();
         let back: OriginConfig = toml::from_str(&text).unwrap();
         assert_eq!(back, c);

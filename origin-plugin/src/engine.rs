@@ -24,8 +24,8 @@ use crate::hashes::{HashCache, SegmentKey};
 use crate::hls::{self, ByteRange, MediaSegment, PlaylistKind};
 use crate::rewrite::RewriteError;
 use crate::stats::{Stats, StatsSnapshot, bump};
-use crate::tokens::{TokenIssuer, now_secs};
-use crate::trackers::{StaticTrackers, TrackerSelector};
+use crate::tokens::{SharedIssuer, TokenIssuer, now_secs};
+use crate::trackers::{PlacementTrackers, StaticTrackers, TrackerSelector};
 use crate::upstream::{Upstream, UpstreamBody, UpstreamError, full_body};
 
 /// Host of the base URL that relative manifest URIs are resolved against; never contacted.
@@ -53,7 +53,8 @@ struct Fetched {
 
 enum Parsed {
     Master(Vec<String>),
-    Media { segments: Vec<MediaSegment>, hashes: Vec<Option<[u8; 32]>> },
+    /// `unhashed`: segments this upstream serves that could not be hashed (fetch failed).
+    Media { segments: Vec<MediaSegment>, hashes: Vec<Option<[u8; 32]>>, unhashed: usize },
     Mpd(MpdInfo),
     FailOpen(RewriteError),
 }
@@ -80,7 +81,7 @@ impl moka::Expiry<String, Arc<Fetched>> for TtlExpiry {
 pub struct EngineBuilder {
     config: OriginConfig,
     trackers: Option<Box<dyn TrackerSelector>>,
-    issuer: Option<Arc<TokenIssuer>>,
+    issuer: Option<SharedIssuer>,
 }
 
 impl EngineBuilder {
@@ -90,9 +91,10 @@ impl EngineBuilder {
         self
     }
 
-    /// Puts signed swarm tokens into the bootstraps (otherwise `token: null`, open mode).
-    pub fn issuer(mut self, issuer: Arc<TokenIssuer>) -> Self {
-        self.issuer = Some(issuer);
+    /// Puts signed swarm tokens into the bootstraps (otherwise `token: null`, open mode). Takes an
+    /// `Arc<TokenIssuer>`, a `TokenIssuer` or a [`SharedIssuer`] (keys swappable at run time).
+    pub fn issuer(mut self, issuer: impl Into<SharedIssuer>) -> Self {
+        self.issuer = Some(issuer.into());
         self
     }
 
@@ -111,7 +113,7 @@ impl EngineBuilder {
 struct Inner {
     config: OriginConfig,
     trackers: Box<dyn TrackerSelector>,
-    issuer: Option<Arc<TokenIssuer>>,
+    issuer: Option<SharedIssuer>,
     manifests: Cache<String, Arc<Fetched>>,
     hashes: HashCache,
     stats: Arc<Stats>,
@@ -143,6 +145,19 @@ fn respond(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Response<Ups
     *r.headers_mut() = headers.clone();
     r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     r
+}
+
+/// Adds `name` to the `Vary` header (kept with the upstream's own entries, e.g. `Accept-Encoding`).
+fn add_vary(headers: &mut HeaderMap, name: &str) {
+    let listed = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim() == "*" || v.trim().eq_ignore_ascii_case(name));
+    if !listed && let Ok(value) = HeaderValue::from_str(name) {
+        headers.append(header::VARY, value);
+    }
 }
 
 fn origin_form(url: &Url) -> String {
@@ -227,18 +242,40 @@ impl MeshEngine {
         EngineBuilder { config, trackers: None, issuer: None }
     }
 
+    /// The engine `config` describes: validated, signing keys from `keys_dir` (if set), tracker
+    /// selection from `placement_file` (if set, else the static `trackers` list).
+    pub fn from_config(config: &OriginConfig) -> Result<Self, crate::OriginError> {
+        config.validate()?;
+        let mut builder = Self::builder(config.clone());
+        if let Some(dir) = &config.keys_dir {
+            builder = builder.issuer(TokenIssuer::load(dir, &config.tokens, now_secs())?);
+        }
+        if let Some(path) = &config.placement_file {
+            let placement = meshcdn_placement::Placement::load(path)?;
+            tracing::info!(path = %path.display(), region_header = placement.region_header(), "swarm placement on");
+            builder = builder.trackers(PlacementTrackers(placement));
+        }
+        Ok(builder.build())
+    }
+
     pub fn config(&self) -> &OriginConfig {
         &self.inner.config
     }
 
-    pub fn issuer(&self) -> Option<&Arc<TokenIssuer>> {
+    /// The token issuer in use now (keys may be swapped later: see [`Self::shared_issuer`]).
+    pub fn issuer(&self) -> Option<Arc<TokenIssuer>> {
+        self.inner.issuer.as_ref().map(SharedIssuer::current)
+    }
+
+    /// The swappable issuer handle (for `token_routes` and key reloading).
+    pub fn shared_issuer(&self) -> Option<&SharedIssuer> {
         self.inner.issuer.as_ref()
     }
 
     /// Counters for the dashboard.
     pub fn stats(&self) -> StatsSnapshot {
         let mut s = self.inner.stats.snapshot();
-        s.tokens_issued = self.inner.issuer.as_ref().map(|i| i.issued()).unwrap_or(0);
+        s.tokens_issued = self.issuer().map(|i| i.issued()).unwrap_or(0);
         s
     }
 
@@ -334,6 +371,16 @@ impl MeshEngine {
         if let Parsed::FailOpen(reason) = &parsed {
             tracing::warn!(%path, %reason, "manifest will be served unchanged (fail open)");
         }
+        // A playlist missing a hash is not kept: the next request tries those segments again
+        // (e.g. a live edge segment listed a moment before the origin could serve it) instead
+        // of serving the gap for a whole cache lifetime.
+        let ttl = match &parsed {
+            Parsed::Media { unhashed, .. } if *unhashed > 0 => {
+                tracing::warn!(%path, unhashed, "media playlist served with segments missing their hash; not cached");
+                Duration::ZERO
+            }
+            _ => ttl,
+        };
         Ok(Fetched { headers, body: decoded, parsed, ttl })
     }
 
@@ -349,12 +396,14 @@ impl MeshEngine {
                     Ok(segments) => {
                         // Hash every listed segment before the playlist is served (live too).
                         let base = local_url(path);
-                        let keys = segments
+                        let keys: Vec<_> = segments
                             .iter()
                             .map(|s| base.as_ref().and_then(|b| b.join(&s.uri).ok()).and_then(|u| self.segment_key(upstream, &u, s.range)))
                             .collect();
+                        let fetchable = keys.iter().filter(|k| k.is_some()).count();
                         let hashes = self.inner.hashes.digest_all(upstream, keys).await;
-                        Parsed::Media { segments, hashes }
+                        let unhashed = fetchable - hashes.iter().filter(|h| h.is_some()).count();
+                        Parsed::Media { segments, hashes, unhashed }
                     }
                     Err(e) => Parsed::FailOpen(e.into()),
                 },
@@ -410,12 +459,14 @@ impl MeshEngine {
     fn render(&self, parts: &Parts, fetched: &Fetched) -> Response<UpstreamBody> {
         let path = parts.uri.path();
         let text = std::str::from_utf8(&fetched.body).unwrap_or_default();
+        // Bootstraps (master playlists, MPDs) carry the trackers, which may depend on a header.
+        let has_bootstrap = matches!(fetched.parsed, Parsed::Master(_) | Parsed::Mpd(_));
         let result: Result<(String, bool), RewriteError> = match &fetched.parsed {
             Parsed::FailOpen(reason) => Err(reason.clone()),
             Parsed::Master(renditions) => self
                 .bootstrap(parts, path, renditions, INTEGRITY_HLS, None)
                 .and_then(|(value, private)| Ok((hls::rewrite_master(text, &value)?, private))),
-            Parsed::Media { segments, hashes } => hls::rewrite_media(text, segments, hashes).map(|s| (s, false)).map_err(Into::into),
+            Parsed::Media { segments, hashes, .. } => hls::rewrite_media(text, segments, hashes).map(|s| (s, false)).map_err(Into::into),
             Parsed::Mpd(info) => {
                 let file = path.rsplit('/').next().unwrap_or_default();
                 let doc = format!("{file}{HASH_DOC_SUFFIX}");
@@ -431,6 +482,9 @@ impl MeshEngine {
                 headers.remove(header::ETAG);
                 if private {
                     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+                }
+                if has_bootstrap && let Some(name) = self.inner.trackers.vary() {
+                    add_vary(&mut headers, name);
                 }
                 respond(StatusCode::OK, &headers, Bytes::from(body))
             }
@@ -453,7 +507,7 @@ impl MeshEngine {
     ) -> Result<(String, bool), RewriteError> {
         let content = self.inner.config.content_id_for(path);
         let trackers = self.inner.trackers.trackers_for(parts, &content);
-        let (token, private) = match &self.inner.issuer {
+        let (token, private) = match self.issuer() {
             None => (None, false),
             Some(issuer) => {
                 let now = now_secs();

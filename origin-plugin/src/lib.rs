@@ -24,7 +24,7 @@ pub mod upstream;
 pub use engine::{EngineBuilder, ManifestKind, MeshEngine};
 pub use rewrite::{ManifestRewrite, ManifestRewriteLayer, MeshLayer};
 pub use stats::StatsSnapshot;
-pub use trackers::{StaticTrackers, TrackerSelector};
+pub use trackers::{PlacementTrackers, StaticTrackers, TrackerSelector};
 
 /// Errors of setting the plugin up (serving never fails: see [`MeshEngine::serve`]).
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,8 @@ pub enum OriginError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Keys(#[from] tokens::KeyError),
+    #[error(transparent)]
+    Placement(#[from] meshcdn_placement::LoadError),
     #[error("no upstream: set `upstream` in the config or pass --upstream URL")]
     NoUpstream,
     #[error("{0}")]

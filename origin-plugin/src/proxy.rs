@@ -18,7 +18,7 @@ use url::Url;
 use crate::config::{CorsConfig, OriginConfig, UpstreamTimeouts};
 use crate::engine::MeshEngine;
 use crate::rewrite::MeshLayer;
-use crate::tokens::{TokenIssuer, now_secs, token_routes};
+use crate::tokens::{spawn_key_reload, token_routes};
 use crate::upstream::{BoxError, Upstream, UpstreamBody, UpstreamError, UpstreamFuture, full_body};
 use crate::OriginError;
 
@@ -35,6 +35,8 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 #[derive(Clone)]
 pub struct ReqwestUpstream {
     client: reqwest::Client,
+    /// Never reuses a connection: for the one retry after a pooled connection failed.
+    fresh: reqwest::Client,
     base: Url,
     /// `base` without a trailing slash: origin-form URIs are appended to it.
     prefix: String,
@@ -53,16 +55,25 @@ impl ReqwestUpstream {
         if !matches!(base.scheme(), "http" | "https") || base.query().is_some() {
             return Err(OriginError::Upstream(format!("upstream URL {base} must be http(s) without a query")));
         }
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(timeouts.connect_ms))
-            .read_timeout(Duration::from_millis(timeouts.read_idle_ms))
-            // Segments stream through untouched: no transparent decompression, no redirects.
-            .redirect(reqwest::redirect::Policy::none())
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_millis(timeouts.connect_ms))
+                .read_timeout(Duration::from_millis(timeouts.read_idle_ms))
+                // Segments stream through untouched: no transparent decompression, no redirects.
+                .redirect(reqwest::redirect::Policy::none())
+                // Small frames (HLS requests, 304s) should not wait for Nagle.
+                .tcp_nodelay(true)
+        };
+        let client = builder()
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|e| OriginError::Upstream(format!("HTTP client: {e}")))?;
+        let fresh = builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| OriginError::Upstream(format!("HTTP client: {e}")))?;
         let prefix = base.as_str().trim_end_matches('/').to_string();
-        Ok(Self { client, base, prefix, response_timeout: Duration::from_millis(timeouts.response_ms) })
+        Ok(Self { client, fresh, base, prefix, response_timeout: Duration::from_millis(timeouts.response_ms) })
     }
 
     /// Sends one request upstream. Upstream 5xx answers become [`UpstreamError::ServerError`]
@@ -76,16 +87,35 @@ impl ReqwestUpstream {
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let url = format!("{}{}", self.prefix, path);
-        let mut builder = self.client.request(method, url);
-        for (name, value) in headers {
-            if !is_hop_by_hop(name) {
-                builder = builder.header(name, value);
+        let request = |client: &reqwest::Client, method: Method| {
+            let mut builder = client.request(method, url.as_str());
+            for (name, value) in headers {
+                if !is_hop_by_hop(name) {
+                    builder = builder.header(name, value);
+                }
             }
-        }
+            builder
+        };
+        // A body-less GET/HEAD is idempotent, so it may be sent again.
+        let retryable = body.is_none() && (method == Method::GET || method == Method::HEAD);
+        let mut first = request(&self.client, method.clone());
         if let Some(body) = body {
-            builder = builder.body(body);
+            first = first.body(body);
         }
-        let response = match tokio::time::timeout(self.response_timeout, builder.send()).await {
+        let exchange = async {
+            match first.send().await {
+                // An upstream closes an idle keep-alive connection just as we reuse it (Node's
+                // 5 s keepAliveTimeout, nginx's keepalive_timeout): the request is lost before any
+                // response. On a live stream that hits the one segment not hashed yet, the
+                // newest, which then went out without its hash. Retry once on a new connection.
+                Err(e) if retryable && !e.is_timeout() && !e.is_connect() => {
+                    tracing::debug!(%path, error = %error_chain(&e), "upstream connection failed before the response; retrying on a new connection");
+                    request(&self.fresh, method).send().await
+                }
+                other => other,
+            }
+        };
+        let response = match tokio::time::timeout(self.response_timeout, exchange).await {
             Err(_) => {
                 return Err(UpstreamError::Timeout(format!("no response headers within {:?}", self.response_timeout)));
             }
@@ -196,29 +226,68 @@ pub fn stats_routes(engine: MeshEngine) -> Router {
     Router::new().route("/v1/stats", get(|State(engine): State<MeshEngine>| async move { axum::Json(engine.stats()) })).with_state(engine)
 }
 
-fn engine_for(config: &OriginConfig) -> Result<MeshEngine, OriginError> {
-    config.validate()?;
-    let mut builder = MeshEngine::builder(config.clone());
-    if let Some(dir) = &config.keys_dir {
-        builder = builder.issuer(Arc::new(TokenIssuer::load(dir, &config.tokens, now_secs())?));
-    }
-    Ok(builder.build())
-}
-
 fn with_token_routes(router: Router, engine: &MeshEngine) -> Router {
-    match engine.issuer() {
+    match engine.shared_issuer() {
         Some(issuer) => token_routes(issuer.clone()).merge(router),
         None => router,
     }
 }
 
+/// Prometheus text exposition format, version 0.0.4.
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Body of `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Health {
+    pub ok: bool,
+    /// An upstream origin is configured (proxy mode).
+    pub upstream_configured: bool,
+    /// Signing keys are loaded (tokens in manifests, `POST /v1/tokens`); false in open mode.
+    pub keys_loaded: bool,
+    /// Key id that signs now.
+    pub signing_kid: Option<String>,
+    /// Swarm placement picks the trackers (`placement_file`).
+    pub placement: bool,
+}
+
+/// `GET /health` (liveness/readiness: the process serves and its config is loaded) and
+/// `GET /metrics` (the [`crate::StatsSnapshot`] counters for Prometheus). Answered by the proxy
+/// itself: these two paths are not forwarded to the upstream.
+pub fn ops_routes(engine: MeshEngine) -> Router {
+    async fn health(State(engine): State<MeshEngine>) -> Response<UpstreamBody> {
+        let issuer = engine.issuer();
+        let health = Health {
+            ok: true,
+            upstream_configured: engine.config().upstream.is_some(),
+            keys_loaded: issuer.is_some(),
+            signing_kid: issuer.map(|i| i.current_kid().to_string()),
+            placement: engine.config().placement_file.is_some(),
+        };
+        let mut r = Response::new(full_body(serde_json::to_vec(&health).unwrap_or_default()));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+    async fn metrics(State(engine): State<MeshEngine>) -> Response<UpstreamBody> {
+        let mut r = Response::new(full_body(engine.stats().to_prometheus()));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+    Router::new().route("/health", get(health)).route("/metrics", get(metrics)).with_state(engine)
+}
+
 /// The whole reverse proxy for `config`: manifests rewritten, everything else forwarded, token
-/// routes when `keys_dir` is set, CORS. Returns the engine too (for its stats).
+/// routes when `keys_dir` is set (keys re-read every `tokens.reload_secs`), `/health`,
+/// `/metrics`, CORS. Returns the engine too (for its stats). Call inside a Tokio runtime.
 pub fn build_proxy(config: &OriginConfig) -> Result<(Router, MeshEngine), OriginError> {
-    let engine = engine_for(config)?;
+    let engine = MeshEngine::from_config(config)?;
     let base = config.upstream.as_deref().ok_or(OriginError::NoUpstream)?;
     let upstream = Arc::new(ReqwestUpstream::new(base, &config.upstream_timeouts)?);
-    let router = with_token_routes(proxy_router(engine.clone(), upstream), &engine);
+    if let (Some(issuer), Some(dir)) = (engine.shared_issuer(), &config.keys_dir) {
+        spawn_key_reload(issuer, dir.clone(), config.tokens.clone());
+    }
+    let router = with_token_routes(proxy_router(engine.clone(), upstream), &engine).merge(ops_routes(engine.clone()));
     Ok((router.layer(cors_layer(&config.cors)), engine))
 }
 

@@ -10,9 +10,14 @@
 //!   which stays in the JWKS until `tokens.max_ttl_secs` after its retirement (so every token it
 //!   signed has expired before it disappears).
 //! - `api-keys.json`: `{"keys":[{"name","sha256","contents"}]}`: publisher API keys, hashed.
+//!
+//! The issuer in use sits in a [`SharedIssuer`]; [`spawn_key_reload`] re-reads the directory
+//! every `tokens.reload_secs` and swaps it when the keys changed, so a rotation on a running
+//! proxy takes effect (manifest tokens, `POST /v1/tokens` and the JWKS) without a restart.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
@@ -201,7 +206,8 @@ pub struct TokenIssuer {
     published: Vec<SigningKey>,
     api_keys: Vec<ApiKeyEntry>,
     config: TokenConfig,
-    issued: AtomicU64,
+    /// Shared with the issuers that replace this one on a key reload, so the count survives.
+    issued: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for TokenIssuer {
@@ -244,7 +250,7 @@ impl TokenIssuer {
     pub fn new(current: SigningKey, previous: Vec<SigningKey>, config: TokenConfig) -> Self {
         let mut published = vec![current.clone()];
         published.extend(previous);
-        Self { current, published, api_keys: Vec::new(), config, issued: AtomicU64::new(0) }
+        Self { current, published, api_keys: Vec::new(), config, issued: Arc::new(AtomicU64::new(0)) }
     }
 
     pub fn with_api_keys(mut self, keys: Vec<ApiKeyEntry>) -> Self {
@@ -258,6 +264,21 @@ impl TokenIssuer {
 
     pub fn config(&self) -> &TokenConfig {
         &self.config
+    }
+
+    /// Key ids in the JWKS, current first.
+    pub fn published_kids(&self) -> Vec<&str> {
+        self.published.iter().map(SigningKey::kid).collect()
+    }
+
+    /// Publisher API keys loaded.
+    pub fn api_key_count(&self) -> usize {
+        self.api_keys.len()
+    }
+
+    /// Whether `other` signs, publishes and authenticates exactly like this issuer.
+    fn same_keys(&self, other: &TokenIssuer) -> bool {
+        self.published_kids() == other.published_kids() && self.api_keys == other.api_keys
     }
 
     /// Tokens issued so far.
@@ -367,7 +388,8 @@ fn error_response(e: &IssueError) -> Response {
     response
 }
 
-async fn post_token(State(issuer): State<Arc<TokenIssuer>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_token(State(shared): State<SharedIssuer>, headers: HeaderMap, body: Bytes) -> Response {
+    let issuer = shared.current();
     let result = (|| {
         let entry = issuer.authenticate(headers.get(header::AUTHORIZATION))?;
         let request: TokenRequest = serde_json::from_slice(&body).map_err(|e| IssueError::BadRequest(e.to_string()))?;
@@ -392,18 +414,100 @@ async fn post_token(State(issuer): State<Arc<TokenIssuer>>, headers: HeaderMap, 
     }
 }
 
-async fn get_jwks(State(issuer): State<Arc<TokenIssuer>>) -> Response {
-    let mut response = axum::Json(issuer.jwks()).into_response();
+async fn get_jwks(State(shared): State<SharedIssuer>) -> Response {
+    let mut response = axum::Json(shared.current().jwks()).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     response
 }
 
-/// `POST /v1/tokens` and `GET /.well-known/jwks.json`, to merge into any axum app.
-pub fn token_routes(issuer: Arc<TokenIssuer>) -> Router {
+/// `POST /v1/tokens` and `GET /.well-known/jwks.json`, to merge into any axum app. Both follow
+/// the [`SharedIssuer`]'s current keys.
+pub fn token_routes(issuer: impl Into<SharedIssuer>) -> Router {
     Router::new()
         .route("/v1/tokens", post(post_token))
         .route("/.well-known/jwks.json", get(get_jwks))
-        .with_state(issuer)
+        .with_state(issuer.into())
+}
+
+/// The issuer in use, replaceable while requests are served (key rotation without restart).
+/// Readers take a cheap `Arc` snapshot; a swap never blocks them for longer than a pointer copy.
+#[derive(Clone)]
+pub struct SharedIssuer(Arc<RwLock<Arc<TokenIssuer>>>);
+
+impl std::fmt::Debug for SharedIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.current().fmt(f)
+    }
+}
+
+impl From<Arc<TokenIssuer>> for SharedIssuer {
+    fn from(issuer: Arc<TokenIssuer>) -> Self {
+        Self(Arc::new(RwLock::new(issuer)))
+    }
+}
+
+impl From<TokenIssuer> for SharedIssuer {
+    fn from(issuer: TokenIssuer) -> Self {
+        Arc::new(issuer).into()
+    }
+}
+
+impl SharedIssuer {
+    /// The issuer in use now.
+    pub fn current(&self) -> Arc<TokenIssuer> {
+        // A poisoned lock still holds a complete issuer (the swap is one assignment).
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads `dir` and swaps the issuer when its keys (signing, published or API keys) differ
+    /// from the current ones. Returns whether it swapped. On error the current issuer stays.
+    pub fn reload(&self, dir: &Path, config: &TokenConfig, now_secs: u64) -> Result<bool, KeyError> {
+        let mut fresh = TokenIssuer::load(dir, config, now_secs)?;
+        let current = self.current();
+        if fresh.same_keys(&current) {
+            return Ok(false);
+        }
+        fresh.issued = current.issued.clone();
+        tracing::info!(
+            old_kid = %current.current_kid(),
+            new_kid = %fresh.current_kid(),
+            published = ?fresh.published_kids(),
+            api_keys = fresh.api_keys.len(),
+            "key directory changed: issuer swapped"
+        );
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(true)
+    }
+}
+
+/// Re-reads `dir` every `config.reload_secs` (none when 0) for as long as `issuer` is alive,
+/// swapping it on change. Also drops retired keys from the JWKS once their tokens have expired.
+/// A directory caught mid-write or unreadable keeps the current keys (logged, retried next time).
+/// Must be called inside a Tokio runtime.
+pub fn spawn_key_reload(issuer: &SharedIssuer, dir: PathBuf, config: TokenConfig) -> Option<tokio::task::JoinHandle<()>> {
+    if config.reload_secs == 0 {
+        return None;
+    }
+    // Weak: the task ends with the last user of the issuer instead of keeping it alive.
+    let weak = Arc::downgrade(&issuer.0);
+    let period = Duration::from_secs(config.reload_secs);
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(lock) = weak.upgrade() else { return };
+            let shared = SharedIssuer(lock);
+            let (dir, config) = (dir.clone(), config.clone());
+            // File reads and Ed25519 key set-up: off the async workers.
+            let result = tokio::task::spawn_blocking(move || shared.reload(&dir, &config, now_secs())).await;
+            match result {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "key directory not reloaded; keeping the current keys"),
+                Err(e) => tracing::warn!(error = %e, "key reload task failed; keeping the current keys"),
+            }
+        }
+    }))
 }
 
 #[cfg(test)]
@@ -475,6 +579,27 @@ mod tests {
         assert!(matches!(issuer.issue("", 60, None, NOW), Err(IssueError::BadRequest(_))));
         assert!(matches!(issuer.issue("c", 0, None, NOW), Err(IssueError::BadTtl { .. })));
         assert!(matches!(issuer.issue("c", 10_000_000, None, NOW), Err(IssueError::BadTtl { .. })));
+    }
+
+    #[test]
+    fn shared_issuer_swaps_only_when_the_keys_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TokenConfig::default();
+        let first = generate_key(dir.path(), NOW).unwrap();
+        let shared = SharedIssuer::from(TokenIssuer::load(dir.path(), &config, NOW).unwrap());
+        shared.current().issue("c", 60, None, NOW).unwrap();
+        assert!(!shared.reload(dir.path(), &config, NOW).unwrap(), "unchanged directory: no swap");
+        let second = generate_key(dir.path(), NOW + 1).unwrap();
+        assert!(shared.reload(dir.path(), &config, NOW + 1).unwrap());
+        assert_eq!(shared.current().current_kid(), second);
+        assert_eq!(shared.current().published_kids(), [second.as_str(), first.as_str()]);
+        assert_eq!(shared.current().issued(), 1, "the count survives the swap");
+        add_api_key(dir.path(), "p", vec![]).unwrap();
+        assert!(shared.reload(dir.path(), &config, NOW + 2).unwrap(), "a new API key is a change");
+        assert_eq!(shared.current().api_key_count(), 1);
+        std::fs::write(dir.path().join(SIGNING_KEYS_FILE), "{half written").unwrap();
+        assert!(matches!(shared.reload(dir.path(), &config, NOW + 3), Err(KeyError::Format { .. })));
+        assert_eq!(shared.current().current_kid(), second, "a bad file keeps the current keys");
     }
 
     #[test]

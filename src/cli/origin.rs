@@ -22,6 +22,10 @@ pub struct OriginArgs {
     /// Key directory (`meshcdn keys generate`): enables swarm tokens and POST /v1/tokens.
     #[arg(long)]
     pub keys: Option<PathBuf>,
+    /// Swarm placement file (TOML, see docs/deploy.md): tracker URLs per viewer from the region
+    /// header instead of the --tracker list.
+    #[arg(long = "placement", value_name = "FILE")]
+    pub placement: Option<PathBuf>,
     /// Token scope in manifests: one token per content and time window, or one per viewer.
     #[arg(long, value_parser = ["shared", "per-viewer"])]
     pub token_scope: Option<String>,
@@ -44,14 +48,17 @@ pub async fn run(args: OriginArgs) -> anyhow::Result<()> {
     if let Some(keys) = args.keys {
         config.keys_dir = Some(keys);
     }
+    if let Some(placement) = args.placement {
+        config.placement_file = Some(placement);
+    }
     match args.token_scope.as_deref() {
         Some("per-viewer") => config.tokens.scope = TokenScope::PerViewer,
         Some(_) => config.tokens.scope = TokenScope::Shared,
         None => {}
     }
     config.validate().context("invalid origin configuration")?;
-    if config.trackers.is_empty() {
-        tracing::warn!("no --tracker given: bootstraps will list no trackers");
+    if config.trackers.is_empty() && config.placement_file.is_none() {
+        tracing::warn!("no --tracker or --placement given: bootstraps will list no trackers");
     }
     meshcdn_origin::proxy::serve(&config).await?;
     Ok(())

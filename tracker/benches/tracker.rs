@@ -10,7 +10,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use meshcdn_tracker::{Admission, InfoHash, NetworkFacts, OfferId, PeerId, Tracker, TrackerConfig};
 use serde_json::json;
 
@@ -55,8 +55,16 @@ fn announce_text(info_hash: InfoHash, peer: u64, seq: u64) -> String {
 }
 
 fn facts(n: u64) -> NetworkFacts {
-    let asns = [3215u32, 12322, 5410, 15557, 7922, 701, 3320, 2856, 6830, 1136];
-    let places = [("FR", "IDF", "EU"), ("FR", "ARA", "EU"), ("DE", "BE", "EU"), ("US", "CA", "NA"), ("US", "NY", "NA")];
+    let asns = [
+        3215u32, 12322, 5410, 15557, 7922, 701, 3320, 2856, 6830, 1136,
+    ];
+    let places = [
+        ("FR", "IDF", "EU"),
+        ("FR", "ARA", "EU"),
+        ("DE", "BE", "EU"),
+        ("US", "CA", "NA"),
+        ("US", "NY", "NA"),
+    ];
     let (c, r, k) = places[n as usize % places.len()];
     NetworkFacts {
         asn: Some(asns[n as usize % asns.len()]),
@@ -67,7 +75,11 @@ fn facts(n: u64) -> NetworkFacts {
 }
 
 fn swarm_of(peers: u64) -> (Tracker, InfoHash) {
-    let config = TrackerConfig { offer_timeout_ms: 10_000, peer_timeout_ms: u64::MAX / 4, ..Default::default() };
+    let config = TrackerConfig {
+        offer_timeout_ms: 10_000,
+        peer_timeout_ms: u64::MAX / 4,
+        ..Default::default()
+    };
     let mut t = Tracker::new(config, 1);
     let ih = InfoHash([7; 20]);
     for p in 0..peers {
@@ -79,35 +91,83 @@ fn swarm_of(peers: u64) -> (Tracker, InfoHash) {
     (t, ih)
 }
 
+/// Nanoseconds this thread has spent on a CPU (Linux schedstat), if available. On a shared,
+/// loaded machine wall-clock figures include time the thread waited for a core; this does not.
+fn cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// On-CPU nanoseconds per call of `f`, over `n` calls.
+fn cpu_per_op(n: u32, mut f: impl FnMut(u32)) -> Option<f64> {
+    let start = cpu_ns()?;
+    for i in 0..n {
+        f(i);
+    }
+    Some((cpu_ns()? - start) as f64 / f64::from(n))
+}
+
+/// The pre-`RawValue` way of parsing an announce (SDP unescaped into owned strings), kept as a
+/// baseline for the verbatim forwarding the tracker does now.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct OwnedSdpAnnounce {
+    info_hash: String,
+    peer_id: String,
+    offers: Vec<OwnedOffer>,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct OwnedOffer {
+    offer_id: String,
+    offer: OwnedSdp,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct OwnedSdp {
+    #[serde(rename = "type")]
+    kind: String,
+    sdp: String,
+}
+
 fn bench(c: &mut Criterion) {
     let (mut t, ih) = swarm_of(PEERS);
     // Pre-built frames (parsing is measured, building JSON is not): 1,000 distinct senders.
-    let frames: Vec<String> = (0..1000).map(|i| announce_text(ih, i * 7 % PEERS, i)).collect();
+    let frames: Vec<String> = (0..1000)
+        .map(|i| announce_text(ih, i * 7 % PEERS, i))
+        .collect();
     let frame_bytes = frames[0].len();
     let mut group = c.benchmark_group("tracker");
-    group.measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(2));
+    group
+        .measurement_time(Duration::from_secs(8))
+        .warm_up_time(Duration::from_secs(2));
 
     group.throughput(Throughput::Elements(1));
     let mut now = T0;
     let mut i = 0usize;
-    group.bench_function(format!("announce_{OFFERS}_offers_into_{PEERS}_peers ({frame_bytes} B frames)"), |b| {
-        b.iter(|| {
-            let k = i % frames.len();
-            let sender = (k as u64) * 7 % PEERS;
-            now += 10;
-            t.handle_message(sender, black_box(&frames[k]), now);
-            let mut relayed = 0;
-            while let Some(o) = t.poll_outbound() {
-                relayed += 1;
-                black_box(o);
-            }
-            debug_assert_eq!(relayed, OFFERS + 1);
-            i += 1;
-            if i.is_multiple_of(1000) {
-                t.expire(now);
-            }
-        })
-    });
+    group.bench_function(
+        format!("announce_{OFFERS}_offers_into_{PEERS}_peers ({frame_bytes} B frames)"),
+        |b| {
+            b.iter(|| {
+                let k = i % frames.len();
+                let sender = (k as u64) * 7 % PEERS;
+                now += 10;
+                t.handle_message(sender, black_box(&frames[k]), now);
+                let mut relayed = 0;
+                while let Some(o) = t.poll_outbound() {
+                    relayed += 1;
+                    black_box(o);
+                }
+                debug_assert_eq!(relayed, OFFERS + 1);
+                i += 1;
+                if i.is_multiple_of(1000) {
+                    t.expire(now);
+                }
+            })
+        },
+    );
     let stats = t.stats();
     println!(
         "after run: {} peers, {} pending offers, {} offers relayed, {} rejects",
@@ -124,13 +184,67 @@ fn bench(c: &mut Criterion) {
     });
 
     group.bench_function("parse_announce_10_offers", |b| {
-        b.iter(|| black_box(meshcdn_tracker::protocol::parse(black_box(&frames[0]), 65_536)).is_ok())
+        b.iter(|| {
+            black_box(meshcdn_tracker::protocol::parse(
+                black_box(&frames[0]),
+                65_536,
+            ))
+            .is_ok()
+        })
     });
+
+    group.bench_function("parse_announce_10_offers_owned_sdp_baseline", |b| {
+        b.iter(|| {
+            black_box(serde_json::from_str::<OwnedSdpAnnounce>(black_box(
+                &frames[0],
+            )))
+            .is_ok()
+        })
+    });
+
+    // On-CPU time per operation, independent of how busy the machine's other cores are.
+    let n = 20_000;
+    let announce_cpu = cpu_per_op(n, |k| {
+        let k = k as usize % frames.len();
+        now += 10;
+        t.handle_message((k as u64) * 7 % PEERS, &frames[k], now);
+        while let Some(o) = t.poll_outbound() {
+            black_box(o);
+        }
+        if k == 0 {
+            t.expire(now);
+        }
+    });
+    let parse_cpu = cpu_per_op(n, |k| {
+        black_box(
+            meshcdn_tracker::protocol::parse(&frames[k as usize % frames.len()], 65_536).is_ok(),
+        );
+    });
+    let owned_cpu = cpu_per_op(n, |k| {
+        black_box(
+            serde_json::from_str::<OwnedSdpAnnounce>(&frames[k as usize % frames.len()]).is_ok(),
+        );
+    });
+    if let (Some(a), Some(p), Some(o)) = (announce_cpu, parse_cpu, owned_cpu) {
+        println!(
+            "on-CPU per op ({n} ops each): announce with {OFFERS} offers {:.1} us ({:.0} announces/s per core, {:.0} offers relayed/s); \
+             parse {:.1} us; owned-SDP parse baseline {:.1} us",
+            a / 1000.0,
+            1e9 / a,
+            1e9 / a * OFFERS as f64,
+            p / 1000.0,
+            o / 1000.0
+        );
+    }
 
     group.throughput(Throughput::Elements(PEERS));
     group.sample_size(10);
     group.bench_function(format!("export_import_{PEERS}_peers"), |b| {
-        b.iter_batched(|| t.export_state(), |bytes| Tracker::import_state(&bytes).map(|t| t.stats().peers), BatchSize::LargeInput)
+        b.iter_batched(
+            || t.export_state(),
+            |bytes| Tracker::import_state(&bytes).map(|t| t.stats().peers),
+            BatchSize::LargeInput,
+        )
     });
     group.finish();
 }

@@ -37,7 +37,9 @@ pub struct TrackerConfig {
     pub announce_interval_secs: u32,
     /// Larger inbound frames are refused, in bytes.
     pub max_message_bytes: usize,
-    /// Pending offers kept, tracker-wide; the oldest are dropped beyond it.
+    /// Pending offers kept, tracker-wide; the oldest are dropped beyond it. Each costs about
+    /// 320 bytes (docs/benchmarks/tracker.md), so the default bounds the table near 85 MB; the
+    /// links table has the same bound.
     pub max_pending_offers: usize,
     /// Swarms one connection may announce to.
     pub max_swarms_per_conn: usize,
@@ -55,7 +57,7 @@ impl Default for TrackerConfig {
             link_timeout_ms: 300_000,
             announce_interval_secs: 120,
             max_message_bytes: crate::protocol::DEFAULT_MAX_MESSAGE_BYTES,
-            max_pending_offers: 1_000_000,
+            max_pending_offers: 262_144,
             max_swarms_per_conn: 64,
             max_scrape: 1000,
         }
@@ -80,11 +82,21 @@ mod tests {
 
     #[test]
     fn round_trips_and_defaults_fill_missing_fields() {
-        let cfg = TrackerConfig { max_offers: 5, peer_timeout_ms: 1234, ..Default::default() };
+        let cfg = TrackerConfig {
+            max_offers: 5,
+            peer_timeout_ms: 1234,
+            ..Default::default()
+        };
         let json = serde_json::to_string(&cfg).unwrap();
         assert_eq!(serde_json::from_str::<TrackerConfig>(&json).unwrap(), cfg);
         let partial: TrackerConfig = serde_json::from_str(r#"{"max_offers": 3}"#).unwrap();
-        assert_eq!(partial, TrackerConfig { max_offers: 3, ..Default::default() });
+        assert_eq!(
+            partial,
+            TrackerConfig {
+                max_offers: 3,
+                ..Default::default()
+            }
+        );
         assert_eq!(TrackerConfig::default().max_offers, 10);
         assert_eq!(TrackerConfig::default().max_message_bytes, 65_536);
     }
@@ -97,8 +109,13 @@ mod tests {
 
     #[test]
     fn hard_caps_clamp() {
-        let cfg = TrackerConfig { max_offers: 10_000, max_message_bytes: usize::MAX, max_pending_offers: 0, ..Default::default() }
-            .validated();
+        let cfg = TrackerConfig {
+            max_offers: 10_000,
+            max_message_bytes: usize::MAX,
+            max_pending_offers: 0,
+            ..Default::default()
+        }
+        .validated();
         assert_eq!(cfg.max_offers, caps::MAX_OFFERS);
         assert_eq!(cfg.max_message_bytes, caps::MAX_MESSAGE_BYTES);
         assert_eq!(cfg.max_pending_offers, 1);

@@ -23,7 +23,9 @@ pub const ID_LEN: usize = 20;
 pub enum IdError {
     #[error("expected 20 bytes, got {0}")]
     Length(usize),
-    #[error("character U+{0:04X} is outside U+0000..U+00FF (ids are binary strings, one char per byte)")]
+    #[error(
+        "character U+{0:04X} is outside U+0000..U+00FF (ids are binary strings, one char per byte)"
+    )]
     NotAByte(u32),
     #[error("invalid hex id")]
     Hex,

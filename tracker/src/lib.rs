@@ -18,6 +18,7 @@
 //! The wire protocol and meshcdn's extensions are described in `docs/protocol.md`.
 
 pub mod config;
+mod fastmap;
 pub mod ids;
 pub mod protocol;
 pub mod state;
@@ -28,7 +29,7 @@ mod tracker;
 
 pub use config::TrackerConfig;
 pub use ids::{IdError, InfoHash, OfferId, PeerId};
-pub use protocol::{route, ProtocolError, Route};
+pub use protocol::{ProtocolError, Route, route};
 pub use state::StateError;
 pub use stats::{Counters, SwarmCounters, SwarmStats, TrackerStats};
 pub use tracker::{Admission, ConnId, NetworkFacts, Outbound, RequestError, Tracker};

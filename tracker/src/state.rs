@@ -14,7 +14,7 @@ use crate::config::TrackerConfig;
 use crate::ids::{InfoHash, OfferId, PeerId};
 use crate::stats::{Counters, SwarmCounters};
 use crate::swarm::{Peer, PeerKey, Swarm};
-use crate::tracker::{Admission, ConnId, Link, NetworkFacts, Pending, PeerRef, Tracker};
+use crate::tracker::{Admission, ConnId, Link, NetworkFacts, PeerRef, Pending, Tracker};
 
 /// Tag of the snapshot document.
 pub const STATE_FORMAT: &str = "meshcdn-tracker-state";
@@ -25,7 +25,9 @@ pub const STATE_VERSION: u32 = 1;
 pub enum StateError {
     #[error("state is not a meshcdn tracker snapshot: {0}")]
     Decode(String),
-    #[error("state snapshot version {0} is not supported (this build reads version {STATE_VERSION})")]
+    #[error(
+        "state snapshot version {0} is not supported (this build reads version {STATE_VERSION})"
+    )]
     UnsupportedVersion(u32),
     #[error("state snapshot is inconsistent: {0}")]
     Inconsistent(String),
@@ -107,7 +109,11 @@ impl Tracker {
         let mut conns: Vec<ConnSnap> = self
             .conns
             .iter()
-            .map(|(&id, c)| ConnSnap { id, facts: self.facts_of(&c.net), admission: c.admission })
+            .map(|(&id, c)| ConnSnap {
+                id,
+                facts: self.facts_of(&c.net),
+                admission: c.admission,
+            })
             .collect();
         conns.sort_by_key(|c| c.id);
         let mut swarms: Vec<SwarmSnap> = self
@@ -162,14 +168,16 @@ impl Tracker {
 
     /// A tracker taking over from an exported state. Unknown formats or versions are refused.
     pub fn import_state(bytes: &[u8]) -> Result<Self, StateError> {
-        let header: Header = serde_json::from_slice(bytes).map_err(|e| StateError::Decode(e.to_string()))?;
+        let header: Header =
+            serde_json::from_slice(bytes).map_err(|e| StateError::Decode(e.to_string()))?;
         if header.format != STATE_FORMAT {
             return Err(StateError::Decode(format!("format is {:?}", header.format)));
         }
         if header.version != STATE_VERSION {
             return Err(StateError::UnsupportedVersion(header.version));
         }
-        let snap: Snapshot = serde_json::from_slice(bytes).map_err(|e| StateError::Decode(e.to_string()))?;
+        let snap: Snapshot =
+            serde_json::from_slice(bytes).map_err(|e| StateError::Decode(e.to_string()))?;
         let mut t = Tracker::new(snap.config, 0);
         t.rng = rand::rngs::SmallRng::seed_from_u64(snap.rng_seed);
         t.counters = snap.counters;
@@ -183,23 +191,43 @@ impl Tracker {
             let mut swarm = Swarm::default();
             swarm.counters = s.counters;
             for p in s.peers {
-                let conn = t
-                    .conns
-                    .get_mut(&p.conn)
-                    .ok_or_else(|| StateError::Inconsistent(format!("peer {} on unknown connection {}", p.key, p.conn)))?;
+                let conn = t.conns.get_mut(&p.conn).ok_or_else(|| {
+                    StateError::Inconsistent(format!(
+                        "peer {} on unknown connection {}",
+                        p.key, p.conn
+                    ))
+                })?;
                 if where_is.contains_key(&p.key) || swarm.slot_of(&PeerId(p.peer_id)).is_some() {
-                    return Err(StateError::Inconsistent(format!("peer {} appears twice", p.key)));
+                    return Err(StateError::Inconsistent(format!(
+                        "peer {} appears twice",
+                        p.key
+                    )));
                 }
                 if conn.swarms.iter().any(|m| m.ih == ih.0) {
-                    return Err(StateError::Inconsistent(format!("connection {} has two peers in one swarm", p.conn)));
+                    return Err(StateError::Inconsistent(format!(
+                        "connection {} has two peers in one swarm",
+                        p.conn
+                    )));
                 }
-                let mut peer = Peer::new(p.key, p.conn, PeerId(p.peer_id), conn.net, p.last_seen_ms);
+                let mut peer =
+                    Peer::new(p.key, p.conn, PeerId(p.peer_id), conn.net, p.last_seen_ms);
                 peer.seeder = p.seeder;
                 peer.upload = p.upload;
                 peer.set_reported(p.reported);
                 let slot = swarm.insert(peer);
-                conn.swarms.push(PeerRef { ih: ih.0, slot, key: p.key });
-                where_is.insert(p.key, PeerRef { ih: ih.0, slot, key: p.key });
+                conn.swarms.push(PeerRef {
+                    ih: ih.0,
+                    slot,
+                    key: p.key,
+                });
+                where_is.insert(
+                    p.key,
+                    PeerRef {
+                        ih: ih.0,
+                        slot,
+                        key: p.key,
+                    },
+                );
                 max_key = max_key.max(p.key);
             }
             if !swarm.is_empty() {
@@ -210,14 +238,20 @@ impl Tracker {
         for p in snap.pending {
             // Offers to peers that left stay until they expire, as in the exporter (its stats
             // count them); `u32::MAX` is no slot, so they touch no peer.
-            let recipient = where_is
-                .get(&p.recipient_key)
-                .copied()
-                .unwrap_or(PeerRef { ih: p.info_hash, slot: u32::MAX, key: p.recipient_key });
+            let recipient = where_is.get(&p.recipient_key).copied().unwrap_or(PeerRef {
+                ih: p.info_hash,
+                slot: u32::MAX,
+                key: p.recipient_key,
+            });
             if recipient.ih != p.info_hash {
-                return Err(StateError::Inconsistent(format!("offer for peer {} in the wrong swarm", p.recipient_key)));
+                return Err(StateError::Inconsistent(format!(
+                    "offer for peer {} in the wrong swarm",
+                    p.recipient_key
+                )));
             }
-            if t.pending.contains_key(&(recipient.key, OfferId(p.offer_id))) {
+            if t.pending
+                .contains_key(&(recipient.key, OfferId(p.offer_id)))
+            {
                 continue;
             }
             t.add_pending(Pending {
@@ -233,7 +267,11 @@ impl Tracker {
             // Re-resolve slots: they are not stable across an import.
             let a = where_is.get(&l.a.key).copied().unwrap_or(l.a);
             let b = where_is.get(&l.b.key).copied().unwrap_or(l.b);
-            t.add_link(Link { expires_ms: l.expires_ms, a, b });
+            t.add_link(Link {
+                expires_ms: l.expires_ms,
+                a,
+                b,
+            });
         }
         Ok(t)
     }

@@ -8,11 +8,12 @@
 
 use std::collections::HashMap;
 
-use rand::rngs::SmallRng;
 use rand::Rng;
+use rand::rngs::SmallRng;
 
-use crate::ids::PeerId;
 use crate::ConnId;
+use crate::fastmap::IdMap;
+use crate::ids::PeerId;
 
 /// Unique per swarm membership, never reused within one tracker's lifetime.
 pub(crate) type PeerKey = u64;
@@ -86,7 +87,11 @@ impl Peer {
 
     /// How many peers this viewer has (or is about to have): what the cap applies to.
     pub fn load(&self) -> u32 {
-        let base = if self.reported == NO_REPORT { self.links } else { self.reported };
+        let base = if self.reported == NO_REPORT {
+            self.links
+        } else {
+            self.reported
+        };
         u32::from(base) + u32::from(self.pending_in)
     }
 
@@ -123,7 +128,7 @@ pub(crate) struct Swarm {
     slots: Vec<Option<Peer>>,
     free: Vec<u32>,
     by_id: HashMap<PeerId, u32>,
-    groups: [HashMap<u32, Vec<u32>>; GROUP_LEVELS],
+    groups: [IdMap<u32, Vec<u32>>; GROUP_LEVELS],
     all: Vec<u32>,
     pub seeders: u32,
     pub counters: SwarmCounters,
@@ -191,14 +196,15 @@ impl Swarm {
 
     pub fn set_seeder(&mut self, slot: u32, seeder: bool) {
         if let Some(p) = self.get_mut(slot)
-            && p.seeder != seeder {
-                p.seeder = seeder;
-                if seeder {
-                    self.seeders += 1;
-                } else {
-                    self.seeders -= 1;
-                }
+            && p.seeder != seeder
+        {
+            p.seeder = seeder;
+            if seeder {
+                self.seeders += 1;
+            } else {
+                self.seeders -= 1;
             }
+        }
     }
 
     pub fn remove(&mut self, slot: u32) -> Option<Peer> {
@@ -218,9 +224,10 @@ impl Swarm {
             };
             bucket.swap_remove(pos as usize);
             if let Some(&moved) = bucket.get(pos as usize)
-                && let Some(Some(m)) = self.slots.get_mut(moved as usize) {
-                    m.pos[level] = pos;
-                }
+                && let Some(Some(m)) = self.slots.get_mut(moved as usize)
+            {
+                m.pos[level] = pos;
+            }
             if level < GROUP_LEVELS && bucket.is_empty() {
                 self.groups[level].remove(&peer.net.group(level));
             }
@@ -275,15 +282,21 @@ impl Swarm {
         None
     }
 
-    fn best_in(&self, bucket: &[u32], rng: &mut SmallRng, eligible: &impl Fn(&Peer) -> bool) -> Option<u32> {
+    fn best_in(
+        &self,
+        bucket: &[u32],
+        rng: &mut SmallRng,
+        eligible: &impl Fn(&Peer) -> bool,
+    ) -> Option<u32> {
         if bucket.len() > FULL_SCAN_MAX {
             let mut best: Option<(u32, u32)> = None;
             for _ in 0..SAMPLES {
                 let slot = bucket[rng.random_range(0..bucket.len())];
                 if let Some(p) = self.get(slot).filter(|p| eligible(p))
-                    && best.is_none_or(|(_, load)| p.load() < load) {
-                        best = Some((slot, p.load()));
-                    }
+                    && best.is_none_or(|(_, load)| p.load() < load)
+                {
+                    best = Some((slot, p.load()));
+                }
             }
             if let Some((slot, _)) = best {
                 return Some(slot);
@@ -294,7 +307,9 @@ impl Swarm {
         let mut best: Option<(u32, u32)> = None;
         let mut ties = 0u32;
         for &slot in bucket {
-            let Some(p) = self.get(slot).filter(|p| eligible(p)) else { continue };
+            let Some(p) = self.get(slot).filter(|p| eligible(p)) else {
+                continue;
+            };
             let load = p.load();
             match best {
                 Some((_, b)) if load > b => {}
@@ -326,5 +341,114 @@ impl Swarm {
             bytes += g.values().map(|b| b.capacity() * 4).sum::<usize>();
         }
         bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    impl Swarm {
+        /// Every live peer sits in exactly the buckets of its groups, at the position it records.
+        fn check(&self) {
+            let live: Vec<u32> = self.all.clone();
+            assert_eq!(live.len(), self.by_id.len());
+            for (i, &slot) in self.all.iter().enumerate() {
+                let p = self.get(slot).expect("all holds live slots");
+                assert_eq!(p.pos[GROUP_LEVELS] as usize, i);
+                assert_eq!(self.by_id[&p.peer_id], slot);
+                for level in 0..GROUP_LEVELS {
+                    let g = p.net.group(level);
+                    if g == 0 {
+                        assert_eq!(p.pos[level], NO_POS);
+                    } else {
+                        assert_eq!(self.groups[level][&g][p.pos[level] as usize], slot);
+                    }
+                }
+            }
+            for level in 0..GROUP_LEVELS {
+                let members: usize = self.groups[level]
+                    .values()
+                    .map(|b| {
+                        assert!(!b.is_empty(), "empty buckets are dropped");
+                        b.len()
+                    })
+                    .sum();
+                let expected = self
+                    .all
+                    .iter()
+                    .filter(|&&s| self.get(s).unwrap().net.group(level) != 0)
+                    .count();
+                assert_eq!(members, expected);
+            }
+            let seeders = self
+                .all
+                .iter()
+                .filter(|&&s| self.get(s).unwrap().seeder)
+                .count();
+            assert_eq!(seeders as u32, self.seeders);
+        }
+    }
+
+    fn net(n: u8) -> NetKey {
+        NetKey {
+            asn: u32::from(n % 3),
+            region: u32::from(n % 5),
+            country: u32::from(n % 4),
+            continent: u32::from(n % 2),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn indexes_stay_consistent(ops in prop::collection::vec((any::<bool>(), 0u8..40, 0u8..30, any::<bool>()), 1..200)) {
+            let mut swarm = Swarm::default();
+            let mut next_key = 1;
+            for (insert, who, n, seeder) in ops {
+                let id = PeerId([who; 20]);
+                match (insert, swarm.slot_of(&id)) {
+                    (true, None) => {
+                        let mut p = Peer::new(next_key, u64::from(who), id, net(n), 0);
+                        p.seeder = seeder;
+                        next_key += 1;
+                        swarm.insert(p);
+                    }
+                    (true, Some(slot)) => swarm.set_seeder(slot, seeder),
+                    (false, Some(slot)) => {
+                        let gone = swarm.remove(slot).expect("live slot");
+                        prop_assert_eq!(gone.peer_id, id);
+                        prop_assert!(swarm.remove(slot).is_none(), "a slot is removed once");
+                    }
+                    (false, None) => {}
+                }
+                swarm.check();
+            }
+        }
+
+        #[test]
+        fn pick_never_returns_the_sender_or_an_ineligible_peer(n in 1u8..60, sender in 0u8..60, seed: u64, full in prop::collection::vec(any::<bool>(), 60)) {
+            let mut swarm = Swarm::default();
+            for i in 0..n {
+                let mut p = Peer::new(u64::from(i) + 1, u64::from(i), PeerId([i; 20]), net(i), 0);
+                p.upload = i % 7 != 0;
+                p.pending_in = if full[i as usize] { 3 } else { 0 };
+                swarm.insert(p);
+            }
+            let s = Sender { key: u64::from(sender) + 1, net: net(sender), seeder: false };
+            let mut rng = SmallRng::seed_from_u64(seed);
+            match swarm.pick(s, 3, &mut rng, |_, _| false) {
+                Some(slot) => {
+                    let p = swarm.get(slot).unwrap();
+                    prop_assert_ne!(p.key, s.key);
+                    prop_assert!(p.upload && p.load() < 3);
+                }
+                None => {
+                    // Nobody eligible at all.
+                    prop_assert!(swarm.peers().all(|(_, p)| p.key == s.key || !p.upload || p.load() >= 3));
+                }
+            }
+        }
     }
 }

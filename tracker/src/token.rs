@@ -144,7 +144,9 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("kids", &self.keys.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Verifier")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -153,8 +155,13 @@ impl Verifier {
     pub fn new(jwks: &JwkSet, issuer: &str, audience: &str) -> Result<Self, TokenError> {
         let mut keys = HashMap::new();
         for jwk in &jwks.keys {
-            let kid = jwk.common.key_id.clone().ok_or_else(|| TokenError::KeySet("a key has no kid".into()))?;
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| TokenError::KeySet(format!("key {kid}: {e}")))?;
+            let kid = jwk
+                .common
+                .key_id
+                .clone()
+                .ok_or_else(|| TokenError::KeySet("a key has no kid".into()))?;
+            let key = DecodingKey::from_jwk(jwk)
+                .map_err(|e| TokenError::KeySet(format!("key {kid}: {e}")))?;
             keys.insert(kid, key);
         }
         if keys.is_empty() {
@@ -167,20 +174,29 @@ impl Verifier {
         validation.required_spec_claims.clear();
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
-        Ok(Self { keys, validation, leeway_secs: DEFAULT_LEEWAY_SECS })
+        Ok(Self {
+            keys,
+            validation,
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+        })
     }
 
     /// A verifier from a JWKS document (`/.well-known/jwks.json`) with the default issuer and audience.
     pub fn from_jwks_json(json: &str) -> Result<Self, TokenError> {
-        let jwks: JwkSet = serde_json::from_str(json).map_err(|e| TokenError::KeySet(e.to_string()))?;
+        let jwks: JwkSet =
+            serde_json::from_str(json).map_err(|e| TokenError::KeySet(e.to_string()))?;
         Self::new(&jwks, DEFAULT_ISSUER, DEFAULT_AUDIENCE)
     }
 
     /// Checks signature, `kid`, `iss`, `aud`, `exp` and `nbf` (with leeway) at `now_ms`.
     pub fn verify(&self, token: &str, now_ms: u64) -> Result<SwarmClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
         let kid = header.kid.ok_or(TokenError::MissingKid)?;
-        let key = self.keys.get(&kid).ok_or_else(|| TokenError::UnknownKid(kid.clone()))?;
+        let key = self
+            .keys
+            .get(&kid)
+            .ok_or_else(|| TokenError::UnknownKid(kid.clone()))?;
         let data = jsonwebtoken::decode::<SwarmClaims>(token, key, &self.validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         let claims = data.claims;
@@ -189,9 +205,10 @@ impl Verifier {
             return Err(TokenError::Expired);
         }
         if let Some(nbf) = claims.nbf
-            && now.saturating_add(self.leeway_secs) < nbf {
-                return Err(TokenError::NotYetValid);
-            }
+            && now.saturating_add(self.leeway_secs) < nbf
+        {
+            return Err(TokenError::NotYetValid);
+        }
         Ok(claims)
     }
 }
@@ -206,13 +223,16 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
 /// PKCS#8 v1 DER header of an Ed25519 private key; the 32-byte seed follows it.
-const ED25519_PKCS8_PREFIX: [u8; 16] =
-    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
 
 impl SigningKey {
     pub fn from_seed(kid: impl Into<String>, seed: &[u8; 32]) -> Result<Self, TokenError> {
@@ -220,10 +240,14 @@ impl SigningKey {
         let mut der = ED25519_PKCS8_PREFIX.to_vec();
         der.extend_from_slice(seed);
         let encoding = EncodingKey::from_ed_der(&der);
-        let mut public_jwk =
-            Jwk::from_encoding_key(&encoding, Algorithm::EdDSA).map_err(|e| TokenError::KeySet(e.to_string()))?;
+        let mut public_jwk = Jwk::from_encoding_key(&encoding, Algorithm::EdDSA)
+            .map_err(|e| TokenError::KeySet(e.to_string()))?;
         public_jwk.common.key_id = Some(kid.clone());
-        Ok(Self { kid, encoding, public_jwk })
+        Ok(Self {
+            kid,
+            encoding,
+            public_jwk,
+        })
     }
 
     pub fn kid(&self) -> &str {
@@ -238,7 +262,8 @@ impl SigningKey {
     pub fn sign(&self, claims: &SwarmClaims) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| TokenError::Invalid(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| TokenError::Invalid(e.to_string()))
     }
 }
 
@@ -273,7 +298,9 @@ mod tests {
     }
 
     fn keyset(keys: &[&SigningKey]) -> JwkSet {
-        JwkSet { keys: keys.iter().map(|k| k.public_jwk().clone()).collect() }
+        JwkSet {
+            keys: keys.iter().map(|k| k.public_jwk().clone()).collect(),
+        }
     }
 
     #[test]
@@ -286,8 +313,14 @@ mod tests {
         let grant = got.grant();
         assert_eq!(grant.admits(&swarm_id("movie-a", "720p"), NOW_MS), Ok(()));
         assert_eq!(grant.admits(&swarm_id("movie-a", "360p"), NOW_MS), Ok(()));
-        assert_eq!(grant.admits(&swarm_id("movie-b", "720p"), NOW_MS), Err(TokenError::WrongSwarm));
-        assert_eq!(grant.admits(&swarm_id("movie-a", "720p"), NOW_MS + 700_000), Err(TokenError::Expired));
+        assert_eq!(
+            grant.admits(&swarm_id("movie-b", "720p"), NOW_MS),
+            Err(TokenError::WrongSwarm)
+        );
+        assert_eq!(
+            grant.admits(&swarm_id("movie-a", "720p"), NOW_MS + 700_000),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
@@ -301,7 +334,10 @@ mod tests {
         let mut future = claims("c", 600);
         future.nbf = Some(NOW_MS / 1000 + 120);
         let future = key.sign(&future).unwrap();
-        assert_eq!(verifier.verify(&future, NOW_MS), Err(TokenError::NotYetValid));
+        assert_eq!(
+            verifier.verify(&future, NOW_MS),
+            Err(TokenError::NotYetValid)
+        );
     }
 
     #[test]
@@ -309,16 +345,31 @@ mod tests {
         let old = SigningKey::from_seed("old", &[2; 32]).unwrap();
         let new = SigningKey::from_seed("new", &[3; 32]).unwrap();
         let stranger = SigningKey::from_seed("stranger", &[4; 32]).unwrap();
-        let verifier = Verifier::new(&keyset(&[&new, &old]), DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
-        assert!(verifier.verify(&old.sign(&claims("c", 60)).unwrap(), NOW_MS).is_ok());
-        assert!(verifier.verify(&new.sign(&claims("c", 60)).unwrap(), NOW_MS).is_ok());
+        let verifier =
+            Verifier::new(&keyset(&[&new, &old]), DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
+        assert!(
+            verifier
+                .verify(&old.sign(&claims("c", 60)).unwrap(), NOW_MS)
+                .is_ok()
+        );
+        assert!(
+            verifier
+                .verify(&new.sign(&claims("c", 60)).unwrap(), NOW_MS)
+                .is_ok()
+        );
         assert_eq!(
             verifier.verify(&stranger.sign(&claims("c", 60)).unwrap(), NOW_MS),
             Err(TokenError::UnknownKid("stranger".into()))
         );
         // A token signed by another key but claiming a known kid fails the signature check.
-        let forged = SigningKey::from_seed("new", &[5; 32]).unwrap().sign(&claims("c", 60)).unwrap();
-        assert!(matches!(verifier.verify(&forged, NOW_MS), Err(TokenError::Invalid(_))));
+        let forged = SigningKey::from_seed("new", &[5; 32])
+            .unwrap()
+            .sign(&claims("c", 60))
+            .unwrap();
+        assert!(matches!(
+            verifier.verify(&forged, NOW_MS),
+            Err(TokenError::Invalid(_))
+        ));
     }
 
     #[test]
@@ -327,12 +378,24 @@ mod tests {
         let verifier = Verifier::new(&keyset(&[&key]), DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
         let mut c = claims("c", 60);
         c.aud = "someone-else".into();
-        assert!(matches!(verifier.verify(&key.sign(&c).unwrap(), NOW_MS), Err(TokenError::Invalid(_))));
+        assert!(matches!(
+            verifier.verify(&key.sign(&c).unwrap(), NOW_MS),
+            Err(TokenError::Invalid(_))
+        ));
         let mut c = claims("c", 60);
         c.iss = "evil".into();
-        assert!(matches!(verifier.verify(&key.sign(&c).unwrap(), NOW_MS), Err(TokenError::Invalid(_))));
-        assert!(matches!(verifier.verify("not.a.jwt", NOW_MS), Err(TokenError::Malformed(_))));
-        assert!(matches!(verifier.verify("", NOW_MS), Err(TokenError::Malformed(_))));
+        assert!(matches!(
+            verifier.verify(&key.sign(&c).unwrap(), NOW_MS),
+            Err(TokenError::Invalid(_))
+        ));
+        assert!(matches!(
+            verifier.verify("not.a.jwt", NOW_MS),
+            Err(TokenError::Malformed(_))
+        ));
+        assert!(matches!(
+            verifier.verify("", NOW_MS),
+            Err(TokenError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -342,7 +405,11 @@ mod tests {
         assert_ne!(key.kid(), kid_for_seed(&[8; 32]).unwrap());
         let json = serde_json::to_string(&keyset(&[&key])).unwrap();
         let verifier = Verifier::from_jwks_json(&json).unwrap();
-        assert!(verifier.verify(&key.sign(&claims("c", 60)).unwrap(), NOW_MS).is_ok());
+        assert!(
+            verifier
+                .verify(&key.sign(&claims("c", 60)).unwrap(), NOW_MS)
+                .is_ok()
+        );
         assert!(Verifier::from_jwks_json("{\"keys\":[]}").is_err());
         assert!(Verifier::from_jwks_json("nope").is_err());
     }
@@ -353,6 +420,9 @@ mod tests {
         let b = swarm_id("c", "360p");
         assert_eq!(a.0[..CONTENT_PREFIX_LEN], b.0[..CONTENT_PREFIX_LEN]);
         assert_ne!(a, b);
-        assert_ne!(swarm_id("c1", "x").0[..CONTENT_PREFIX_LEN], swarm_id("c2", "x").0[..CONTENT_PREFIX_LEN]);
+        assert_ne!(
+            swarm_id("c1", "x").0[..CONTENT_PREFIX_LEN],
+            swarm_id("c2", "x").0[..CONTENT_PREFIX_LEN]
+        );
     }
 }

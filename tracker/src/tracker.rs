@@ -4,16 +4,19 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use rand::rngs::SmallRng;
 use rand::SeedableRng;
+use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrackerConfig;
+use crate::fastmap::IdMap;
 use crate::ids::{InfoHash, OfferId, PeerId};
 use crate::protocol::incoming::{
     self, AnnounceEvent, AnnounceRequest, AnswerRequest, InMessage, ScrapeRequest,
 };
-use crate::protocol::outgoing::{self, AnnounceResponse, AnswerOut, ErrorResponse, OfferOut, ScrapeFile, ScrapeResponse};
+use crate::protocol::outgoing::{
+    self, AnnounceResponse, AnswerOut, ErrorResponse, OfferOut, ScrapeFile, ScrapeResponse,
+};
 use crate::protocol::{AnnounceAction, Hint, ProtocolError, ScrapeAction};
 use crate::stats::{Counters, SwarmStats, TrackerStats};
 use crate::swarm::{NetKey, Peer, PeerKey, Sender, Swarm};
@@ -101,7 +104,9 @@ impl Interner {
     }
 
     fn name(&self, id: u32) -> Option<&str> {
-        id.checked_sub(1).and_then(|i| self.names.get(i as usize)).map(String::as_str)
+        id.checked_sub(1)
+            .and_then(|i| self.names.get(i as usize))
+            .map(String::as_str)
     }
 }
 
@@ -156,7 +161,7 @@ fn pair(a: PeerKey, b: PeerKey) -> (PeerKey, PeerKey) {
 pub struct Tracker {
     pub(crate) config: TrackerConfig,
     pub(crate) rng: SmallRng,
-    pub(crate) conns: HashMap<ConnId, Conn>,
+    pub(crate) conns: IdMap<ConnId, Conn>,
     pub(crate) swarms: HashMap<InfoHash, Swarm>,
     pub(crate) interner: Interner,
     /// Relayed offers awaiting an answer, by (recipient, offer_id).
@@ -164,7 +169,7 @@ pub struct Tracker {
     /// The same offers in expiry order (entries already answered are skipped by `seq`).
     pub(crate) pending_order: VecDeque<(u64, PeerKey, OfferId)>,
     /// Pending offers plus live links between two peers (unordered), to avoid offering twice.
-    pub(crate) pairs: HashMap<(PeerKey, PeerKey), u16>,
+    pub(crate) pairs: IdMap<(PeerKey, PeerKey), u16>,
     pub(crate) links: VecDeque<Link>,
     pub(crate) next_key: PeerKey,
     pub(crate) next_seq: u64,
@@ -188,12 +193,12 @@ impl Tracker {
         Self {
             config: config.validated(),
             rng: SmallRng::seed_from_u64(seed),
-            conns: HashMap::new(),
+            conns: IdMap::default(),
             swarms: HashMap::new(),
             interner: Interner::default(),
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
-            pairs: HashMap::new(),
+            pairs: IdMap::default(),
             links: VecDeque::new(),
             next_key: 1,
             next_seq: 1,
@@ -218,7 +223,14 @@ impl Tracker {
                 c.admission = admission;
             }
             None => {
-                self.conns.insert(conn, Conn { net, admission, swarms: Vec::new() });
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        net,
+                        admission,
+                        swarms: Vec::new(),
+                    },
+                );
             }
         }
     }
@@ -239,10 +251,14 @@ impl Tracker {
 
     /// The connection is gone: its peers leave all their swarms (like `stopped`).
     pub fn connection_closed(&mut self, conn: ConnId, _now_ms: u64) {
-        let Some(c) = self.conns.remove(&conn) else { return };
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
         for m in c.swarms {
             let ih = InfoHash(m.ih);
-            let Some(swarm) = self.swarms.get_mut(&ih) else { continue };
+            let Some(swarm) = self.swarms.get_mut(&ih) else {
+                continue;
+            };
             if swarm.get_keyed_mut(m.slot, m.key).is_some() {
                 swarm.remove(m.slot);
             }
@@ -337,49 +353,75 @@ impl Tracker {
     // ---- internals ----
 
     fn net_key(&mut self, f: &NetworkFacts) -> NetKey {
-        let norm = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_uppercase);
+        let norm = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_ascii_uppercase)
+        };
         let country = norm(&f.country);
         let region = norm(&f.region);
         let continent = norm(&f.continent);
         NetKey {
             asn: f.asn.unwrap_or(0),
-            country: country.as_deref().map_or(0, |c| self.interner.intern(&format!("c:{c}"))),
+            country: country
+                .as_deref()
+                .map_or(0, |c| self.interner.intern(&format!("c:{c}"))),
             region: match (&country, &region) {
                 (Some(c), Some(r)) => self.interner.intern(&format!("r:{c}\0{r}")),
                 _ => 0,
             },
-            continent: continent.as_deref().map_or(0, |c| self.interner.intern(&format!("k:{c}"))),
+            continent: continent
+                .as_deref()
+                .map_or(0, |c| self.interner.intern(&format!("k:{c}"))),
         }
     }
 
     pub(crate) fn facts_of(&self, net: &NetKey) -> NetworkFacts {
-        let strip = |id: u32, prefix: &str| self.interner.name(id).and_then(|s| s.strip_prefix(prefix)).map(str::to_owned);
+        let strip = |id: u32, prefix: &str| {
+            self.interner
+                .name(id)
+                .and_then(|s| s.strip_prefix(prefix))
+                .map(str::to_owned)
+        };
         NetworkFacts {
             asn: (net.asn != 0).then_some(net.asn),
             country: strip(net.country, "c:"),
-            region: strip(net.region, "r:").and_then(|s| s.split_once('\0').map(|(_, r)| r.to_owned())),
+            region: strip(net.region, "r:")
+                .and_then(|s| s.split_once('\0').map(|(_, r)| r.to_owned())),
             continent: strip(net.continent, "k:"),
         }
     }
 
     fn send<T: Serialize>(&mut self, conn: ConnId, msg: &T) {
-        self.outbound.push_back(Outbound { conn, text: outgoing::to_text(msg) });
+        self.outbound.push_back(Outbound {
+            conn,
+            text: outgoing::to_text(msg),
+        });
     }
 
     fn reject(&mut self, conn: ConnId, error: &RequestError, hint: Hint) {
         self.counters.rejects += 1;
         if let Some(ih) = hint.info_hash
-            && let Some(s) = self.swarms.get_mut(&ih) {
-                s.counters.rejects += 1;
-            }
+            && let Some(s) = self.swarms.get_mut(&ih)
+        {
+            s.counters.rejects += 1;
+        }
         tracing::debug!(conn, %error, "request refused");
         let reason = error.to_string();
-        let msg = ErrorResponse { failure_reason: &reason, action: hint.action, info_hash: hint.info_hash };
+        let msg = ErrorResponse {
+            failure_reason: &reason,
+            action: hint.action,
+            info_hash: hint.info_hash,
+        };
         self.send(conn, &msg);
     }
 
     fn admit(&self, conn: ConnId, ih: &InfoHash, now_ms: u64) -> Result<&Conn, RequestError> {
-        let c = self.conns.get(&conn).ok_or(RequestError::UnknownConnection)?;
+        let c = self
+            .conns
+            .get(&conn)
+            .ok_or(RequestError::UnknownConnection)?;
         if let Admission::Token(grant) = &c.admission {
             grant.admits(ih, now_ms)?;
         }
@@ -393,7 +435,9 @@ impl Tracker {
     }
 
     fn drop_pending(&mut self, recipient: PeerKey, offer_id: OfferId) {
-        let Some(p) = self.pending.remove(&(recipient, offer_id)) else { return };
+        let Some(p) = self.pending.remove(&(recipient, offer_id)) else {
+            return;
+        };
         self.unpair(p.sender_key, recipient);
         if let Some(peer) = self.peer_mut(p.recipient) {
             peer.pending_in = peer.pending_in.saturating_sub(1);
@@ -420,10 +464,17 @@ impl Tracker {
     }
 
     fn peer_mut(&mut self, r: PeerRef) -> Option<&mut Peer> {
-        self.swarms.get_mut(&InfoHash(r.ih))?.get_keyed_mut(r.slot, r.key)
+        self.swarms
+            .get_mut(&InfoHash(r.ih))?
+            .get_keyed_mut(r.slot, r.key)
     }
 
-    fn announce(&mut self, conn: ConnId, req: AnnounceRequest, now_ms: u64) -> Result<(), (RequestError, Hint)> {
+    fn announce(
+        &mut self,
+        conn: ConnId,
+        req: AnnounceRequest,
+        now_ms: u64,
+    ) -> Result<(), (RequestError, Hint)> {
         let ih = req.info_hash;
         let hint = Hint::announce(ih);
         let c = self.admit(conn, &ih, now_ms).map_err(|e| (e, hint))?;
@@ -433,7 +484,10 @@ impl Tracker {
         let max_swarms = self.config.max_swarms_per_conn;
         self.counters.announces += 1;
 
-        let existing = self.swarms.get(&ih).and_then(|s| s.slot_of(&req.peer_id).map(|slot| (slot, s)));
+        let existing = self
+            .swarms
+            .get(&ih)
+            .and_then(|s| s.slot_of(&req.peer_id).map(|slot| (slot, s)));
         let slot = match existing {
             Some((slot, swarm)) => {
                 // Peers see each other's ids: only the connection that first used one may speak for it.
@@ -453,7 +507,11 @@ impl Tracker {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     // Most connections are in one swarm: do not let Vec round the first push up to 4.
                     c.swarms.reserve_exact(1);
-                    c.swarms.push(PeerRef { ih: ih.0, slot, key });
+                    c.swarms.push(PeerRef {
+                        ih: ih.0,
+                        slot,
+                        key,
+                    });
                 }
                 Some(slot)
             }
@@ -464,7 +522,10 @@ impl Tracker {
             self.send_announce_response(conn, ih);
             return Ok(());
         };
-        let swarm = self.swarms.get_mut(&ih).expect("swarm exists: the peer was found or inserted in it");
+        let swarm = self
+            .swarms
+            .get_mut(&ih)
+            .expect("swarm exists: the peer was found or inserted in it");
         swarm.counters.announces += 1;
 
         if req.event == AnnounceEvent::Stopped {
@@ -482,7 +543,9 @@ impl Tracker {
             swarm.counters.completed += 1;
         }
         swarm.set_seeder(slot, seeder);
-        let peer = swarm.get_mut(slot).expect("slot is live: found or inserted above");
+        let peer = swarm
+            .get_mut(slot)
+            .expect("slot is live: found or inserted above");
         peer.last_seen_ms = now_ms;
         if let Some(upload) = req.ext.upload {
             peer.upload = upload;
@@ -490,16 +553,28 @@ impl Tracker {
         if req.ext.peers.is_some() {
             peer.set_reported(req.ext.peers);
         }
-        let sender = Sender { key: peer.key, net: peer.net, seeder: peer.seeder };
+        let sender = Sender {
+            key: peer.key,
+            net: peer.net,
+            seeder: peer.seeder,
+        };
         let sender_peer_id = peer.peer_id;
         self.send_announce_response(conn, ih);
 
-        let n = req.offers.len().min(self.config.max_offers).min(req.numwant.map_or(usize::MAX, |n| n as usize));
+        let n = req
+            .offers
+            .len()
+            .min(self.config.max_offers)
+            .min(req.numwant.map_or(usize::MAX, |n| n as usize));
         for offer in req.offers.iter().take(n) {
-            let Some(swarm) = self.swarms.get(&ih) else { break };
+            let Some(swarm) = self.swarms.get(&ih) else {
+                break;
+            };
             let pairs = &self.pairs;
             let cap = u32::from(self.config.max_peers_per_viewer);
-            let Some(to) = swarm.pick(sender, cap, &mut self.rng, |a, b| pairs.contains_key(&pair(a, b))) else {
+            let Some(to) = swarm.pick(sender, cap, &mut self.rng, |a, b| {
+                pairs.contains_key(&pair(a, b))
+            }) else {
                 break; // nobody eligible is left for this sender
             };
             let recipient = swarm.get(to).expect("pick returns live slots");
@@ -510,7 +585,11 @@ impl Tracker {
             self.add_pending(Pending {
                 seq: 0,
                 expires_ms: now_ms.saturating_add(self.config.offer_timeout_ms),
-                recipient: PeerRef { ih: ih.0, slot: to, key: to_key },
+                recipient: PeerRef {
+                    ih: ih.0,
+                    slot: to,
+                    key: to_key,
+                },
                 sender_key: sender.key,
                 sender_peer_id: sender_peer_id.0,
                 offer_id: offer.offer_id.0,
@@ -519,8 +598,17 @@ impl Tracker {
                 s.counters.offers_relayed += 1;
             }
             self.counters.offers_relayed += 1;
-            let out = OfferOut { action: AnnounceAction::Announce, info_hash: ih, peer_id: sender_peer_id, offer_id: offer.offer_id, offer: &offer.offer };
-            self.outbound.push_back(Outbound { conn: to_conn, text: outgoing::to_text(&out) });
+            let out = OfferOut {
+                action: AnnounceAction::Announce,
+                info_hash: ih,
+                peer_id: sender_peer_id,
+                offer_id: offer.offer_id,
+                offer: &offer.offer,
+            };
+            self.outbound.push_back(Outbound {
+                conn: to_conn,
+                text: outgoing::to_text(&out),
+            });
         }
         Ok(())
     }
@@ -529,7 +617,9 @@ impl Tracker {
     /// recipient's load and the pair table.
     pub(crate) fn add_pending(&mut self, mut p: Pending) {
         while self.pending.len() >= self.config.max_pending_offers {
-            let Some((seq, r, o)) = self.pending_order.pop_front() else { break };
+            let Some((seq, r, o)) = self.pending_order.pop_front() else {
+                break;
+            };
             if self.pending.get(&(r, o)).is_some_and(|p| p.seq == seq) {
                 self.drop_pending(r, o);
                 self.counters.offers_evicted += 1;
@@ -538,7 +628,10 @@ impl Tracker {
         p.seq = self.next_seq;
         self.next_seq += 1;
         let key = (p.recipient.key, OfferId(p.offer_id));
-        *self.pairs.entry(pair(p.sender_key, p.recipient.key)).or_insert(0) += 1;
+        *self
+            .pairs
+            .entry(pair(p.sender_key, p.recipient.key))
+            .or_insert(0) += 1;
         if let Some(peer) = self.peer_mut(p.recipient) {
             peer.pending_in = peer.pending_in.saturating_add(1);
         }
@@ -549,9 +642,10 @@ impl Tracker {
     pub(crate) fn add_link(&mut self, link: Link) {
         // Bounded like the pending table: the oldest link is forgotten first.
         if self.links.len() >= self.config.max_pending_offers
-            && let Some(old) = self.links.pop_front() {
-                self.drop_link(old);
-            }
+            && let Some(old) = self.links.pop_front()
+        {
+            self.drop_link(old);
+        }
         *self.pairs.entry(pair(link.a.key, link.b.key)).or_insert(0) += 1;
         for end in [link.a, link.b] {
             if let Some(peer) = self.peer_mut(end) {
@@ -561,19 +655,33 @@ impl Tracker {
         self.links.push_back(link);
     }
 
-    fn answer(&mut self, conn: ConnId, req: AnswerRequest, now_ms: u64) -> Result<(), (RequestError, Hint)> {
+    fn answer(
+        &mut self,
+        conn: ConnId,
+        req: AnswerRequest,
+        now_ms: u64,
+    ) -> Result<(), (RequestError, Hint)> {
         let ih = req.info_hash;
         let hint = Hint::announce(ih);
         self.admit(conn, &ih, now_ms).map_err(|e| (e, hint))?;
         self.counters.answers += 1;
-        let swarm = self.swarms.get_mut(&ih).ok_or((RequestError::NotInSwarm, hint))?;
-        let slot = swarm.slot_of(&req.peer_id).ok_or((RequestError::NotInSwarm, hint))?;
+        let swarm = self
+            .swarms
+            .get_mut(&ih)
+            .ok_or((RequestError::NotInSwarm, hint))?;
+        let slot = swarm
+            .slot_of(&req.peer_id)
+            .ok_or((RequestError::NotInSwarm, hint))?;
         let answerer = swarm.get_mut(slot).expect("by_id holds live slots");
         if answerer.conn != conn {
             return Err((RequestError::PeerIdTaken, hint));
         }
         answerer.last_seen_ms = now_ms;
-        let answerer_ref = PeerRef { ih: ih.0, slot, key: answerer.key };
+        let answerer_ref = PeerRef {
+            ih: ih.0,
+            slot,
+            key: answerer.key,
+        };
         // Only an answer to an offer we relayed to this very peer, from the peer it names.
         let matches = self
             .pending
@@ -582,33 +690,69 @@ impl Tracker {
         if !matches {
             return Err((RequestError::NoMatchingOffer, hint));
         }
-        let p = self.pending.get(&(answerer_ref.key, req.offer_id)).cloned().expect("checked above");
+        let p = self
+            .pending
+            .get(&(answerer_ref.key, req.offer_id))
+            .cloned()
+            .expect("checked above");
         self.drop_pending(answerer_ref.key, req.offer_id);
         let swarm = self.swarms.get_mut(&ih).expect("answerer's swarm exists");
-        let sender = swarm.slot_of(&req.to_peer_id).and_then(|s| swarm.get(s).map(|peer| (s, peer)));
-        let Some((sender_slot, sender)) = sender.filter(|(_, peer)| peer.key == p.sender_key) else {
+        let sender = swarm
+            .slot_of(&req.to_peer_id)
+            .and_then(|s| swarm.get(s).map(|peer| (s, peer)));
+        let Some((sender_slot, sender)) = sender.filter(|(_, peer)| peer.key == p.sender_key)
+        else {
             // The offerer left after offering; the answer has nowhere to go.
             return Err((RequestError::NoMatchingOffer, hint));
         };
         let sender_conn = sender.conn;
-        let sender_ref = PeerRef { ih: ih.0, slot: sender_slot, key: sender.key };
+        let sender_ref = PeerRef {
+            ih: ih.0,
+            slot: sender_slot,
+            key: sender.key,
+        };
         swarm.counters.answers_relayed += 1;
         self.counters.answers_relayed += 1;
-        let out = AnswerOut { action: AnnounceAction::Announce, info_hash: ih, peer_id: req.peer_id, offer_id: req.offer_id, answer: &req.answer };
-        self.outbound.push_back(Outbound { conn: sender_conn, text: outgoing::to_text(&out) });
-        self.add_link(Link { expires_ms: now_ms.saturating_add(self.config.link_timeout_ms), a: sender_ref, b: answerer_ref });
+        let out = AnswerOut {
+            action: AnnounceAction::Announce,
+            info_hash: ih,
+            peer_id: req.peer_id,
+            offer_id: req.offer_id,
+            answer: &req.answer,
+        };
+        self.outbound.push_back(Outbound {
+            conn: sender_conn,
+            text: outgoing::to_text(&out),
+        });
+        self.add_link(Link {
+            expires_ms: now_ms.saturating_add(self.config.link_timeout_ms),
+            a: sender_ref,
+            b: answerer_ref,
+        });
         Ok(())
     }
 
-    fn scrape(&mut self, conn: ConnId, req: ScrapeRequest, now_ms: u64) -> Result<(), (RequestError, Hint)> {
+    fn scrape(
+        &mut self,
+        conn: ConnId,
+        req: ScrapeRequest,
+        now_ms: u64,
+    ) -> Result<(), (RequestError, Hint)> {
         let hint = Hint::scrape(req.info_hashes.first().copied());
-        let c = self.conns.get(&conn).ok_or((RequestError::UnknownConnection, hint))?;
+        let c = self
+            .conns
+            .get(&conn)
+            .ok_or((RequestError::UnknownConnection, hint))?;
         if req.info_hashes.len() > self.config.max_scrape {
             return Err((RequestError::TooManyScrapeHashes, hint));
         }
         self.counters.scrapes += 1;
         let admission = c.admission;
-        let file = |s: &Swarm| ScrapeFile { complete: s.seeders, incomplete: s.leechers(), downloaded: s.counters.completed };
+        let file = |s: &Swarm| ScrapeFile {
+            complete: s.seeders,
+            incomplete: s.leechers(),
+            downloaded: s.counters.completed,
+        };
         let mut files = Vec::new();
         if req.info_hashes.is_empty() {
             for (ih, s) in &self.swarms {
@@ -616,26 +760,44 @@ impl Tracker {
                     break;
                 }
                 if let Admission::Token(g) = &admission
-                    && g.admits(ih, now_ms).is_err() {
-                        continue;
-                    }
+                    && g.admits(ih, now_ms).is_err()
+                {
+                    continue;
+                }
                 files.push((*ih, file(s)));
             }
         } else {
             for ih in &req.info_hashes {
                 if let Admission::Token(g) = &admission {
-                    g.admits(ih, now_ms).map_err(|e| (RequestError::Token(e), Hint::scrape(Some(*ih))))?;
+                    g.admits(ih, now_ms)
+                        .map_err(|e| (RequestError::Token(e), Hint::scrape(Some(*ih))))?;
                 }
-                let f = self.swarms.get(ih).map_or(ScrapeFile { complete: 0, incomplete: 0, downloaded: 0 }, file);
+                let f = self.swarms.get(ih).map_or(
+                    ScrapeFile {
+                        complete: 0,
+                        incomplete: 0,
+                        downloaded: 0,
+                    },
+                    file,
+                );
                 files.push((*ih, f));
             }
         }
-        self.send(conn, &ScrapeResponse { action: ScrapeAction::Scrape, files });
+        self.send(
+            conn,
+            &ScrapeResponse {
+                action: ScrapeAction::Scrape,
+                files,
+            },
+        );
         Ok(())
     }
 
     fn send_announce_response(&mut self, conn: ConnId, ih: InfoHash) {
-        let (complete, incomplete) = self.swarms.get(&ih).map_or((0, 0), |s| (s.seeders, s.leechers()));
+        let (complete, incomplete) = self
+            .swarms
+            .get(&ih)
+            .map_or((0, 0), |s| (s.seeders, s.leechers()));
         let msg = AnnounceResponse {
             action: AnnounceAction::Announce,
             info_hash: ih,
@@ -652,8 +814,13 @@ impl Tracker {
         let mut bytes = self.swarms.capacity() * (size_of::<InfoHash>() + size_of::<Swarm>() + 1);
         bytes += self.swarms.values().map(Swarm::heap_bytes).sum::<usize>();
         bytes += self.conns.capacity() * (size_of::<ConnId>() + size_of::<Conn>() + 1);
-        bytes += self.conns.values().map(|c| c.swarms.capacity() * size_of::<PeerRef>()).sum::<usize>();
-        bytes += self.pending.capacity() * (size_of::<(PeerKey, OfferId)>() + size_of::<Pending>() + 1);
+        bytes += self
+            .conns
+            .values()
+            .map(|c| c.swarms.capacity() * size_of::<PeerRef>())
+            .sum::<usize>();
+        bytes +=
+            self.pending.capacity() * (size_of::<(PeerKey, OfferId)>() + size_of::<Pending>() + 1);
         bytes += self.pending_order.capacity() * size_of::<(u64, PeerKey, OfferId)>();
         bytes += self.pairs.capacity() * (size_of::<(PeerKey, PeerKey)>() + 2 + 1);
         bytes += self.links.capacity() * size_of::<Link>();
@@ -662,6 +829,9 @@ impl Tracker {
 
     /// The peer ids of `info_hash`'s swarm (for tests and diagnostics).
     pub fn swarm_peers(&self, info_hash: &InfoHash) -> Vec<PeerId> {
-        self.swarms.get(info_hash).map(|s| s.peers().map(|(_, p)| p.peer_id).collect()).unwrap_or_default()
+        self.swarms
+            .get(info_hash)
+            .map(|s| s.peers().map(|(_, p)| p.peer_id).collect())
+            .unwrap_or_default()
     }
 }

@@ -120,7 +120,11 @@ proptest! {
 /// Draws one offer from `sender` `draws` times, letting each offer expire in between so the
 /// candidates stay equal, and returns how often each connection was picked.
 fn draw_counts(candidates: u64, draws: u32, seed: u64) -> HashMap<u64, u32> {
-    let cfg = TrackerConfig { offer_timeout_ms: 1, peer_timeout_ms: u64::MAX / 4, ..Default::default() };
+    let cfg = TrackerConfig {
+        offer_timeout_ms: 1,
+        peer_timeout_ms: u64::MAX / 4,
+        ..Default::default()
+    };
     let mut s = Sim::new(cfg, seed);
     let sw = ih(4);
     for c in 1..=candidates {
@@ -146,7 +150,10 @@ fn equals_are_picked_fairly_in_small_groups() {
     assert_eq!(counts.len(), 4);
     for (&c, &n) in &counts {
         // Expected 1000, sd ~27: a 6-sigma band.
-        assert!((840..=1160).contains(&n), "conn {c} picked {n} times: {counts:?}");
+        assert!(
+            (840..=1160).contains(&n),
+            "conn {c} picked {n} times: {counts:?}"
+        );
     }
 }
 
@@ -182,7 +189,13 @@ fn load_is_spread_instead_of_flooding_the_closest_peer() {
 
 #[test]
 fn reported_peer_count_counts_towards_the_cap() {
-    let mut s = Sim::new(TrackerConfig { max_peers_per_viewer: 5, ..Default::default() }, 1);
+    let mut s = Sim::new(
+        TrackerConfig {
+            max_peers_per_viewer: 5,
+            ..Default::default()
+        },
+        1,
+    );
     let sw = ih(6);
     s.open(1, NetworkFacts::default());
     let full = json!({"action":"announce","info_hash":sw.to_binary_string(),"peer_id":pid(1).to_binary_string(),"meshcdn":{"peers":5}}).to_string();
@@ -191,7 +204,10 @@ fn reported_peer_count_counts_towards_the_cap() {
     assert!(offer_recipients(&s.send(2, &announce(sw, pid(2), &[oid(2, 0)]))).is_empty());
     let room = json!({"action":"announce","info_hash":sw.to_binary_string(),"peer_id":pid(1).to_binary_string(),"meshcdn":{"peers":4}}).to_string();
     s.send(1, &room);
-    assert_eq!(offer_recipients(&s.send(2, &announce(sw, pid(2), &[oid(2, 1)]))), vec![1]);
+    assert_eq!(
+        offer_recipients(&s.send(2, &announce(sw, pid(2), &[oid(2, 1)]))),
+        vec![1]
+    );
 }
 
 #[test]
@@ -210,19 +226,27 @@ fn sim_pair() -> Sim {
     let mut s = Sim::new(TrackerConfig::default(), 3);
     s.join(1, NetworkFacts::default(), ih(7));
     s.open(2, NetworkFacts::default());
-    assert_eq!(offer_recipients(&s.send(2, &announce(ih(7), pid(2), &[oid(2, 0)]))), vec![1]);
+    assert_eq!(
+        offer_recipients(&s.send(2, &announce(ih(7), pid(2), &[oid(2, 0)]))),
+        vec![1]
+    );
     s
 }
 
 #[test]
 fn seeders_do_not_get_offers_from_seeders() {
     let mut s = Sim::new(TrackerConfig::default(), 3);
-    let seed_msg = |c: u32| json!({"action":"announce","info_hash":ih(8).to_binary_string(),"peer_id":pid(c).to_binary_string(),"left":0,
-        "offers":[{"offer":{"type":"offer","sdp":"v=0"},"offer_id":oid(c, 0).to_binary_string()}]}).to_string();
+    let seed_msg = |c: u32| {
+        json!({"action":"announce","info_hash":ih(8).to_binary_string(),"peer_id":pid(c).to_binary_string(),"left":0,
+        "offers":[{"offer":{"type":"offer","sdp":"v=0"},"offer_id":oid(c, 0).to_binary_string()}]}).to_string()
+    };
     s.open(1, NetworkFacts::default());
     s.send(1, &seed_msg(1));
     s.open(2, NetworkFacts::default());
     assert!(offer_recipients(&s.send(2, &seed_msg(2))).is_empty());
     s.join(3, NetworkFacts::default(), ih(8));
-    assert_eq!(offer_recipients(&s.send(2, &announce(ih(8), pid(2), &[oid(2, 5)]))), vec![3]);
+    assert_eq!(
+        offer_recipients(&s.send(2, &announce(ih(8), pid(2), &[oid(2, 5)]))),
+        vec![3]
+    );
 }

@@ -15,12 +15,34 @@ use serde_json::json;
 enum Op {
     Open(u8, u8),
     Close(u8),
-    Announce { conn: u8, peer: u8, swarm: u8, offers: u8, event: u8 },
-    AnswerLast { conn: u8 },
-    AnswerForged { conn: u8, peer: u8, to: u8, swarm: u8 },
-    Scrape { conn: u8, swarm: Option<u8> },
-    Garbage { conn: u8, bytes: Vec<u8> },
-    Json { conn: u8, text: String },
+    Announce {
+        conn: u8,
+        peer: u8,
+        swarm: u8,
+        offers: u8,
+        event: u8,
+    },
+    AnswerLast {
+        conn: u8,
+    },
+    AnswerForged {
+        conn: u8,
+        peer: u8,
+        to: u8,
+        swarm: u8,
+    },
+    Scrape {
+        conn: u8,
+        swarm: Option<u8>,
+    },
+    Garbage {
+        conn: u8,
+        bytes: Vec<u8>,
+    },
+    Json {
+        conn: u8,
+        text: String,
+    },
     Advance(u32),
     Roundtrip,
 }

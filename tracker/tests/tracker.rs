@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
-use meshcdn_tracker::token::{swarm_id, SigningKey, SwarmClaims, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use meshcdn_tracker::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, SigningKey, SwarmClaims, swarm_id};
 use meshcdn_tracker::{Admission, NetworkFacts, PeerId, StateError, Tracker, TrackerConfig};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn sim() -> Sim {
     Sim::new(TrackerConfig::default(), 7)
@@ -28,7 +28,13 @@ fn announce_gets_a_reference_shaped_response() {
     s.open(2, NetworkFacts::default());
     let seed = json!({"action":"announce","info_hash":ih(1).to_binary_string(),"peer_id":pid(2).to_binary_string(),"left":0}).to_string();
     let out = s.send(2, &seed);
-    assert_eq!((out[0].1["complete"].as_u64(), out[0].1["incomplete"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (
+            out[0].1["complete"].as_u64(),
+            out[0].1["incomplete"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
 }
 
 #[test]
@@ -56,9 +62,19 @@ fn offer_is_relayed_and_answer_goes_back_to_the_offerer() {
 
     // The same answer again has no pending offer any more.
     let out = s.send(1, &answer(ih(1), pid(1), pid(2), oid(2, 0)));
-    assert_eq!(failure(&out).as_deref(), Some("no matching offer for this answer"));
+    assert_eq!(
+        failure(&out).as_deref(),
+        Some("no matching offer for this answer")
+    );
     let st = s.t.stats();
-    assert_eq!((st.counters.offers_relayed, st.counters.answers_relayed, st.counters.rejects), (1, 1, 1));
+    assert_eq!(
+        (
+            st.counters.offers_relayed,
+            st.counters.answers_relayed,
+            st.counters.rejects
+        ),
+        (1, 1, 1)
+    );
     assert_eq!(st.swarms[0].counters.offers_relayed, 1);
     assert_eq!(st.swarms[0].counters.answers_relayed, 1);
 }
@@ -68,7 +84,10 @@ fn offers_are_never_sent_back_to_the_sender_and_capped_per_announce() {
     let mut s = sim();
     s.open(1, NetworkFacts::default());
     let out = s.send(1, &announce(ih(1), pid(1), &[oid(1, 0), oid(1, 1)]));
-    assert!(offer_recipients(&out).is_empty(), "alone in the swarm: {out:?}");
+    assert!(
+        offer_recipients(&out).is_empty(),
+        "alone in the swarm: {out:?}"
+    );
     for c in 2..=30 {
         s.join(c, NetworkFacts::default(), ih(1));
     }
@@ -82,7 +101,12 @@ fn offers_are_never_sent_back_to_the_sender_and_capped_per_announce() {
     assert_eq!(to.len(), 10, "each offer to a different peer");
     // numwant lower than the offers given limits the relay too.
     s.open(99, NetworkFacts::default());
-    let mut msg: Value = serde_json::from_str(&announce(ih(1), pid(99), &[oid(99, 0), oid(99, 1), oid(99, 2)])).unwrap();
+    let mut msg: Value = serde_json::from_str(&announce(
+        ih(1),
+        pid(99),
+        &[oid(99, 0), oid(99, 1), oid(99, 2)],
+    ))
+    .unwrap();
     msg["numwant"] = json!(2);
     assert_eq!(offer_recipients(&s.send(99, &msg.to_string())).len(), 2);
 }
@@ -100,14 +124,20 @@ fn answers_must_match_a_relayed_offer_from_the_named_peer() {
     let out = s.send(other, &answer(ih(1), pid(other as u32), pid(2), oid(2, 0)));
     assert!(failure(&out).is_some());
     // Wrong to_peer_id.
-    let out = s.send(to, &answer(ih(1), pid(to as u32), pid(other as u32), oid(2, 0)));
+    let out = s.send(
+        to,
+        &answer(ih(1), pid(to as u32), pid(other as u32), oid(2, 0)),
+    );
     assert!(failure(&out).is_some());
     // Wrong offer_id.
     let out = s.send(to, &answer(ih(1), pid(to as u32), pid(2), oid(2, 9)));
     assert!(failure(&out).is_some());
     // Speaking for another connection's peer.
     let out = s.send(other, &answer(ih(1), pid(to as u32), pid(2), oid(2, 0)));
-    assert_eq!(failure(&out).as_deref(), Some("peer_id is in use by another connection"));
+    assert_eq!(
+        failure(&out).as_deref(),
+        Some("peer_id is in use by another connection")
+    );
     // The right one still works.
     let out = s.send(to, &answer(ih(1), pid(to as u32), pid(2), oid(2, 0)));
     assert_eq!(out.len(), 1);
@@ -133,8 +163,15 @@ fn peer_id_is_bound_to_its_first_connection() {
     s.join(1, NetworkFacts::default(), ih(1));
     s.open(2, NetworkFacts::default());
     let out = s.send(2, &announce(ih(1), pid(1), &[]));
-    assert_eq!(failure(&out).as_deref(), Some("peer_id is in use by another connection"));
-    assert_eq!(out[0].1["info_hash"], ih(1).to_binary_string(), "error echoes info_hash for the client");
+    assert_eq!(
+        failure(&out).as_deref(),
+        Some("peer_id is in use by another connection")
+    );
+    assert_eq!(
+        out[0].1["info_hash"],
+        ih(1).to_binary_string(),
+        "error echoes info_hash for the client"
+    );
     // Nor may it stop the other connection's peer.
     let out = s.send(2, &announce_event(ih(1), pid(1), "stopped"));
     assert!(failure(&out).is_some());
@@ -208,7 +245,9 @@ fn scrape_one_many_and_all() {
     let files = out[0].1["files"].as_object().unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(files[&ih(1).to_binary_string()]["incomplete"], 1);
-    let many = json!({"action":"scrape","info_hash":[ih(1).to_binary_string(), ih(9).to_binary_string()]}).to_string();
+    let many =
+        json!({"action":"scrape","info_hash":[ih(1).to_binary_string(), ih(9).to_binary_string()]})
+            .to_string();
     let out = s.send(1, &many);
     let files = out[0].1["files"].as_object().unwrap();
     assert_eq!(files[&ih(9).to_binary_string()]["incomplete"], 0);
@@ -231,7 +270,10 @@ fn token_for(cid: &str, exp_in_secs: u64) -> Admission {
     };
     let token = key.sign(&claims).unwrap();
     let jwks = json!({"keys": [key.public_jwk()]}).to_string();
-    let verified = meshcdn_tracker::token::Verifier::from_jwks_json(&jwks).unwrap().verify(&token, T0).unwrap();
+    let verified = meshcdn_tracker::token::Verifier::from_jwks_json(&jwks)
+        .unwrap()
+        .verify(&token, T0)
+        .unwrap();
     Admission::Token(verified.grant())
 }
 
@@ -245,15 +287,24 @@ fn a_token_for_content_a_admits_all_renditions_of_a_and_nothing_of_b() {
     assert!(failure(&s.send(1, &announce(a720, pid(1), &[]))).is_none());
     assert!(failure(&s.send(1, &announce(a360, pid(1), &[]))).is_none());
     let out = s.send(1, &announce(b720, pid(1), &[]));
-    assert_eq!(failure(&out).as_deref(), Some("token refused: token does not admit this swarm"));
+    assert_eq!(
+        failure(&out).as_deref(),
+        Some("token refused: token does not admit this swarm")
+    );
     assert_eq!(s.t.swarm_peers(&b720), Vec::<PeerId>::new());
     // Scrape is limited to admitted swarms too.
-    let out = s.send(1, &json!({"action":"scrape","info_hash":b720.to_binary_string()}).to_string());
+    let out = s.send(
+        1,
+        &json!({"action":"scrape","info_hash":b720.to_binary_string()}).to_string(),
+    );
     assert!(failure(&out).is_some());
     // Checked on every announce: once expired (past the leeway), even A is refused.
     s.now = T0 + 700_000;
     let out = s.send(1, &announce(a720, pid(1), &[]));
-    assert_eq!(failure(&out).as_deref(), Some("token refused: token has expired"));
+    assert_eq!(
+        failure(&out).as_deref(),
+        Some("token refused: token has expired")
+    );
     // Open connections may use any swarm.
     s.open(2, NetworkFacts::default());
     assert!(failure(&s.send(2, &announce(b720, pid(2), &[]))).is_none());
@@ -293,7 +344,11 @@ fn bad_frames_get_failure_replies_and_count_as_rejects() {
         assert_eq!(s.t.stats().counters.rejects, i as u64 + 1);
     }
     let big = format!(r#"{{"action":"scrape","pad":"{}"}}"#, "x".repeat(70_000));
-    assert!(failure(&s.send(1, &big)).unwrap().contains("over the 65536-byte limit"));
+    assert!(
+        failure(&s.send(1, &big))
+            .unwrap()
+            .contains("over the 65536-byte limit")
+    );
 }
 
 #[test]
@@ -326,21 +381,67 @@ fn import_refuses_unknown_versions_and_garbage() {
     let t = Tracker::new(TrackerConfig::default(), 1);
     let mut v: Value = serde_json::from_slice(&t.export_state()).unwrap();
     v["version"] = json!(99);
-    assert_eq!(Tracker::import_state(v.to_string().as_bytes()).unwrap_err(), StateError::UnsupportedVersion(99));
-    assert!(matches!(Tracker::import_state(b"nope"), Err(StateError::Decode(_))));
-    assert!(matches!(Tracker::import_state(br#"{"format":"other","version":1}"#), Err(StateError::Decode(_))));
+    assert_eq!(
+        Tracker::import_state(v.to_string().as_bytes()).unwrap_err(),
+        StateError::UnsupportedVersion(99)
+    );
+    assert!(matches!(
+        Tracker::import_state(b"nope"),
+        Err(StateError::Decode(_))
+    ));
+    assert!(matches!(
+        Tracker::import_state(br#"{"format":"other","version":1}"#),
+        Err(StateError::Decode(_))
+    ));
     let mut v: Value = serde_json::from_slice(&t.export_state()).unwrap();
     v["swarms"] = json!([{"info_hash": "00".repeat(20), "counters": {"announces":0,"offers_relayed":0,"answers_relayed":0,"rejects":0,"completed":0},
         "peers": [{"key": 1, "conn": 5, "peer_id": "11".repeat(20), "last_seen_ms": 0, "seeder": false, "upload": true}]}]);
-    assert!(matches!(Tracker::import_state(v.to_string().as_bytes()), Err(StateError::Inconsistent(_))));
+    assert!(matches!(
+        Tracker::import_state(v.to_string().as_bytes()),
+        Err(StateError::Inconsistent(_))
+    ));
 }
 
 #[test]
 fn route_finds_the_swarm_without_state() {
-    use meshcdn_tracker::{route, Route};
-    assert_eq!(route(&announce(ih(4), pid(1), &[])).unwrap(), Route::Swarm(ih(4)));
-    assert_eq!(route(&answer(ih(5), pid(1), pid(2), oid(1, 1))).unwrap(), Route::Swarm(ih(5)));
-    assert_eq!(route(r#"{"action":"scrape"}"#).unwrap(), Route::Scrape(vec![]));
+    use meshcdn_tracker::{Route, route};
+    assert_eq!(
+        route(&announce(ih(4), pid(1), &[])).unwrap(),
+        Route::Swarm(ih(4))
+    );
+    assert_eq!(
+        route(&answer(ih(5), pid(1), pid(2), oid(1, 1))).unwrap(),
+        Route::Swarm(ih(5))
+    );
+    assert_eq!(
+        route(r#"{"action":"scrape"}"#).unwrap(),
+        Route::Scrape(vec![])
+    );
     assert!(route("{}").is_err());
     assert!(route(r#"{"action":"announce","info_hash":"x"}"#).is_err());
+}
+
+#[test]
+fn session_descriptions_are_forwarded_verbatim() {
+    let mut s = sim();
+    s.join(1, NetworkFacts::default(), ih(1));
+    s.open(2, NetworkFacts::default());
+    let offer = r#"{"type":"offer","sdp":"v=0\r\na=x:\u00e9\"q\"\r\n","extra":[1,2]}"#;
+    let text = format!(
+        r#"{{"action":"announce","info_hash":{},"peer_id":{},"offers":[{{"offer":{offer},"offer_id":{}}}]}}"#,
+        serde_json::to_string(&ih(1)).unwrap(),
+        serde_json::to_string(&pid(2)).unwrap(),
+        serde_json::to_string(&oid(2, 0)).unwrap()
+    );
+    s.t.handle_message(2, &text, s.now);
+    let frames: Vec<_> = std::iter::from_fn(|| s.t.poll_outbound()).collect();
+    let relayed = frames
+        .iter()
+        .find(|o| o.conn == 1)
+        .expect("offer relayed to peer 1");
+    assert!(
+        relayed.text.contains(&format!(r#""offer":{offer}"#)),
+        "{}",
+        relayed.text
+    );
 }

@@ -14,8 +14,15 @@ use crate::error::EngineError;
 /// One input to a shard (mirrors `event` in `wit/tracker.wit`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Opened { conn: ConnId, facts: NetworkFacts, admission: Admission },
-    Message { conn: ConnId, text: String },
+    Opened {
+        conn: ConnId,
+        facts: NetworkFacts,
+        admission: Admission,
+    },
+    Message {
+        conn: ConnId,
+        text: String,
+    },
     Closed(ConnId),
 }
 
@@ -42,7 +49,8 @@ pub trait EngineFactory: Send + Sync {
 
 /// The factory `config` asks for (compiles the component for the wasm engine).
 pub fn factory(config: &EdgeConfig) -> Result<Arc<dyn EngineFactory>, EngineError> {
-    let tracker_json = serde_json::to_string(&config.tracker).map_err(|e| EngineError::Config(e.to_string()))?;
+    let tracker_json =
+        serde_json::to_string(&config.tracker).map_err(|e| EngineError::Config(e.to_string()))?;
     match config.engine {
         EngineKind::Native => Ok(Arc::new(native::NativeFactory::new(&tracker_json)?)),
         EngineKind::Wasm => Ok(Arc::new(wasm::WasmFactory::load(

@@ -23,11 +23,14 @@ impl NativeFactory {
 
 impl EngineFactory for NativeFactory {
     fn create(&self, seed: u64) -> Result<Box<dyn ShardEngine>, EngineError> {
-        Ok(Box::new(NativeShard { tracker: Tracker::new(self.config.clone(), seed) }))
+        Ok(Box::new(NativeShard {
+            tracker: Tracker::new(self.config.clone(), seed),
+        }))
     }
 
     fn restore(&self, state: &[u8]) -> Result<Box<dyn ShardEngine>, EngineError> {
-        let tracker = Tracker::import_state(state).map_err(|e| EngineError::State(e.to_string()))?;
+        let tracker =
+            Tracker::import_state(state).map_err(|e| EngineError::State(e.to_string()))?;
         Ok(Box::new(NativeShard { tracker }))
     }
 
@@ -62,7 +65,11 @@ impl ShardEngine for NativeShard {
         guarded(|| {
             for event in events {
                 match event {
-                    Event::Opened { conn, facts, admission } => tracker.connection_opened(conn, facts, admission),
+                    Event::Opened {
+                        conn,
+                        facts,
+                        admission,
+                    } => tracker.connection_opened(conn, facts, admission),
                     Event::Message { conn, text } => tracker.handle_message(conn, &text, now_ms),
                     Event::Closed(conn) => tracker.connection_closed(conn, now_ms),
                 }

@@ -68,13 +68,20 @@ pub struct WasmLimits {
 
 impl From<&LimitsConfig> for WasmLimits {
     fn from(l: &LimitsConfig) -> Self {
-        Self { call_deadline: Duration::from_millis(l.call_deadline_ms), memory_bytes: l.shard_memory_bytes }
+        Self {
+            call_deadline: Duration::from_millis(l.call_deadline_ms),
+            memory_bytes: l.shard_memory_bytes,
+        }
     }
 }
 
 impl WasmLimits {
     fn deadline_ticks(&self) -> u64 {
-        (self.call_deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64).max(1)
+        (self
+            .call_deadline
+            .as_nanos()
+            .div_ceil(EPOCH_TICK.as_nanos()) as u64)
+            .max(1)
     }
 }
 
@@ -87,7 +94,10 @@ pub struct ShardState {
 
 impl WasiView for ShardState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -98,13 +108,15 @@ impl wit::Host for ShardState {}
 fn compile(path: &Path) -> Result<Component, EngineError> {
     type Key = (PathBuf, u64, Option<SystemTime>);
     static CACHE: OnceLock<Mutex<HashMap<Key, Component>>> = OnceLock::new();
-    let meta = std::fs::metadata(path).map_err(|e| EngineError::Load(format!("{}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| EngineError::Load(format!("{}: {e}", path.display())))?;
     let key = (path.to_owned(), meta.len(), meta.modified().ok());
     let cache = CACHE.get_or_init(Default::default);
     if let Some(c) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(c.clone());
     }
-    let bytes = std::fs::read(path).map_err(|e| EngineError::Load(format!("{}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| EngineError::Load(format!("{}: {e}", path.display())))?;
     let component = Component::new(engine(), &bytes)
         .map_err(|e| EngineError::Load(format!("{}: {e:#}", path.display())))?;
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -126,37 +138,71 @@ pub struct WasmFactory {
 impl WasmFactory {
     /// Compiles (or reuses) the component at `path`, links it and checks it with one throwaway
     /// instance, so an incompatible or broken component is refused here and not on first use.
-    pub fn load(path: &Path, tracker_json: String, limits: WasmLimits) -> Result<Self, EngineError> {
+    pub fn load(
+        path: &Path,
+        tracker_json: String,
+        limits: WasmLimits,
+    ) -> Result<Self, EngineError> {
         let component = compile(path)?;
         Self::from_component(&component, tracker_json, limits)
     }
 
-    pub fn from_component(component: &Component, tracker_json: String, limits: WasmLimits) -> Result<Self, EngineError> {
+    pub fn from_component(
+        component: &Component,
+        tracker_json: String,
+        limits: WasmLimits,
+    ) -> Result<Self, EngineError> {
         let mut linker: Linker<ShardState> = Linker::new(engine());
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| EngineError::Load(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| EngineError::Load(format!("{e:#}")))?;
         wit::add_to_linker::<ShardState, HasSelf<ShardState>>(&mut linker, |s| s)
             .map_err(|e| EngineError::Load(format!("{e:#}")))?;
-        let instance_pre =
-            linker.instantiate_pre(component).map_err(|e| EngineError::Incompatible(format!("{e:#}")))?;
+        let instance_pre = linker
+            .instantiate_pre(component)
+            .map_err(|e| EngineError::Incompatible(format!("{e:#}")))?;
         let pre = bindings::TrackerShardPre::new(instance_pre)
             .map_err(|e| EngineError::Incompatible(format!("{e:#}")))?;
-        let mut factory = Self { pre, limits, tracker_json, version: String::new() };
+        let mut factory = Self {
+            pre,
+            limits,
+            tracker_json,
+            version: String::new(),
+        };
         let mut probe = factory.instantiate()?;
         factory.version = probe.call(|b, s| b.meshcdn_tracker_shard().call_version(s))?;
-        probe.call(|b, s| b.meshcdn_tracker_shard().call_init(s, &factory.tracker_json, 0))?.map_err(shard_error)?;
+        probe
+            .call(|b, s| {
+                b.meshcdn_tracker_shard()
+                    .call_init(s, &factory.tracker_json, 0)
+            })?
+            .map_err(shard_error)?;
         Ok(factory)
     }
 
     fn instantiate(&self) -> Result<WasmShard, EngineError> {
         // Deny by default: no preopens, no network, no env, no args, no stdio.
         let wasi = WasiCtxBuilder::new().build();
-        let limits = StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).instances(4).build();
-        let mut store = Store::new(engine(), ShardState { wasi, table: ResourceTable::new(), limits });
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(4)
+            .build();
+        let mut store = Store::new(
+            engine(),
+            ShardState {
+                wasi,
+                table: ResourceTable::new(),
+                limits,
+            },
+        );
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.limits.deadline_ticks());
         let bindings = self.pre.instantiate(&mut store).map_err(classify)?;
-        Ok(WasmShard { store, bindings, deadline_ticks: self.limits.deadline_ticks() })
+        Ok(WasmShard {
+            store,
+            bindings,
+            deadline_ticks: self.limits.deadline_ticks(),
+        })
     }
 
     pub fn version(&self) -> &str {
@@ -185,13 +231,17 @@ impl EngineFactory for WasmFactory {
     fn create(&self, seed: u64) -> Result<Box<dyn ShardEngine>, EngineError> {
         let mut shard = self.instantiate()?;
         let json = self.tracker_json.clone();
-        shard.call(|b, s| b.meshcdn_tracker_shard().call_init(s, &json, seed))?.map_err(shard_error)?;
+        shard
+            .call(|b, s| b.meshcdn_tracker_shard().call_init(s, &json, seed))?
+            .map_err(shard_error)?;
         Ok(Box::new(shard))
     }
 
     fn restore(&self, state: &[u8]) -> Result<Box<dyn ShardEngine>, EngineError> {
         let mut shard = self.instantiate()?;
-        shard.call(|b, s| b.meshcdn_tracker_shard().call_import_state(s, state))?.map_err(shard_error)?;
+        shard
+            .call(|b, s| b.meshcdn_tracker_shard().call_import_state(s, state))?
+            .map_err(shard_error)?;
         Ok(Box::new(shard))
     }
 
@@ -218,7 +268,11 @@ impl WasmShard {
 
 fn to_wit(event: Event) -> wit::Event {
     match event {
-        Event::Opened { conn, facts, admission } => wit::Event::Opened(wit::Opened {
+        Event::Opened {
+            conn,
+            facts,
+            admission,
+        } => wit::Event::Opened(wit::Opened {
             conn,
             facts: wit::NetworkFacts {
                 asn: facts.asn,
@@ -241,22 +295,30 @@ fn to_wit(event: Event) -> wit::Event {
 }
 
 fn from_wit(out: Vec<wit::Outbound>) -> Vec<Outbound> {
-    out.into_iter().map(|o| Outbound { conn: o.conn, text: o.text }).collect()
+    out.into_iter()
+        .map(|o| Outbound {
+            conn: o.conn,
+            text: o.text,
+        })
+        .collect()
 }
 
 impl ShardEngine for WasmShard {
     fn handle(&mut self, now_ms: u64, events: Vec<Event>) -> Result<Vec<Outbound>, EngineError> {
         let events: Vec<wit::Event> = events.into_iter().map(to_wit).collect();
-        self.call(|b, s| b.meshcdn_tracker_shard().call_handle(s, now_ms, &events)).map(from_wit)
+        self.call(|b, s| b.meshcdn_tracker_shard().call_handle(s, now_ms, &events))
+            .map(from_wit)
     }
 
     fn expire(&mut self, now_ms: u64) -> Result<Vec<Outbound>, EngineError> {
-        self.call(|b, s| b.meshcdn_tracker_shard().call_expire(s, now_ms)).map(from_wit)
+        self.call(|b, s| b.meshcdn_tracker_shard().call_expire(s, now_ms))
+            .map(from_wit)
     }
 
     fn stats(&mut self) -> Result<serde_json::Value, EngineError> {
         let json = self.call(|b, s| b.meshcdn_tracker_shard().call_stats(s))?;
-        serde_json::from_str(&json).map_err(|e| EngineError::Trap(format!("guest stats are not JSON: {e}")))
+        serde_json::from_str(&json)
+            .map_err(|e| EngineError::Trap(format!("guest stats are not JSON: {e}")))
     }
 
     fn export_state(&mut self) -> Result<Vec<u8>, EngineError> {

@@ -17,7 +17,11 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// The tracker-shard component built by `scripts/build-guest.sh`.
 pub fn component() -> PathBuf {
     let path = meshcdn_edge::config::default_component_path();
-    assert!(path.exists(), "{} is missing: run scripts/build-guest.sh first", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/build-guest.sh first",
+        path.display()
+    );
     path
 }
 
@@ -26,24 +30,30 @@ pub fn fault_component() -> PathBuf {
     let path = std::env::var_os("MESHCDN_FAULT_COMPONENT")
         .map(PathBuf::from)
         .unwrap_or_else(|| component().with_file_name("tracker-shard-fault.wasm"));
-    assert!(path.exists(), "{} is missing: run scripts/build-guest.sh first", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/build-guest.sh first",
+        path.display()
+    );
     path
 }
 
 pub fn config(engine: EngineKind) -> EdgeConfig {
-    let mut c = EdgeConfig::default();
-    c.engine = engine;
+    let mut c = EdgeConfig {
+        engine,
+        shards: 2,
+        component: (engine == EngineKind::Wasm).then(component),
+        ..Default::default()
+    };
     c.auth.open = true;
-    c.shards = 2;
-    if engine == EngineKind::Wasm {
-        c.component = Some(component());
-    }
     c
 }
 
 pub async fn start(config: EdgeConfig) -> EdgeHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    meshcdn_edge::serve(config, listener).await.expect("edge host starts")
+    meshcdn_edge::serve(config, listener)
+        .await
+        .expect("edge host starts")
 }
 
 /// A 20-byte id as a WebTorrent binary string (one char per byte).
@@ -79,12 +89,17 @@ pub fn answer(info_hash: &str, peer_id: &str, to_peer_id: &str, offer_id: &str) 
 }
 
 pub struct Client {
-    pub ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    pub ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 }
 
 impl Client {
     pub async fn connect(url: &str) -> Client {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await.unwrap().unwrap();
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .unwrap()
+            .unwrap();
         Client { ws }
     }
 
@@ -95,7 +110,9 @@ impl Client {
     /// The next text frame as JSON; panics on close or timeout.
     pub async fn recv(&mut self) -> Value {
         loop {
-            let frame = tokio::time::timeout(WAIT, self.ws.next()).await.expect("a frame in time");
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame in time");
             match frame {
                 Some(Ok(Message::Text(t))) => return serde_json::from_str(t.as_str()).unwrap(),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -108,7 +125,9 @@ impl Client {
     pub async fn recv_until(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
         let end = tokio::time::Instant::now() + WAIT;
         loop {
-            let v = tokio::time::timeout_at(end, self.recv()).await.expect("matching frame in time");
+            let v = tokio::time::timeout_at(end, self.recv())
+                .await
+                .expect("matching frame in time");
             if pred(&v) {
                 return v;
             }
@@ -119,7 +138,10 @@ impl Client {
     pub async fn closed(&mut self) -> Option<CloseFrame> {
         let end = tokio::time::Instant::now() + WAIT;
         loop {
-            match tokio::time::timeout_at(end, self.ws.next()).await.expect("close in time") {
+            match tokio::time::timeout_at(end, self.ws.next())
+                .await
+                .expect("close in time")
+            {
                 Some(Ok(Message::Close(frame))) => return frame,
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,
@@ -143,13 +165,18 @@ pub async fn http_get(url: &str) -> (u16, String) {
 }
 
 /// Polls `f` until it returns Some, within [`WAIT`].
-pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(mut f: impl FnMut() -> F) -> T {
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    mut f: impl FnMut() -> F,
+) -> T {
     let end = tokio::time::Instant::now() + WAIT;
     loop {
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < end, "condition not met in time");
+        assert!(
+            tokio::time::Instant::now() < end,
+            "condition not met in time"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -12,11 +12,11 @@
 
 use std::borrow::Cow;
 
-use serde::de::{self, Deserializer};
 use serde::Deserialize;
+use serde::de::{self, Deserializer};
 
 use super::{ProtocolError, RtcSdp, SdpType};
-use crate::ids::{decode_binary_str, InfoHash, OfferId, PeerId};
+use crate::ids::{InfoHash, OfferId, PeerId, decode_binary_str};
 
 /// A parsed inbound frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,25 +96,15 @@ pub enum Route {
     Scrape(Vec<InfoHash>),
 }
 
+/// Every field of every inbound message, so a frame is parsed in one pass whatever its action.
 #[derive(Deserialize)]
-struct Probe<'a> {
+struct Wire<'a> {
     #[serde(borrow, default)]
     action: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct OfferWire<'a> {
-    #[serde(borrow)]
-    offer_id: Cow<'a, str>,
-    offer: RtcSdp,
-}
-
-#[derive(Deserialize)]
-struct AnnounceWire<'a> {
-    #[serde(borrow)]
-    info_hash: Cow<'a, str>,
-    #[serde(borrow)]
-    peer_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    info_hash: Option<IdOrList<'a>>,
+    #[serde(borrow, default)]
+    peer_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     event: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_u64")]
@@ -138,15 +128,51 @@ struct AnnounceWire<'a> {
 }
 
 #[derive(Deserialize)]
-struct ScrapeWire {
-    #[serde(default)]
-    info_hash: Option<serde_json::Value>,
+struct OfferWire<'a> {
+    #[serde(borrow)]
+    offer_id: Cow<'a, str>,
+    offer: RtcSdp,
 }
 
+/// Only what routing needs; everything else is skipped without being decoded.
 #[derive(Deserialize)]
 struct RouteWire<'a> {
-    #[serde(borrow)]
-    info_hash: Cow<'a, str>,
+    #[serde(borrow, default)]
+    action: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    info_hash: Option<IdOrList<'a>>,
+}
+
+/// `info_hash`: one binary string (announce, scrape) or a list of them (scrape).
+enum IdOrList<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for IdOrList<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = IdOrList<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a binary string or a list of binary strings")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(IdOrList::One(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(IdOrList::One(Cow::Owned(v.to_owned())))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(s) = seq.next_element::<Cow<'de, str>>()? {
+                    all.push(s);
+                }
+                Ok(IdOrList::Many(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// JS numbers: integers, fractions (truncated), `null` (unknown). Negative or non-finite -> unknown.
@@ -157,36 +183,44 @@ fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
         U(u64),
         F(f64),
     }
-    Ok(match Option::<Num>::deserialize(d).map_err(|_| de::Error::custom("expected a number or null"))? {
-        Some(Num::U(n)) => Some(n),
-        Some(Num::F(f)) if f.is_finite() && f >= 0.0 => Some(f as u64),
-        _ => None,
-    })
+    Ok(
+        match Option::<Num>::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a number or null"))?
+        {
+            Some(Num::U(n)) => Some(n),
+            Some(Num::F(f)) if f.is_finite() && f >= 0.0 => Some(f as u64),
+            _ => None,
+        },
+    )
 }
 
 fn id<T>(field: &'static str, s: &str, wrap: fn([u8; 20]) -> T) -> Result<T, ProtocolError> {
-    decode_binary_str(s).map(wrap).map_err(|error| ProtocolError::BadId { field, error })
+    decode_binary_str(s)
+        .map(wrap)
+        .map_err(|error| ProtocolError::BadId { field, error })
 }
 
 fn check_size(text: &str, max_bytes: usize) -> Result<(), ProtocolError> {
     if text.len() > max_bytes {
-        return Err(ProtocolError::TooLarge { len: text.len(), max: max_bytes });
+        return Err(ProtocolError::TooLarge {
+            len: text.len(),
+            max: max_bytes,
+        });
     }
     Ok(())
-}
-
-fn action_of(text: &str) -> Result<String, ProtocolError> {
-    let probe: Probe = serde_json::from_str(text).map_err(ProtocolError::json)?;
-    probe.action.map(Cow::into_owned).ok_or(ProtocolError::MissingAction)
 }
 
 /// Parses one inbound text frame of at most `max_bytes` bytes.
 pub fn parse(text: &str, max_bytes: usize) -> Result<InMessage, ProtocolError> {
     check_size(text, max_bytes)?;
-    match action_of(text)?.as_str() {
-        "announce" => parse_announce(text),
-        "scrape" => parse_scrape(text),
-        other => Err(ProtocolError::UnknownAction(truncate(other))),
+    let w: Wire = serde_json::from_str(text).map_err(ProtocolError::json)?;
+    match w.action.as_deref() {
+        Some("announce") => announce_from(w),
+        Some("scrape") => Ok(InMessage::Scrape(ScrapeRequest {
+            info_hashes: hashes(w.info_hash)?,
+        })),
+        Some(other) => Err(ProtocolError::UnknownAction(truncate(other))),
+        None => Err(ProtocolError::MissingAction),
     }
 }
 
@@ -194,15 +228,34 @@ fn truncate(s: &str) -> String {
     s.chars().take(32).collect()
 }
 
-fn parse_announce(text: &str) -> Result<InMessage, ProtocolError> {
-    let w: AnnounceWire = serde_json::from_str(text).map_err(ProtocolError::json)?;
-    let info_hash = id("info_hash", &w.info_hash, InfoHash)?;
-    let peer_id = id("peer_id", &w.peer_id, PeerId)?;
-    if let Some(answer) = w.answer {
-        if answer.kind != SdpType::Answer {
-            return Err(ProtocolError::BadField { field: "answer", reason: "type must be \"answer\"".into() });
+fn announce_from(w: Wire) -> Result<InMessage, ProtocolError> {
+    let info_hash = match &w.info_hash {
+        Some(IdOrList::One(s)) => id("info_hash", s, InfoHash)?,
+        Some(IdOrList::Many(_)) => {
+            return Err(ProtocolError::BadField {
+                field: "info_hash",
+                reason: "expected one binary string".into(),
+            });
         }
-        let to_peer_id = w.to_peer_id.ok_or(ProtocolError::MissingField("to_peer_id"))?;
+        None => return Err(ProtocolError::MissingField("info_hash")),
+    };
+    let peer_id = id(
+        "peer_id",
+        w.peer_id
+            .as_deref()
+            .ok_or(ProtocolError::MissingField("peer_id"))?,
+        PeerId,
+    )?;
+    if let Some(answer) = w.answer {
+        if answer.kind() != SdpType::Answer {
+            return Err(ProtocolError::BadField {
+                field: "answer",
+                reason: "type must be \"answer\"".into(),
+            });
+        }
+        let to_peer_id = w
+            .to_peer_id
+            .ok_or(ProtocolError::MissingField("to_peer_id"))?;
         let offer_id = w.offer_id.ok_or(ProtocolError::MissingField("offer_id"))?;
         return Ok(InMessage::Answer(AnswerRequest {
             info_hash,
@@ -217,20 +270,31 @@ fn parse_announce(text: &str) -> Result<InMessage, ProtocolError> {
         Some("started") => AnnounceEvent::Started,
         Some("stopped") => AnnounceEvent::Stopped,
         Some("completed") => AnnounceEvent::Completed,
-        Some(other) => return Err(ProtocolError::BadField { field: "event", reason: format!("unknown event {:?}", truncate(other)) }),
+        Some(other) => {
+            return Err(ProtocolError::BadField {
+                field: "event",
+                reason: format!("unknown event {:?}", truncate(other)),
+            });
+        }
     };
     let mut offers = Vec::with_capacity(w.offers.as_ref().map_or(0, Vec::len));
     for o in w.offers.unwrap_or_default() {
-        if o.offer.kind != SdpType::Offer {
-            return Err(ProtocolError::BadField { field: "offers", reason: "offer type must be \"offer\"".into() });
+        if o.offer.kind() != SdpType::Offer {
+            return Err(ProtocolError::BadField {
+                field: "offers",
+                reason: "offer type must be \"offer\"".into(),
+            });
         }
-        offers.push(Offer { offer_id: id("offer_id", &o.offer_id, OfferId)?, offer: o.offer });
+        offers.push(Offer {
+            offer_id: id("offer_id", &o.offer_id, OfferId)?,
+            offer: o.offer,
+        });
     }
     Ok(InMessage::Announce(AnnounceRequest {
         info_hash,
         peer_id,
         event,
-        numwant: w.numwant.map(|n| n.min(u32::MAX as u64) as u32),
+        numwant: w.numwant.map(|n| n.min(u64::from(u32::MAX)) as u32),
         uploaded: w.uploaded,
         downloaded: w.downloaded,
         left: w.left,
@@ -239,41 +303,33 @@ fn parse_announce(text: &str) -> Result<InMessage, ProtocolError> {
     }))
 }
 
-fn scrape_hashes(value: Option<serde_json::Value>) -> Result<Vec<InfoHash>, ProtocolError> {
-    use serde_json::Value;
+fn hashes(value: Option<IdOrList>) -> Result<Vec<InfoHash>, ProtocolError> {
     match value {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![id("info_hash", &s, InfoHash)?]),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => id("info_hash", s, InfoHash),
-                _ => Err(ProtocolError::BadField { field: "info_hash", reason: "expected binary strings".into() }),
-            })
-            .collect(),
-        Some(_) => Err(ProtocolError::BadField { field: "info_hash", reason: "expected a string or a list".into() }),
+        None => Ok(Vec::new()),
+        Some(IdOrList::One(s)) => Ok(vec![id("info_hash", &s, InfoHash)?]),
+        Some(IdOrList::Many(items)) => items.iter().map(|s| id("info_hash", s, InfoHash)).collect(),
     }
 }
 
-fn parse_scrape(text: &str) -> Result<InMessage, ProtocolError> {
-    let w: ScrapeWire = serde_json::from_str(text).map_err(ProtocolError::json)?;
-    Ok(InMessage::Scrape(ScrapeRequest { info_hashes: scrape_hashes(w.info_hash)? }))
-}
-
 /// Routes a raw frame by swarm without keeping any state (for the host's sharding). Reads only
-/// `action` and `info_hash`; the full frame is validated later by the shard's tracker.
+/// `action` and `info_hash`; the full frame is validated later by the shard's tracker, which also
+/// applies the configured `max_message_bytes` (here only the hard cap, so a larger configured
+/// limit still routes).
 pub fn route(text: &str) -> Result<Route, ProtocolError> {
-    check_size(text, super::DEFAULT_MAX_MESSAGE_BYTES)?;
-    match action_of(text)?.as_str() {
-        "announce" => {
-            let w: RouteWire = serde_json::from_str(text).map_err(ProtocolError::json)?;
-            Ok(Route::Swarm(id("info_hash", &w.info_hash, InfoHash)?))
-        }
-        "scrape" => {
-            let w: ScrapeWire = serde_json::from_str(text).map_err(ProtocolError::json)?;
-            Ok(Route::Scrape(scrape_hashes(w.info_hash)?))
-        }
-        other => Err(ProtocolError::UnknownAction(truncate(other))),
+    check_size(text, crate::config::caps::MAX_MESSAGE_BYTES)?;
+    let w: RouteWire = serde_json::from_str(text).map_err(ProtocolError::json)?;
+    match w.action.as_deref() {
+        Some("announce") => match w.info_hash {
+            Some(IdOrList::One(s)) => Ok(Route::Swarm(id("info_hash", &s, InfoHash)?)),
+            Some(IdOrList::Many(_)) => Err(ProtocolError::BadField {
+                field: "info_hash",
+                reason: "expected one binary string".into(),
+            }),
+            None => Err(ProtocolError::MissingField("info_hash")),
+        },
+        Some("scrape") => Ok(Route::Scrape(hashes(w.info_hash)?)),
+        Some(other) => Err(ProtocolError::UnknownAction(truncate(other))),
+        None => Err(ProtocolError::MissingAction),
     }
 }
 
@@ -288,7 +344,9 @@ pub(crate) fn hint(text: &str) -> super::Hint {
         #[serde(default)]
         info_hash: Option<serde_json::Value>,
     }
-    let Ok(raw) = serde_json::from_str::<Raw>(text) else { return super::Hint::default() };
+    let Ok(raw) = serde_json::from_str::<Raw>(text) else {
+        return super::Hint::default();
+    };
     let action = match raw.action.as_deref() {
         Some("announce") => Some(super::Action::Announce),
         Some("scrape") => Some(super::Action::Scrape),
@@ -296,7 +354,10 @@ pub(crate) fn hint(text: &str) -> super::Hint {
     };
     let info_hash = match raw.info_hash {
         Some(serde_json::Value::String(s)) => InfoHash::from_binary_str(&s).ok(),
-        Some(serde_json::Value::Array(v)) => v.first().and_then(|s| s.as_str()).and_then(|s| InfoHash::from_binary_str(s).ok()),
+        Some(serde_json::Value::Array(v)) => v
+            .first()
+            .and_then(|s| s.as_str())
+            .and_then(|s| InfoHash::from_binary_str(s).ok()),
         _ => None,
     };
     super::Hint { action, info_hash }

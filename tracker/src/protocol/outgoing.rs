@@ -82,5 +82,6 @@ pub struct ErrorResponse<'a> {
 /// Serializes an outbound message. Our types serialize infallibly (no maps with non-string keys,
 /// no floats); the fallback keeps even an impossible failure from panicking the tracker.
 pub(crate) fn to_text<T: Serialize>(msg: &T) -> String {
-    serde_json::to_string(msg).unwrap_or_else(|_| String::from("{\"failure reason\":\"internal error\"}"))
+    serde_json::to_string(msg)
+        .unwrap_or_else(|_| String::from("{\"failure reason\":\"internal error\"}"))
 }

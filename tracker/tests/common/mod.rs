@@ -1,8 +1,10 @@
 //! Shared harness: a tracker on simulated time with helpers that speak the wire protocol.
 #![allow(dead_code)]
 
-use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, OfferId, PeerId, Tracker, TrackerConfig};
-use serde_json::{json, Value};
+use meshcdn_tracker::{
+    Admission, ConnId, InfoHash, NetworkFacts, OfferId, PeerId, Tracker, TrackerConfig,
+};
+use serde_json::{Value, json};
 
 pub const T0: u64 = 1_800_000_000_000;
 
@@ -25,7 +27,12 @@ pub fn oid(sender: u32, i: u32) -> OfferId {
 
 pub fn facts(asn: u32, country: &str, region: &str, continent: &str) -> NetworkFacts {
     let s = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-    NetworkFacts { asn: (asn != 0).then_some(asn), country: s(country), region: s(region), continent: s(continent) }
+    NetworkFacts {
+        asn: (asn != 0).then_some(asn),
+        country: s(country),
+        region: s(region),
+        continent: s(continent),
+    }
 }
 
 pub fn announce(info_hash: InfoHash, peer: PeerId, offers: &[OfferId]) -> String {
@@ -67,7 +74,10 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(config: TrackerConfig, seed: u64) -> Self {
-        Self { t: Tracker::new(config, seed), now: T0 }
+        Self {
+            t: Tracker::new(config, seed),
+            now: T0,
+        }
     }
 
     pub fn open(&mut self, conn: ConnId, f: NetworkFacts) {
@@ -83,7 +93,10 @@ impl Sim {
     pub fn drain(&mut self) -> Vec<(ConnId, Value)> {
         let mut out = Vec::new();
         while let Some(o) = self.t.poll_outbound() {
-            out.push((o.conn, serde_json::from_str(&o.text).expect("tracker emits JSON")));
+            out.push((
+                o.conn,
+                serde_json::from_str(&o.text).expect("tracker emits JSON"),
+            ));
         }
         out
     }
@@ -98,10 +111,17 @@ impl Sim {
 }
 
 pub fn failure(out: &[(ConnId, Value)]) -> Option<String> {
-    out.iter().find_map(|(_, v)| v.get("failure reason").and_then(Value::as_str).map(str::to_owned))
+    out.iter().find_map(|(_, v)| {
+        v.get("failure reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    })
 }
 
 /// Recipients of relayed offers in `out`.
 pub fn offer_recipients(out: &[(ConnId, Value)]) -> Vec<ConnId> {
-    out.iter().filter(|(_, v)| v.get("offer").is_some()).map(|(c, _)| *c).collect()
+    out.iter()
+        .filter(|(_, v)| v.get("offer").is_some())
+        .map(|(c, _)| *c)
+        .collect()
 }
