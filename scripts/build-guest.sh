@@ -21,17 +21,7 @@ for arg in "$@"; do
   esac
 done
 
-DEBS=(rustc-web cargo-web rust-web-src rust-web-llvm lld-19 wasi-libc)
-missing=()
-for pkg in "${DEBS[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "build-guest: installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+ensure_debs rustc-web cargo-web rust-web-src rust-web-llvm lld-19 wasi-libc
 
 # Newest input: the guest, the tracker core it wraps, and the WIT contract.
 newest_input() {

@@ -7,3 +7,17 @@ export MESHCDN_ROOT="${MESHCDN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." &&
 # Where the built tracker-shard component is put (the edge host's default --component path).
 export MESHCDN_COMPONENT="${MESHCDN_COMPONENT:-$CARGO_TARGET_DIR/tracker-shard.wasm}"
 mkdir -p "$MESHCDN_CACHE"
+
+# ensure_debs PKG…: installs the Debian packages that are not installed yet (idempotent).
+ensure_debs() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  echo "setup: installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}

@@ -10,7 +10,7 @@
 # Usage:
 #   scripts/netns.sh create NAME     # prints the address to serve on (10.213.0.1)
 #   scripts/netns.sh exec NAME CMD…  # runs CMD inside NAME
-#   scripts/netns.sh delete NAME     # idempotent
+#   scripts/netns.sh delete NAME     # kills what runs inside, then deletes; idempotent
 #   scripts/netns.sh check           # exit 0 if namespaces can be created here
 set -euo pipefail
 
@@ -42,6 +42,9 @@ case "$cmd" in
     ;;
   delete)
     name="${1:-}"; valid_name "$name"; need_root
+    # Whatever a test started inside and left behind (a crashed test's servers or browser) goes
+    # with the namespace: only that test's processes live there.
+    for pid in $(ip netns pids "$name" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$name" 2>/dev/null || true
     ;;
   check)

@@ -17,16 +17,7 @@ DEBS=(
 )
 # Node.js (with npm) may come from elsewhere already; only install Debian's when there is none.
 command -v npm >/dev/null || DEBS+=(nodejs npm)
-missing=()
-for pkg in "${DEBS[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+ensure_debs "${DEBS[@]}"
 
 # npm packages of the client (and the test tooling it uses).
 if [ -f client/package.json ]; then

@@ -8,27 +8,15 @@ import { execFileSync, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 
 const ns = `mcdn-client-${process.pid}`;
-const ip = (...args) => execFileSync("ip", args, { stdio: ["ignore", "inherit", "inherit"] });
+// The namespace recipe lives in one place: scripts/netns.sh (create / delete, which also kills
+// whatever a crashed test left running inside).
+const netns = new URL("../../../scripts/netns.sh", import.meta.url).pathname;
 let cleaned = false;
 function cleanup() {
   if (cleaned) return;
   cleaned = true;
-  // Whatever this run started inside the namespace and left behind (a crashed test's servers or
-  // browser) goes with it: only our own processes live there.
   try {
-    const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  } catch {
-    // namespace not there
-  }
-  try {
-    execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+    execFileSync(netns, ["delete", ns], { stdio: "ignore" });
   } catch {
     // already gone
   }
@@ -47,14 +35,7 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   });
 }
 try {
-  ip("netns", "add", ns);
-  ip("-n", ns, "link", "set", "lo", "up");
-  ip("-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
-  ip("-n", ns, "addr", "add", "10.213.0.1/24", "dev", "v0");
-  ip("-n", ns, "addr", "add", "10.213.0.2/24", "dev", "v1");
-  ip("-n", ns, "link", "set", "v0", "up");
-  ip("-n", ns, "link", "set", "v1", "up");
-  ip("-n", ns, "route", "add", "default", "via", "10.213.0.2", "dev", "v0");
+  execFileSync(netns, ["create", ns], { stdio: ["ignore", "ignore", "inherit"] });
 } catch (e) {
   cleanup();
   console.error(`e2e: cannot create network namespace ${ns} (root and iproute2 needed): ${e.message}`);
