@@ -5,7 +5,10 @@
 # Everything on loopback, bounded in time. Prints a markdown table (docs/benchmarks/edge.md).
 #
 # Usage: edge-worker/bench/run.sh   (env: CONNECTIONS SWARMS DURATION OFFERS IDLE_PEERS SHARDS,
-#        MEMORY=0 to skip the memory part, SKIP_BUILD=1 to use the built binary as it is)
+#        MEMORY=0 to skip the memory part, THROUGHPUT=0 to skip the throughput part,
+#        SKIP_BUILD=1 to use the built binary as it is, BASELINE_BIN=path/to/older/meshcdn to
+#        measure an older build's memory per peer in the same run, side by side, NODE=0 to
+#        leave out the bittorrent-tracker server)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../../scripts/env.sh"
@@ -51,7 +54,7 @@ metric() { # $1 port, $2 metric name
   curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'
 }
 
-start_edge() { # $1 engine, $2 port; sets EDGE_PID
+start_edge() { # $1 engine, $2 port; sets EDGE_PID (binary: $EDGE_BIN, default $BIN)
   cat > "$WORK/edge-$1.toml" <<TOML
 listen = "127.0.0.1:$2"
 engine = "$1"
@@ -71,7 +74,7 @@ idle_timeout_secs = 600
 max_peers_per_viewer = 65535
 link_timeout_ms = 1
 TOML
-  RUST_LOG=warn "$BIN" edge --config "$WORK/edge-$1.toml" 2>"$WORK/edge-$1.log" &
+  RUST_LOG=warn "${EDGE_BIN:-$BIN}" edge --config "$WORK/edge-$1.toml" 2>"$WORK/edge-$1.log" &
   EDGE_PID=$!; PIDS+=("$EDGE_PID")
   wait_port "$2"
 }
@@ -94,6 +97,7 @@ cpu_secs() { # user+system CPU seconds of a process
 }
 field() { python3 -c "import json,sys; print(round(json.loads(sys.argv[1])[sys.argv[2]], 2))" "$1" "$2"; }
 
+if [ "${THROUGHPUT:-1}" = 1 ]; then
 echo "## Throughput: $CONNECTIONS connections, $SWARMS swarms, $OFFERS offers per announce, ${DURATION}s, $(nproc) cores"
 echo
 echo "| target | responses/s | announces/s | p50 ms | p99 ms | offers in | answers in | server CPU s | responses per server CPU s |"
@@ -119,6 +123,7 @@ echo
 python3 -c "import sys; w,n,b=map(float,sys.argv[1:]); print(f'wasm/native = {w/n:.2f}x; wasm/bittorrent-tracker = {w/b:.1f}x; native/bittorrent-tracker = {n/b:.1f}x')" \
   "${RPS[wasm]}" "${RPS[native]}" "${RPS[bittorrent-tracker]}"
 echo
+fi
 
 [ "${MEMORY:-1}" = 1 ] || exit 0
 echo "## Resident memory per connected idle peer ($IDLE_PEERS peers, one announce each, $SWARMS swarms)"
@@ -126,9 +131,17 @@ echo
 echo "| target | RSS before | RSS with peers | per peer |"
 echo "|---|---:|---:|---:|"
 rss_of_pid() { awk '/VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
-for target in wasm native bittorrent-tracker; do
+MEMORY_TARGETS="wasm native"
+[ -z "${BASELINE_BIN:-}" ] || MEMORY_TARGETS="wasm-baseline wasm native-baseline native"
+[ "${NODE:-1}" = 0 ] || MEMORY_TARGETS="$MEMORY_TARGETS bittorrent-tracker"
+for target in $MEMORY_TARGETS; do
   port=$(free_port)
-  if [ "$target" = bittorrent-tracker ]; then start_bt "$port"; pid=$BT_PID; else start_edge "$target" "$port"; pid=$EDGE_PID; fi
+  EDGE_BIN=$BIN
+  case "$target" in
+    bittorrent-tracker) start_bt "$port"; pid=$BT_PID ;;
+    *-baseline) EDGE_BIN=$BASELINE_BIN; start_edge "${target%-baseline}" "$port"; pid=$EDGE_PID ;;
+    *) start_edge "$target" "$port"; pid=$EDGE_PID ;;
+  esac
   before=$(rss_of_pid "$pid")
   "$BIN" loadtest --target "ws://127.0.0.1:$port/announce" --connections "$IDLE_PEERS" --swarms "$SWARMS" \
     --duration 40 --idle --json >"$WORK/idle.json" 2>/dev/null &

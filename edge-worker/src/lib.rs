@@ -4,6 +4,7 @@ pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod idle;
 pub mod loadtest;
 pub mod metrics;
 pub mod netfacts;

@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use tokio::sync::Notify;
 
@@ -26,6 +27,9 @@ pub struct Outbox {
     inner: Mutex<Inner>,
     notify: Notify,
     cap: usize,
+    /// When the peer last sent a frame, in the [`crate::idle::IdleSweeper`]'s milliseconds.
+    /// Kept here because the outbox is already shared with the sweeper's slab.
+    last_active_ms: AtomicU64,
 }
 
 /// Result of [`Outbox::push`].
@@ -44,6 +48,7 @@ impl Outbox {
             inner: Mutex::new(Inner::default()),
             notify: Notify::new(),
             cap,
+            last_active_ms: AtomicU64::new(0),
         }
     }
 
@@ -73,12 +78,24 @@ impl Outbox {
         Pushed::Queued
     }
 
-    /// Sends what is queued, then closes with `code` (first close order wins).
-    pub fn close(&self, code: u16, reason: &'static str) {
+    /// Sends what is queued, then closes with `code` (first close order wins). Returns whether
+    /// this order was the first.
+    pub fn close(&self, code: u16, reason: &'static str) -> bool {
         let mut inner = self.lock();
+        let first = inner.close.is_none();
         inner.close.get_or_insert(CloseOrder { code, reason });
         drop(inner);
         self.notify.notify_one();
+        first
+    }
+
+    /// Records activity of the peer at `now_ms` (see [`crate::idle::IdleSweeper::now_ms`]).
+    pub fn touch(&self, now_ms: u64) {
+        self.last_active_ms.store(now_ms, Relaxed);
+    }
+
+    pub fn last_active_ms(&self) -> u64 {
+        self.last_active_ms.load(Relaxed)
     }
 
     /// Everything queued, and the close order if any.

@@ -1,6 +1,7 @@
 //! The HTTP side: `/announce` (WebSocket tracker), `/health`, `/metrics`, `/stats` and
 //! `POST /admin/reload`. One task per connection (`connection`): it reads frames, routes each to
-//! the shard owning its swarm, and writes what shards queue in its [`Outbox`].
+//! the shard owning its swarm, and writes what shards queue in its [`Outbox`]. Idle connections
+//! are found by one shared [`IdleSweeper`], not by a timer per connection.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use crate::auth::{Gate, KeySource};
 use crate::config::EdgeConfig;
 use crate::engine;
 use crate::error::{EdgeError, EngineError};
+use crate::idle::{IdleKey, IdleSweeper};
 use crate::metrics::{Metrics, Reject};
 use crate::netfacts::FactSource;
 use crate::outbox::Outbox;
@@ -38,6 +40,7 @@ pub struct AppState {
     gate: Gate,
     facts: FactSource,
     next_conn: AtomicU64,
+    idle: Arc<IdleSweeper>,
 }
 
 /// A running edge host (see [`serve`]). Dropping it does not stop the host; call [`EdgeHandle::shutdown`].
@@ -47,6 +50,7 @@ pub struct EdgeHandle {
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     key_refresh: Option<tokio::task::JoinHandle<()>>,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl EdgeHandle {
@@ -84,6 +88,7 @@ impl EdgeHandle {
         if let Some(t) = &self.key_refresh {
             t.abort();
         }
+        self.sweeper.abort();
         let _ = self.server.await;
         let state = self.state.clone();
         let _ = tokio::task::spawn_blocking(move || state.pool.shutdown()).await;
@@ -140,6 +145,10 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
     };
     let local_addr = listener.local_addr()?;
     tracing::info!(%local_addr, engine = %pool.describe(), shards, tls = tls.is_some(), open = config.auth.open, "edge host listening");
+    let idle = Arc::new(IdleSweeper::new(Duration::from_secs(
+        config.limits.idle_timeout_secs,
+    )));
+    let sweeper = idle.clone().spawn(metrics.clone());
     let state = Arc::new(AppState {
         config,
         pool,
@@ -147,6 +156,7 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         gate,
         facts,
         next_conn: AtomicU64::new(1),
+        idle,
     });
     let app = router(state.clone());
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
@@ -184,6 +194,7 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         stop,
         server,
         key_refresh,
+        sweeper,
     })
 }
 
@@ -249,6 +260,7 @@ async fn announce(
     let max = app.config.limits.max_message_bytes;
     let conn = app.next_conn.fetch_add(1, Relaxed);
     let outbox = Arc::new(Outbox::new(app.config.limits.max_queued_messages));
+    let idle_key = app.idle.register(outbox.clone());
     // Boxed: the upgrade task stores what it captures for the connection's whole life.
     let ctx = Box::new(ConnCtx {
         conn,
@@ -256,7 +268,8 @@ async fn announce(
         facts,
         admission,
         touched: 0,
-        _slot: slot,
+        idle_key,
+        slot,
     });
     ws.max_message_size(max)
         .max_frame_size(max)
@@ -295,8 +308,16 @@ struct ConnCtx {
     admission: Admission,
     /// Shards that saw this connection's `opened` (bit per shard).
     touched: u128,
-    /// Held for its `Drop`: frees the connection slot when the connection ends.
-    _slot: ConnSlot,
+    /// The connection's entry in the idle sweeper, given back on drop.
+    idle_key: IdleKey,
+    /// Frees the connection slot on drop (also when the upgrade never happens).
+    slot: ConnSlot,
+}
+
+impl Drop for ConnCtx {
+    fn drop(&mut self) {
+        self.slot.0.idle.deregister(self.idle_key);
+    }
 }
 
 impl ConnCtx {
@@ -374,13 +395,11 @@ async fn connection(app: Arc<AppState>, mut socket: Box<WebSocket>, mut ctx: Box
     let limits = &app.config.limits;
     let conn = ctx.conn;
     app.metrics.connections_total.fetch_add(1, Relaxed);
-    let idle = Duration::from_secs(limits.idle_timeout_secs);
     let (per_sec, burst) = (limits.messages_per_sec as f32, limits.message_burst as f32);
     let mut rate = RateLimit {
         tokens: burst,
         last: Instant::now(),
     };
-    let mut idle_deadline = tokio::time::Instant::now() + idle;
     let close: Option<(u16, &'static str)> = 'conn: loop {
         tokio::select! {
             _ = ctx.outbox.wait() => {
@@ -397,7 +416,7 @@ async fn connection(app: Arc<AppState>, mut socket: Box<WebSocket>, mut ctx: Box
             }
             frame = socket.recv() => match frame {
                 Some(Ok(Message::Text(text))) => {
-                    idle_deadline = tokio::time::Instant::now() + idle;
+                    ctx.outbox.touch(app.idle.now_ms());
                     app.metrics.messages_in.fetch_add(1, Relaxed);
                     if !rate.allow(per_sec, burst) {
                         app.metrics.reject(Reject::RateLimited);
@@ -411,7 +430,7 @@ async fn connection(app: Arc<AppState>, mut socket: Box<WebSocket>, mut ctx: Box
                     ctx.outbox.push(failure("binary frames are not part of the protocol; send JSON text"));
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
-                    idle_deadline = tokio::time::Instant::now() + idle;
+                    ctx.outbox.touch(app.idle.now_ms());
                 }
                 Some(Ok(Message::Close(_))) | None => break None,
                 Some(Err(e)) => {
@@ -422,10 +441,6 @@ async fn connection(app: Arc<AppState>, mut socket: Box<WebSocket>, mut ctx: Box
                     break None;
                 }
             },
-            _ = tokio::time::sleep_until(idle_deadline) => {
-                app.metrics.reject(Reject::Idle);
-                break Some((1000, "idle timeout"));
-            }
         }
     };
     // A closed socket means `stopped` in every swarm of this connection.

@@ -206,7 +206,7 @@ impl Shard {
         tracing::error!(shard = self.index, %error, peers = self.conns.len(), "shard failed; re-instantiating");
         for (_, outbox) in self.conns.drain() {
             outbox.push(RESTART_NOTICE.to_owned());
-            outbox.close(1012, "tracker shard restarted");
+            let _ = outbox.close(1012, "tracker shard restarted");
         }
         self.engine = None;
         if let Err(e) = self.engine() {

@@ -14,7 +14,12 @@ use meshcdn_origin::hls;
 use tower_http::services::ServeDir;
 
 const SEGMENT_BYTES: usize = 8 << 20;
-const SEGMENT_ROUNDS: usize = 48;
+/// Throughput rounds; in each, every path moves the same bytes with the same concurrency.
+const SEGMENT_ROUNDS: usize = 24;
+/// Downloads per path per round, and how many run at once (same for every path).
+const DOWNLOADS_PER_ROUND: usize = 4;
+const CONCURRENCY: [usize; 2] = [1, 4];
+const WARMUP_DOWNLOADS: usize = 4;
 const MANIFEST_REQUESTS: usize = 1_000;
 const REWRITE_ROUNDS: usize = 5_000;
 /// Hard bound on each measured loop.
@@ -32,11 +37,44 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// Same server set-up for all three paths (TCP_NODELAY like `proxy::serve`).
 async fn serve(router: Router) -> SocketAddr {
+    use axum::serve::ListenerExt as _;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
     addr
+}
+
+/// CPU time (user + system) of this process so far, from /proc/self/stat (Linux; None elsewhere).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let (utime, stime): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+    // USER_HZ is 100 on every Linux configuration that matters here.
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// `DOWNLOADS_PER_ROUND` downloads of the big segment from `base`, `concurrency` at a time.
+/// Returns (wall time, process CPU time: client, upstream and proxy together).
+async fn download_batch(client: &reqwest::Client, base: SocketAddr, concurrency: usize) -> (Duration, Option<Duration>) {
+    use futures_util::StreamExt as _;
+    let url = format!("http://{base}/big.m4s");
+    let cpu0 = cpu_time();
+    let t = Instant::now();
+    let sizes: Vec<usize> = futures_util::stream::iter(0..DOWNLOADS_PER_ROUND)
+        .map(|_| download(client, &url))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let wall = t.elapsed();
+    assert!(sizes.iter().all(|&n| n == SEGMENT_BYTES));
+    (wall, cpu_time().zip(cpu0).map(|(a, b)| a.saturating_sub(b)))
 }
 
 fn playlist(segments: usize) -> String {
@@ -117,40 +155,66 @@ async fn main() {
     let layered = serve(meshcdn_origin::proxy::local_dir_router(dir.path(), meshcdn_origin::MeshEngine::new(config.clone()))).await;
     let client = reqwest::Client::builder().pool_max_idle_per_host(4).build().expect("client");
 
-    // Warm up both paths (connections, page cache, manifest + hash caches).
+    // Warm up every path (connections, page cache, manifest + hash caches, allocator).
     for base in [upstream, proxy, layered] {
-        download(&client, &format!("http://{base}/big.m4s")).await;
+        for _ in 0..WARMUP_DOWNLOADS {
+            download(&client, &format!("http://{base}/big.m4s")).await;
+        }
         download(&client, &format!("http://{base}/master.m3u8")).await;
         download(&client, &format!("http://{base}/v/index.m3u8")).await;
     }
 
-    // Segment throughput. Each round downloads once per path, in a rotating order, and the
-    // median per-download rate is reported: robust against load bursts from other processes.
+    // Segment throughput. In each round every path downloads the same bytes with the same
+    // number of concurrent streams, back to back in a rotating order; the ratio to direct is
+    // taken per round (so a load burst from another process hits both sides of one ratio
+    // less often than it would across the run) and reported as median with min and max.
     let paths = [("direct upstream", upstream), ("through proxy", proxy), ("ServeDir + MeshLayer (Layer mode)", layered)];
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); paths.len()];
-    let mut rounds = 0;
-    let start = Instant::now();
-    while rounds < SEGMENT_ROUNDS && start.elapsed() < LOOP_DEADLINE {
-        for k in 0..paths.len() {
-            let i = (rounds + k) % paths.len();
-            let t = Instant::now();
-            assert_eq!(download(&client, &format!("http://{}/big.m4s", paths[i].1)).await, SEGMENT_BYTES);
-            samples[i].push(SEGMENT_BYTES as f64 / t.elapsed().as_secs_f64() / 1e6);
+    for concurrency in CONCURRENCY {
+        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); paths.len()];
+        let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); paths.len()];
+        // Summed over the run: /proc CPU times tick every 10 ms, too coarse for one batch.
+        let mut cpu: Vec<Option<Duration>> = vec![Some(Duration::ZERO); paths.len()];
+        let mut rounds = 0;
+        let start = Instant::now();
+        while rounds < SEGMENT_ROUNDS && start.elapsed() < LOOP_DEADLINE {
+            let mut round = vec![0.0; paths.len()];
+            for k in 0..paths.len() {
+                let i = (rounds + k) % paths.len();
+                let (wall, used) = download_batch(&client, paths[i].1, concurrency).await;
+                round[i] = (SEGMENT_BYTES * DOWNLOADS_PER_ROUND) as f64 / wall.as_secs_f64() / 1e6;
+                cpu[i] = cpu[i].zip(used).map(|(a, b)| a + b);
+            }
+            for i in 0..paths.len() {
+                rates[i].push(round[i]);
+                ratios[i].push(round[i] / round[0]);
+            }
+            rounds += 1;
         }
-        rounds += 1;
+        let gb = (rounds * SEGMENT_BYTES * DOWNLOADS_PER_ROUND) as f64 / 1e9;
+        let quantile = |v: &[f64], q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+        println!(
+            "## segment throughput: {rounds} rounds x {DOWNLOADS_PER_ROUND} x {} MiB per path, {concurrency} stream(s) at once, loopback",
+            SEGMENT_BYTES >> 20
+        );
+        println!("| path | MB/s (median) | ratio to direct per round: median | p25–p75 | min–max | process CPU s per GB |");
+        println!("|---|---|---|---|---|---|");
+        for (i, (name, _)) in paths.iter().enumerate() {
+            rates[i].sort_by(f64::total_cmp);
+            ratios[i].sort_by(f64::total_cmp);
+            let r = &ratios[i];
+            let cpu = cpu[i].map(|c| format!("{:.2}", c.as_secs_f64() / gb)).unwrap_or_else(|| "n/a".into());
+            println!(
+                "| {name} | {:.0} | {:.2} | {:.2}–{:.2} | {:.2}–{:.2} | {cpu} |",
+                quantile(&rates[i], 0.5),
+                quantile(r, 0.5),
+                quantile(r, 0.25),
+                quantile(r, 0.75),
+                quantile(r, 0.0),
+                quantile(r, 1.0),
+            );
+        }
+        println!();
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
-    };
-    let medians: Vec<f64> = samples.iter_mut().map(median).collect();
-    println!("## segment throughput: {rounds} rounds x {} MiB per path, sequential, loopback (median)", SEGMENT_BYTES >> 20);
-    println!("| path | MB/s | ratio to direct |");
-    println!("|---|---|---|");
-    for (i, (name, _)) in paths.iter().enumerate() {
-        println!("| {name} | {:.0} | {:.2} |", medians[i], medians[i] / medians[0]);
-    }
-    println!();
 
     // Manifest latency (proxy: from the manifest cache, rewritten per request).
     println!("## manifest latency: {MANIFEST_REQUESTS} sequential GETs each, keep-alive");

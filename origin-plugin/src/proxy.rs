@@ -59,7 +59,13 @@ impl ReqwestUpstream {
             reqwest::Client::builder()
                 .connect_timeout(Duration::from_millis(timeouts.connect_ms))
                 .read_timeout(Duration::from_millis(timeouts.read_idle_ms))
-                // Segments stream through untouched: no transparent decompression, no redirects.
+                // Segments stream through untouched: no transparent decompression (explicit, in
+                // case another crate turns reqwest's decoders on by feature unification), no
+                // redirects.
+                .no_gzip()
+                .no_brotli()
+                .no_deflate()
+                .no_zstd()
                 .redirect(reqwest::redirect::Policy::none())
                 // Small frames (HLS requests, 304s) should not wait for Nagle.
                 .tcp_nodelay(true)
@@ -307,6 +313,12 @@ pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
         .map_err(|e| OriginError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
     let addr = listener.local_addr().map_err(|e| OriginError::Io(e.to_string()))?;
     tracing::info!(%addr, upstream = ?config.upstream, "meshcdn origin proxy listening");
+    // Manifests and the tail of each segment are small writes: never hold them back for Nagle.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

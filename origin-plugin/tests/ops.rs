@@ -183,7 +183,7 @@ async fn rotated_keys_take_effect_on_a_running_proxy() {
     let kids = |v: &serde_json::Value| -> Vec<String> {
         v["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
     };
-    assert_eq!(kids(&get(&jwks_url, None).await.json().await.unwrap()), [old_kid.clone()]);
+    assert_eq!(kids(&get(&jwks_url, None).await.json().await.unwrap()), std::slice::from_ref(&old_kid));
     let master = format!("http://{proxy}/hls-ts/master.m3u8");
     let token_of = |body: &str| Bootstrap::decode(&hls::bootstrap_in(body).unwrap()).unwrap().token.unwrap();
     let old_token = token_of(&get(&master, None).await.text().await.unwrap());
