@@ -7,6 +7,8 @@ scripts/setup.sh
 
 echo "== cargo tests (workspace: unit, property, integration, end-to-end)"
 cargo nextest run --workspace --no-fail-fast 2>&1 || cargo_failed=1
+echo "== cargo doc tests (nextest does not run them)"
+cargo test --workspace --doc 2>&1 || cargo_failed=1
 echo "== deploy manifests, units and image definition"
 scripts/validate-deploy.sh || deploy_failed=1
 if [ -f client/package.json ]; then
