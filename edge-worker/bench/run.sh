@@ -8,7 +8,8 @@
 #        MEMORY=0 to skip the memory part, THROUGHPUT=0 to skip the throughput part,
 #        SKIP_BUILD=1 to use the built binary as it is, BASELINE_BIN=path/to/older/meshcdn to
 #        measure an older build's memory per peer in the same run, side by side, NODE=0 to
-#        leave out the bittorrent-tracker server)
+#        leave out the bittorrent-tracker server, READ_BUFFER=bytes for the edge's
+#        limits.read_buffer_bytes, BIN=path to test another meshcdn binary)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../../scripts/env.sh"
@@ -26,7 +27,7 @@ if [ "$hard" != unlimited ] && [ "$IDLE_PEERS" -gt $((hard - 500)) ]; then
   IDLE_PEERS=$((hard - 500))
 fi
 SHARDS="${SHARDS:-0}"
-BIN="$CARGO_TARGET_DIR/release/meshcdn"
+BIN="${BIN:-$CARGO_TARGET_DIR/release/meshcdn}"
 
 scripts/build-guest.sh >/dev/null
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin meshcdn
@@ -67,6 +68,7 @@ messages_per_sec = 1000000
 message_burst = 1000000
 max_connections = 100000
 idle_timeout_secs = 600
+read_buffer_bytes = ${READ_BUFFER:-512}
 [tracker]
 # Relay every announce's offers, as bittorrent-tracker does, so both do the same work per
 # announce (by default meshcdn stops offering to a viewer that already has 20 live links, and

@@ -166,8 +166,17 @@ mod tests {
 
     #[test]
     fn period_is_an_eighth_of_the_timeout_within_bounds() {
-        assert_eq!(IdleSweeper::new(Duration::from_secs(1)).period(), Duration::from_millis(125));
-        assert_eq!(IdleSweeper::new(Duration::from_secs(300)).period(), Duration::from_secs(1));
-        assert_eq!(IdleSweeper::new(Duration::from_millis(80)).period(), Duration::from_millis(50));
+        assert_eq!(
+            IdleSweeper::new(Duration::from_secs(1)).period(),
+            Duration::from_millis(125)
+        );
+        assert_eq!(
+            IdleSweeper::new(Duration::from_secs(300)).period(),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            IdleSweeper::new(Duration::from_millis(80)).period(),
+            Duration::from_millis(50)
+        );
     }
 }

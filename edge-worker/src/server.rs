@@ -3,7 +3,6 @@
 //! the shard owning its swarm, and writes what shards queue in its [`Outbox`]. Idle connections
 //! are found by one shared [`IdleSweeper`], not by a timer per connection.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -390,17 +389,6 @@ fn is_too_large(e: axum::Error) -> bool {
     )
 }
 
-/// Sends `queue` in order; false when the socket failed.
-async fn send_all(socket: &mut WebSocket, queue: VecDeque<String>, metrics: &Metrics) -> bool {
-    for text in queue {
-        if socket.send(Message::Text(text.into())).await.is_err() {
-            return false;
-        }
-        metrics.messages_out.fetch_add(1, Relaxed);
-    }
-    true
-}
-
 /// One connection's life. Its state is boxed (socket, context) so the task itself stays small:
 /// it is the bulk of what an idle peer costs.
 async fn connection(app: Arc<AppState>, mut socket: Box<WebSocket>, mut ctx: Box<ConnCtx>) {
@@ -416,10 +404,11 @@ async fn connection(app: Arc<AppState>, mut socket: Box<WebSocket>, mut ctx: Box
         tokio::select! {
             _ = ctx.outbox.wait() => {
                 let (queue, close) = ctx.outbox.take();
-                // Boxed: the send futures are the largest state of this loop, and inline they
-                // would sit in every idle connection's task; one allocation per drained batch.
-                if !queue.is_empty() && !Box::pin(send_all(&mut socket, queue, &app.metrics)).await {
-                    break 'conn None;
+                for text in queue {
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        break 'conn None;
+                    }
+                    app.metrics.messages_out.fetch_add(1, Relaxed);
                 }
                 if let Some(order) = close {
                     break Some((order.code, order.reason));
