@@ -28,6 +28,9 @@ if [ -f client/package.json ]; then
   (cd client && npm run --silent build)
 fi
 
+# Interop tooling of the edge tests (the real bittorrent-tracker client, bundled for Chromium).
+edge-worker/interop/prepare.sh
+
 # The tracker-shard guest component.
 if [ -x scripts/build-guest.sh ]; then
   scripts/build-guest.sh
