@@ -17,7 +17,10 @@ struct Namespace {
 
 impl Namespace {
     fn create(name: String) -> Self {
-        let status = Command::new(repo().join("scripts/netns.sh")).args(["create", &name]).stdout(Stdio::null()).status();
+        let status = Command::new(repo().join("scripts/netns.sh"))
+            .args(["create", &name])
+            .stdout(Stdio::null())
+            .status();
         assert!(
             status.map(|s| s.success()).unwrap_or(false),
             "cannot create network namespace {name}: browser tests need root and iproute2"
@@ -38,7 +41,9 @@ impl Drop for Namespace {
             let _ = demo.kill();
             let _ = demo.wait();
         }
-        let _ = Command::new(repo().join("scripts/netns.sh")).args(["delete", &self.name]).status();
+        let _ = Command::new(repo().join("scripts/netns.sh"))
+            .args(["delete", &self.name])
+            .status();
     }
 }
 
@@ -47,7 +52,13 @@ fn demo_tabs_share_segments_and_pages_render() {
     let mut ns = Namespace::create(format!("mcdn-demo-{}", std::process::id()));
     let demo = ns
         .command(Path::new(env!("CARGO_BIN_EXE_meshcdn")))
-        .args(["demo", "--listen", "127.0.0.1:8080", "--edge-listen", "127.0.0.1:8081"])
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:8080",
+            "--edge-listen",
+            "127.0.0.1:8081",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -64,9 +75,14 @@ fn demo_tabs_share_segments_and_pages_render() {
         .expect("run node tests/browser/demo.mjs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "browser test of the demo failed:\n{stdout}");
+    assert!(
+        output.status.success(),
+        "browser test of the demo failed:\n{stdout}"
+    );
     for shot in ["demo-player.png", "demo-dashboard.png"] {
-        let len = std::fs::metadata(artifacts.join(shot)).map(|m| m.len()).unwrap_or(0);
+        let len = std::fs::metadata(artifacts.join(shot))
+            .map(|m| m.len())
+            .unwrap_or(0);
         assert!(len > 10_000, "{shot} missing or tiny ({len} bytes)");
     }
 }

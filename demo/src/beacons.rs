@@ -48,7 +48,11 @@ pub struct Sample {
 
 impl Beacons {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, last: Mutex::new(HashMap::new()), history: Mutex::new(Default::default()) }
+        Self {
+            ttl,
+            last: Mutex::new(HashMap::new()),
+            history: Mutex::new(Default::default()),
+        }
     }
 
     pub fn record(&self, beacon: Beacon, now: Instant) {
@@ -62,11 +66,13 @@ impl Beacons {
 
     pub fn totals(&self, now: Instant) -> Totals {
         let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        last.values().filter(|(_, at)| now.duration_since(*at) < self.ttl).fold(Totals::default(), |t, (b, _)| Totals {
-            count: t.count + 1,
-            http_bytes: t.http_bytes + b.http_bytes,
-            p2p_bytes: t.p2p_bytes + b.p2p_bytes,
-        })
+        last.values()
+            .filter(|(_, at)| now.duration_since(*at) < self.ttl)
+            .fold(Totals::default(), |t, (b, _)| Totals {
+                count: t.count + 1,
+                http_bytes: t.http_bytes + b.http_bytes,
+                p2p_bytes: t.p2p_bytes + b.p2p_bytes,
+            })
     }
 }
 
@@ -75,16 +81,29 @@ impl Beacons {
     pub fn sample(&self, at_ms: u64, now: Instant) {
         let t = self.totals(now);
         let bytes = t.http_bytes + t.p2p_bytes;
-        let offload = if bytes == 0 { 0.0 } else { t.p2p_bytes as f64 / bytes as f64 };
+        let offload = if bytes == 0 {
+            0.0
+        } else {
+            t.p2p_bytes as f64 / bytes as f64
+        };
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         if history.len() == HISTORY_POINTS {
             history.pop_front();
         }
-        history.push_back(Sample { at_ms, viewers: t.count, offload });
+        history.push_back(Sample {
+            at_ms,
+            viewers: t.count,
+            offload,
+        });
     }
 
     pub fn history(&self) -> Vec<Sample> {
-        self.history.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
+        self.history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect()
     }
 }
 
@@ -93,7 +112,12 @@ mod tests {
     use super::*;
 
     fn beacon(id: &str, http: u64, p2p: u64) -> Beacon {
-        Beacon { peer_id: id.into(), stream: "live".into(), http_bytes: http, p2p_bytes: p2p }
+        Beacon {
+            peer_id: id.into(),
+            stream: "live".into(),
+            http_bytes: http,
+            p2p_bytes: p2p,
+        }
     }
 
     #[test]
@@ -103,9 +127,26 @@ mod tests {
         beacons.record(beacon("a", 100, 0), t0);
         beacons.record(beacon("a", 150, 10), t0 + Duration::from_secs(1));
         beacons.record(beacon("b", 20, 300), t0 + Duration::from_secs(2));
-        assert_eq!(beacons.totals(t0 + Duration::from_secs(3)), Totals { count: 2, http_bytes: 170, p2p_bytes: 310 });
-        assert_eq!(beacons.totals(t0 + Duration::from_secs(11)), Totals { count: 1, http_bytes: 20, p2p_bytes: 300 });
-        assert_eq!(beacons.totals(t0 + Duration::from_secs(60)), Totals::default());
+        assert_eq!(
+            beacons.totals(t0 + Duration::from_secs(3)),
+            Totals {
+                count: 2,
+                http_bytes: 170,
+                p2p_bytes: 310
+            }
+        );
+        assert_eq!(
+            beacons.totals(t0 + Duration::from_secs(11)),
+            Totals {
+                count: 1,
+                http_bytes: 20,
+                p2p_bytes: 300
+            }
+        );
+        assert_eq!(
+            beacons.totals(t0 + Duration::from_secs(60)),
+            Totals::default()
+        );
     }
 
     #[test]
@@ -115,8 +156,22 @@ mod tests {
         beacons.sample(0, t0);
         beacons.record(beacon("a", 100, 300), t0);
         beacons.sample(2_000, t0);
-        assert_eq!(beacons.history()[0], Sample { at_ms: 0, viewers: 0, offload: 0.0 });
-        assert_eq!(beacons.history()[1], Sample { at_ms: 2_000, viewers: 1, offload: 0.75 });
+        assert_eq!(
+            beacons.history()[0],
+            Sample {
+                at_ms: 0,
+                viewers: 0,
+                offload: 0.0
+            }
+        );
+        assert_eq!(
+            beacons.history()[1],
+            Sample {
+                at_ms: 2_000,
+                viewers: 1,
+                offload: 0.75
+            }
+        );
         for i in 0..HISTORY_POINTS as u64 {
             beacons.sample(4_000 + i, t0);
         }
@@ -127,6 +182,11 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused() {
-        assert!(serde_json::from_str::<Beacon>(r#"{"peer_id":"a","stream":"s","http_bytes":1,"p2p_bytes":2,"x":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<Beacon>(
+                r#"{"peer_id":"a","stream":"s","http_bytes":1,"p2p_bytes":2,"x":1}"#
+            )
+            .is_err()
+        );
     }
 }

@@ -78,9 +78,16 @@ impl Default for DemoConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("missing {what} at {path}: {hint}")]
-    Missing { what: &'static str, path: PathBuf, hint: &'static str },
+    Missing {
+        what: &'static str,
+        path: PathBuf,
+        hint: &'static str,
+    },
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("sample stream: {0}")]
     Media(String),
     #[error("keys: {0}")]
@@ -134,56 +141,98 @@ struct DemoState {
 }
 
 fn require(what: &'static str, path: PathBuf, hint: &'static str) -> Result<PathBuf, DemoError> {
-    if path.exists() { Ok(path) } else { Err(DemoError::Missing { what, path, hint }) }
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(DemoError::Missing { what, path, hint })
+    }
 }
 
 fn unix_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Starts the demo and returns once both servers accept connections.
 pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
-    let media_dir = require("sample stream", config.media_dir.clone(), "run scripts/make-media.sh")?;
-    let client_dist = require("client bundle", config.client_dist.join("meshcdn.iife.js"), "run scripts/setup.sh")?
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let hls_js = require("hls.js", config.hls_js.clone(), "run scripts/setup.sh (npm install in client/)")?;
-    let master = std::fs::read_to_string(media_dir.join("master.m3u8")).map_err(|e| DemoError::Media(e.to_string()))?;
+    let media_dir = require(
+        "sample stream",
+        config.media_dir.clone(),
+        "run scripts/make-media.sh",
+    )?;
+    require(
+        "client bundle",
+        config.client_dist.join("meshcdn.iife.js"),
+        "run scripts/setup.sh",
+    )?;
+    let client_dist = config.client_dist.clone();
+    let hls_js = require(
+        "hls.js",
+        config.hls_js.clone(),
+        "run scripts/setup.sh (npm install in client/)",
+    )?;
+    let master = std::fs::read_to_string(media_dir.join("master.m3u8"))
+        .map_err(|e| DemoError::Media(e.to_string()))?;
     let mut renditions = Vec::new();
-    for uri in master.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-        let vod = std::fs::read_to_string(media_dir.join(uri)).map_err(|e| DemoError::Media(format!("{uri}: {e}")))?;
-        let source = LoopSource::parse(&vod).map_err(|e| DemoError::Media(format!("{uri}: {e}")))?;
-        let dir = uri.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+    for uri in master
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        let vod = std::fs::read_to_string(media_dir.join(uri))
+            .map_err(|e| DemoError::Media(format!("{uri}: {e}")))?;
+        let source =
+            LoopSource::parse(&vod).map_err(|e| DemoError::Media(format!("{uri}: {e}")))?;
+        let dir = uri
+            .rsplit_once('/')
+            .map(|(d, _)| d.to_string())
+            .unwrap_or_default();
         renditions.push((dir, source));
     }
 
     // Keys for this run: a signing key, its JWKS for the edge, and a publisher API key.
     let keys = tempfile::tempdir().map_err(|e| DemoError::Keys(e.to_string()))?;
     let now = unix_secs();
-    meshcdn_origin::tokens::generate_key(keys.path(), now).map_err(|e| DemoError::Keys(e.to_string()))?;
+    meshcdn_origin::tokens::generate_key(keys.path(), now)
+        .map_err(|e| DemoError::Keys(e.to_string()))?;
     let publisher_api_key = meshcdn_origin::tokens::add_api_key(keys.path(), "demo", Vec::new())
         .map_err(|e| DemoError::Keys(e.to_string()))?;
     let mut origin_config = OriginConfig {
         keys_dir: Some(keys.path().to_path_buf()),
         content: vec![
-            ContentRule { prefix: "/streams/live/".into(), id: LIVE_CONTENT.into() },
-            ContentRule { prefix: "/streams/vod/".into(), id: VOD_CONTENT.into() },
+            ContentRule {
+                prefix: "/streams/live/".into(),
+                id: LIVE_CONTENT.into(),
+            },
+            ContentRule {
+                prefix: "/streams/vod/".into(),
+                id: VOD_CONTENT.into(),
+            },
         ],
         ..OriginConfig::default()
     };
     // Live playlists change every segment: never cache them longer than a second.
     origin_config.manifests.max_ttl_ms = 1_000;
     let issuer = Arc::new(
-        TokenIssuer::load(keys.path(), &origin_config.tokens, now).map_err(|e| DemoError::Keys(e.to_string()))?,
+        TokenIssuer::load(keys.path(), &origin_config.tokens, now)
+            .map_err(|e| DemoError::Keys(e.to_string()))?,
     );
     let jwks_path = keys.path().join("jwks.json");
-    std::fs::write(&jwks_path, issuer.jwks().to_string()).map_err(|e| DemoError::Keys(e.to_string()))?;
+    std::fs::write(&jwks_path, issuer.jwks().to_string())
+        .map_err(|e| DemoError::Keys(e.to_string()))?;
 
     let edge_listener = tokio::net::TcpListener::bind(config.edge_listen)
         .await
-        .map_err(|source| DemoError::Listen { addr: config.edge_listen, source })?;
-    let mut edge_config = EdgeConfig { engine: config.engine, component: config.component.clone(), ..EdgeConfig::default() };
+        .map_err(|source| DemoError::Listen {
+            addr: config.edge_listen,
+            source,
+        })?;
+    let mut edge_config = EdgeConfig {
+        engine: config.engine,
+        component: config.component.clone(),
+        ..EdgeConfig::default()
+    };
     edge_config.auth.jwks = Some(jwks_path.display().to_string());
     let edge = meshcdn_edge::serve(edge_config, edge_listener).await?;
     let tracker_url = edge.announce_url();
@@ -215,7 +264,9 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
             let mut every = tokio::time::interval(Duration::from_secs(2));
             loop {
                 every.tick().await;
-                state.beacons.sample(state.started.elapsed().as_millis() as u64, Instant::now());
+                state
+                    .beacons
+                    .sample(state.started.elapsed().as_millis() as u64, Instant::now());
             }
         })
     };
@@ -230,7 +281,10 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
     let streams = MeshLayer::new(origin.clone()).layer(streams);
     let app = Router::new()
         .route("/", get(|| async { pages::html(pages::PLAYER) }))
-        .route("/dashboard", get(|| async { pages::html(pages::DASHBOARD) }))
+        .route(
+            "/dashboard",
+            get(|| async { pages::html(pages::DASHBOARD) }),
+        )
         .route("/assets/{file}", get(asset))
         .route("/api/stats", get(api_stats))
         .route("/api/beacon", post(api_beacon))
@@ -241,8 +295,14 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| DemoError::Listen { addr: config.listen, source })?;
-    let local_addr = listener.local_addr().map_err(|source| DemoError::Listen { addr: config.listen, source })?;
+        .map_err(|source| DemoError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| DemoError::Listen {
+        addr: config.listen,
+        source,
+    })?;
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "demo server stopped");
@@ -268,12 +328,19 @@ fn not_found() -> Response {
 
 async fn live_master(State(state): State<Arc<DemoState>>) -> Response {
     match tokio::fs::read(state.media_dir.join("master.m3u8")).await {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")], body).into_response(),
+        Ok(body) => (
+            [(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")],
+            body,
+        )
+            .into_response(),
         Err(_) => not_found(),
     }
 }
 
-async fn live_media(State(state): State<Arc<DemoState>>, Path(rendition): Path<String>) -> Response {
+async fn live_media(
+    State(state): State<Arc<DemoState>>,
+    Path(rendition): Path<String>,
+) -> Response {
     let Some((_, source)) = state.renditions.iter().find(|(dir, _)| *dir == rendition) else {
         return not_found();
     };
@@ -288,14 +355,24 @@ async fn live_media(State(state): State<Arc<DemoState>>, Path(rendition): Path<S
         .into_response()
 }
 
-async fn live_segment(State(state): State<Arc<DemoState>>, Path((rendition, segment)): Path<(String, String)>) -> Response {
+async fn live_segment(
+    State(state): State<Arc<DemoState>>,
+    Path((rendition, segment)): Path<(String, String)>,
+) -> Response {
     // Only files of a known rendition: no path traversal.
     let known = state.renditions.iter().any(|(dir, _)| *dir == rendition);
     if !known || segment.contains('/') || segment.contains("..") || !segment.ends_with(".ts") {
         return not_found();
     }
     match tokio::fs::read(state.media_dir.join(&rendition).join(&segment)).await {
-        Ok(body) => ([(header::CONTENT_TYPE, "video/mp2t"), (header::CACHE_CONTROL, "max-age=3600")], body).into_response(),
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "video/mp2t"),
+                (header::CACHE_CONTROL, "max-age=3600"),
+            ],
+            body,
+        )
+            .into_response(),
         Err(_) => not_found(),
     }
 }
@@ -311,7 +388,11 @@ async fn asset(State(state): State<Arc<DemoState>>, Path(file): Path<String>) ->
     match file.as_str() {
         "player.js" => ([(header::CONTENT_TYPE, js)], pages::PLAYER_JS).into_response(),
         "dashboard.js" => ([(header::CONTENT_TYPE, js)], pages::DASHBOARD_JS).into_response(),
-        "demo.css" => ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], pages::CSS).into_response(),
+        "demo.css" => (
+            [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+            pages::CSS,
+        )
+            .into_response(),
         "hls.min.js" => from_disk(state.hls_js.clone()).await,
         "meshcdn.iife.js" => from_disk(state.client_dist.join("meshcdn.iife.js")).await,
         _ => not_found(),

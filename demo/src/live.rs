@@ -38,17 +38,22 @@ impl LoopSource {
                     .filter(|d| d.is_finite() && *d > 0.0)
                     .ok_or_else(|| LiveError::BadDuration(secs.to_string()))?;
                 pending = Some(((ms * 1000.0).round() as u64, line.to_string()));
-            } else if !line.is_empty() && !line.starts_with('#') {
-                if let Some((ms, extinf)) = pending.take() {
-                    segments.push((ms, extinf, line.to_string()));
-                }
+            } else if !line.is_empty()
+                && !line.starts_with('#')
+                && let Some((ms, extinf)) = pending.take()
+            {
+                segments.push((ms, extinf, line.to_string()));
             }
         }
         if segments.is_empty() {
             return Err(LiveError::NoSegments);
         }
         let period_ms = segments.iter().map(|s| s.0).sum();
-        Ok(Self { target_duration: target_duration.ok_or(LiveError::NoTargetDuration)?, segments, period_ms })
+        Ok(Self {
+            target_duration: target_duration.ok_or(LiveError::NoTargetDuration)?,
+            segments,
+            period_ms,
+        })
     }
 
     /// The live media playlist `elapsed_ms` after the stream started, with `window` segments.
@@ -88,10 +93,6 @@ impl LoopSource {
         }
         out
     }
-
-    pub fn period_ms(&self) -> u64 {
-        self.period_ms
-    }
 }
 
 #[cfg(test)]
@@ -107,14 +108,22 @@ mod tests {
     }
 
     fn header(playlist: &str, tag: &str) -> u64 {
-        playlist.lines().find_map(|l| l.strip_prefix(tag)).unwrap().parse().unwrap()
+        playlist
+            .lines()
+            .find_map(|l| l.strip_prefix(tag))
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     #[test]
     fn starts_with_a_full_window_and_no_endlist() {
         let src = LoopSource::parse(VOD).unwrap();
         let p = src.window(0, 4);
-        assert_eq!(uris(&p), ["seg_000.ts", "seg_001.ts", "seg_002.ts", "seg_000.ts"]);
+        assert_eq!(
+            uris(&p),
+            ["seg_000.ts", "seg_001.ts", "seg_002.ts", "seg_000.ts"]
+        );
         assert_eq!(header(&p, "#EXT-X-MEDIA-SEQUENCE:"), 0);
         assert!(!p.contains("ENDLIST") && !p.contains("PLAYLIST-TYPE"));
         assert_eq!(p.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{p}");
@@ -129,13 +138,22 @@ mod tests {
         let later = src.window(5_500, 3);
         assert_eq!(header(&later, "#EXT-X-DISCONTINUITY-SEQUENCE:"), 1);
         assert_eq!(uris(&later), ["seg_000.ts", "seg_001.ts", "seg_002.ts"]);
-        assert!(!later.contains("#EXT-X-DISCONTINUITY\n"), "a wrap at the first segment is counted, not tagged");
+        assert!(
+            !later.contains("#EXT-X-DISCONTINUITY\n"),
+            "a wrap at the first segment is counted, not tagged"
+        );
     }
 
     #[test]
     fn bad_vod_playlists_are_refused() {
-        assert_eq!(LoopSource::parse("#EXTM3U\n#EXT-X-TARGETDURATION:2\n"), Err(LiveError::NoSegments));
-        assert_eq!(LoopSource::parse("#EXTM3U\n#EXTINF:2,\na.ts\n"), Err(LiveError::NoTargetDuration));
+        assert_eq!(
+            LoopSource::parse("#EXTM3U\n#EXT-X-TARGETDURATION:2\n"),
+            Err(LiveError::NoSegments)
+        );
+        assert_eq!(
+            LoopSource::parse("#EXTM3U\n#EXTINF:2,\na.ts\n"),
+            Err(LiveError::NoTargetDuration)
+        );
         assert!(matches!(
             LoopSource::parse("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:-1,\na.ts\n"),
             Err(LiveError::BadDuration(_))

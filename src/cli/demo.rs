@@ -46,10 +46,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let demo = meshcdn_demo::start(config).await?;
     println!();
     println!("  meshcdn demo is running");
-    println!("  player:     {}   (open it in two tabs to see peers share segments)", demo.page_url);
+    println!(
+        "  player:     {}   (open it in two tabs to see peers share segments)",
+        demo.page_url
+    );
     println!("  dashboard:  {}", demo.dashboard_url);
     println!("  tracker:    {}", demo.edge.announce_url());
-    println!("  publisher API key (for POST /v1/tokens): {}", demo.publisher_api_key);
+    println!(
+        "  publisher API key (for POST /v1/tokens): {}",
+        demo.publisher_api_key
+    );
     println!();
     println!("  Ctrl-C to stop.");
     tokio::select! {

@@ -58,7 +58,10 @@ pub enum TokenCommand {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 pub async fn run_keys(cmd: KeysCommand) -> anyhow::Result<()> {
@@ -68,10 +71,17 @@ pub async fn run_keys(cmd: KeysCommand) -> anyhow::Result<()> {
             println!("{kid}");
             eprintln!("new signing key {kid} in {}", out.display());
         }
-        KeysCommand::ApiKey { keys, name, content_prefixes } => {
+        KeysCommand::ApiKey {
+            keys,
+            name,
+            content_prefixes,
+        } => {
             let key = add_api_key(&keys, &name, content_prefixes)?;
             println!("{key}");
-            eprintln!("API key {name:?} stored (hashed) in {}; this is the only time it is shown", keys.display());
+            eprintln!(
+                "API key {name:?} stored (hashed) in {}; this is the only time it is shown",
+                keys.display()
+            );
         }
         KeysCommand::Jwks { keys } => {
             let issuer = TokenIssuer::load(&keys, &OriginConfig::default().tokens, now_secs())?;
@@ -83,7 +93,13 @@ pub async fn run_keys(cmd: KeysCommand) -> anyhow::Result<()> {
 
 pub async fn run_token(cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
-        TokenCommand::Issue { content, ttl, keys, viewer, config } => {
+        TokenCommand::Issue {
+            content,
+            ttl,
+            keys,
+            viewer,
+            config,
+        } => {
             let config = match config {
                 Some(path) => OriginConfig::load(path)?,
                 None => OriginConfig::default(),
@@ -91,7 +107,9 @@ pub async fn run_token(cmd: TokenCommand) -> anyhow::Result<()> {
             let ttl = parse_duration(&ttl)?.as_secs();
             let now = now_secs();
             let issuer = TokenIssuer::load(&keys, &config.tokens, now)?;
-            let token = issuer.issue(&content, ttl, viewer, now).context("cannot issue the token")?;
+            let token = issuer
+                .issue(&content, ttl, viewer, now)
+                .context("cannot issue the token")?;
             println!("{}", token.token);
         }
     }
