@@ -164,29 +164,8 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         let _ = stopped.wait_for(|s| *s).await;
     };
     let server = match tls {
-        None => {
-            let service = app.into_make_service_with_connect_info::<PeerAddr>();
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, service)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                {
-                    tracing::error!(error = %e, "edge server stopped");
-                }
-            })
-        }
-        Some(tls) => {
-            let listener = TlsListener::new(listener, tls)?;
-            let service = app.into_make_service_with_connect_info::<PeerAddr>();
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, service)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                {
-                    tracing::error!(error = %e, "edge server stopped");
-                }
-            })
-        }
+        None => spawn_server(listener, app, shutdown),
+        Some(tls) => spawn_server(TlsListener::new(listener, tls)?, app, shutdown),
     };
     Ok(EdgeHandle {
         local_addr,
@@ -195,6 +174,28 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         server,
         key_refresh,
         sweeper,
+    })
+}
+
+/// Serves `app` on `listener` (plain or TLS) until `shutdown` resolves.
+fn spawn_server<L>(
+    listener: L,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+    for<'a> PeerAddr: Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let service = app.into_make_service_with_connect_info::<PeerAddr>();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "edge server stopped");
+        }
     })
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::http::{HeaderMap, HeaderValue};
 use common::*;
@@ -14,16 +14,8 @@ use meshcdn_edge::netfacts::FactSource;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn geo_db() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop");
-    let out = std::process::Command::new(dir.join("prepare.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "interop/prepare.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("node_modules/@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb")
+    prepared_interop_dir()
+        .join("node_modules/@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb")
 }
 
 const US_IP: &str = "8.8.8.8";

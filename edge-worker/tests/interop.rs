@@ -65,19 +65,8 @@ impl Drop for Netns {
     }
 }
 
-fn prepare() {
-    let out = std::process::Command::new(interop_dir().join("prepare.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "interop/prepare.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 async fn two_browsers_connect_through_the_tracker(engine: EngineKind) {
-    prepare();
+    prepared_interop_dir();
     let ns = Netns::create(match engine {
         Wasm => "wasm",
         Native => "native",

@@ -25,6 +25,21 @@ pub fn component() -> PathBuf {
     path
 }
 
+/// `edge-worker/interop/`, with its npm tooling installed and the browser client bundled
+/// (`prepare.sh`, idempotent and safe to run from parallel tests).
+pub fn prepared_interop_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop");
+    let out = std::process::Command::new(dir.join("prepare.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "interop/prepare.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
 /// The fault-injection build (`scripts/build-guest.sh --fault`).
 pub fn fault_component() -> PathBuf {
     let path = std::env::var_os("MESHCDN_FAULT_COMPONENT")
