@@ -6,10 +6,10 @@
 #
 # Usage: edge-worker/bench/run.sh   (env: CONNECTIONS SWARMS DURATION OFFERS IDLE_PEERS SHARDS,
 #        MEMORY=0 to skip the memory part, THROUGHPUT=0 to skip the throughput part,
+#        WARM_PEERS=500 (peers connected before the marginal memory figure is taken),
 #        SKIP_BUILD=1 to use the built binary as it is, BASELINE_BIN=path/to/older/meshcdn to
 #        measure an older build's memory per peer in the same run, side by side, NODE=0 to
-#        leave out the bittorrent-tracker server, READ_BUFFER=bytes for the edge's
-#        limits.read_buffer_bytes, BIN=path to test another meshcdn binary)
+#        leave out the bittorrent-tracker server, BIN=path to test another meshcdn binary)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../../scripts/env.sh"
@@ -51,6 +51,13 @@ wait_port() { # $1 port; bounded
   done
   echo "bench: nothing listens on $1" >&2; return 1
 }
+wait_health() { # $1 port; bounded. The port opens before the host has loaded its component.
+  for _ in $(seq 1 600); do
+    curl -sf "http://127.0.0.1:$1/health" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: no /health on $1" >&2; return 1
+}
 metric() { # $1 port, $2 metric name
   curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'
 }
@@ -68,7 +75,6 @@ messages_per_sec = 1000000
 message_burst = 1000000
 max_connections = 100000
 idle_timeout_secs = 600
-read_buffer_bytes = ${READ_BUFFER:-512}
 [tracker]
 # Relay every announce's offers, as bittorrent-tracker does, so both do the same work per
 # announce (by default meshcdn stops offering to a viewer that already has 20 live links, and
@@ -78,7 +84,7 @@ link_timeout_ms = 1
 TOML
   RUST_LOG=warn "${EDGE_BIN:-$BIN}" edge --config "$WORK/edge-$1.toml" 2>"$WORK/edge-$1.log" &
   EDGE_PID=$!; PIDS+=("$EDGE_PID")
-  wait_port "$2"
+  wait_health "$2"
 }
 
 start_bt() { # $1 port; sets BT_PID
@@ -128,40 +134,57 @@ echo
 fi
 
 [ "${MEMORY:-1}" = 1 ] || exit 0
+WARM_PEERS="${WARM_PEERS:-500}"
 echo "## Resident memory per connected idle peer ($IDLE_PEERS peers, one announce each, $SWARMS swarms)"
 echo
-echo "| target | RSS before | RSS with peers | per peer |"
-echo "|---|---:|---:|---:|"
+echo "RSS of the fresh process (once /health answers), with $WARM_PEERS warm-up peers, and with all peers."
+echo "Per peer *from start*: (RSS with all peers - fresh RSS) / peers; *marginal*: (RSS with all peers -"
+echo "RSS with the warm-up peers) / the other peers (first-use code pages, thread-local buffers and"
+echo "runtime set-up excluded)."
+echo
+echo "| target | RSS fresh | RSS with $WARM_PEERS | RSS with $IDLE_PEERS | per peer, from start | per peer, marginal |"
+echo "|---|---:|---:|---:|---:|---:|"
 rss_of_pid() { awk '/VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
+peers_of() { # $1 target, $2 port: peers the server holds
+  if [ "$1" != bittorrent-tracker ]; then
+    metric "$2" meshcdn_edge_peers || echo 0
+  else
+    ss -Htn state established "( sport = :$2 )" | wc -l
+  fi
+}
+wait_peers() { # $1 target, $2 port, $3 count; bounded (60 s)
+  for _ in $(seq 1 600); do
+    n=$(peers_of "$1" "$2"); [ "${n:-0}" -ge "$3" ] && break
+    sleep 0.1
+  done
+  sleep 2
+}
 MEMORY_TARGETS="wasm native"
 [ -z "${BASELINE_BIN:-}" ] || MEMORY_TARGETS="wasm-baseline wasm native-baseline native"
 [ "${NODE:-1}" = 0 ] || MEMORY_TARGETS="$MEMORY_TARGETS bittorrent-tracker"
 for target in $MEMORY_TARGETS; do
   port=$(free_port)
   EDGE_BIN=$BIN
+  kind=${target%-baseline}
   case "$target" in
     bittorrent-tracker) start_bt "$port"; pid=$BT_PID ;;
-    *-baseline) EDGE_BIN=$BASELINE_BIN; start_edge "${target%-baseline}" "$port"; pid=$EDGE_PID ;;
+    *-baseline) EDGE_BIN=$BASELINE_BIN; start_edge "$kind" "$port"; pid=$EDGE_PID ;;
     *) start_edge "$target" "$port"; pid=$EDGE_PID ;;
   esac
-  before=$(rss_of_pid "$pid")
-  "$BIN" loadtest --target "ws://127.0.0.1:$port/announce" --connections "$IDLE_PEERS" --swarms "$SWARMS" \
-    --duration 40 --idle --json >"$WORK/idle.json" 2>/dev/null &
+  fresh=$(rss_of_pid "$pid")
+  # Two generators with different seeds (distinct peers and swarms), both idle after one announce.
+  "$BIN" loadtest --target "ws://127.0.0.1:$port/announce" --connections "$WARM_PEERS" --swarms "$SWARMS" \
+    --duration 90 --idle --seed 7 --json >/dev/null 2>&1 &
+  warm_lt=$!
+  wait_peers "$kind" "$port" "$WARM_PEERS"
+  warm=$(rss_of_pid "$pid")
+  "$BIN" loadtest --target "ws://127.0.0.1:$port/announce" --connections "$((IDLE_PEERS - WARM_PEERS))" --swarms "$SWARMS" \
+    --duration 90 --idle --json >/dev/null 2>&1 &
   lt=$!
-  # Peers are all connected when the host counts them (edge) or after a bounded settle (node).
-  for _ in $(seq 1 600); do
-    if [ "$target" != bittorrent-tracker ]; then
-      n=$(metric "$port" meshcdn_edge_peers || echo 0)
-      [ "${n:-0}" -ge "$IDLE_PEERS" ] && break
-    else
-      n=$(ss -Htn state established "( sport = :$port )" | wc -l)
-      [ "$n" -ge "$IDLE_PEERS" ] && break
-    fi
-    sleep 0.1
-  done
-  sleep 2
+  wait_peers "$kind" "$port" "$IDLE_PEERS"
   after=$(rss_of_pid "$pid")
-  kill "$lt" 2>/dev/null || true; wait "$lt" 2>/dev/null || true
+  kill "$lt" "$warm_lt" 2>/dev/null || true; wait "$lt" "$warm_lt" 2>/dev/null || true
   stop "$pid"
-  python3 -c "import sys; b,a,n=map(int,sys.argv[1:]); print(f'| $target | {b/2**20:.1f} MiB | {a/2**20:.1f} MiB | {(a-b)/n:.0f} B |')" "$before" "$after" "$IDLE_PEERS"
+  python3 -c "import sys; f,w,a,n,m=map(int,sys.argv[1:]); M=2**20; print(f'| $target | {f/M:.1f} MiB | {w/M:.1f} MiB | {a/M:.1f} MiB | {(a-f)/n:.0f} B | {(a-w)/(n-m):.0f} B |')" \
+    "$fresh" "$warm" "$after" "$IDLE_PEERS" "$WARM_PEERS"
 done

@@ -148,9 +148,8 @@ pub struct LimitsConfig {
     pub idle_timeout_secs: u64,
     /// Messages queued to one connection beyond this close it (a reader that stopped reading).
     pub max_queued_messages: usize,
-    /// WebSocket read buffer per connection, in bytes: resident for every connection that has
-    /// sent anything, and the most read per syscall. Small keeps idle peers cheap.
-    pub read_buffer_bytes: usize,
+    /// A write the peer does not take within this long drops the connection, in milliseconds.
+    pub send_timeout_ms: u64,
 }
 
 impl Default for LimitsConfig {
@@ -164,7 +163,7 @@ impl Default for LimitsConfig {
             message_burst: 60,
             idle_timeout_secs: 300,
             max_queued_messages: 1024,
-            read_buffer_bytes: 512,
+            send_timeout_ms: 10_000,
         }
     }
 }
@@ -199,13 +198,9 @@ impl EdgeConfig {
             return bad("either auth.open (--open) or auth.jwks (--jwks) must be set");
         }
         let l = &self.limits;
-        if l.call_deadline_ms == 0
-            || l.max_message_bytes < 1024
-            || l.max_connections == 0
-            || l.read_buffer_bytes < 128
-        {
+        if l.call_deadline_ms == 0 || l.max_message_bytes < 1024 || l.max_connections == 0 {
             return bad(
-                "limits: call_deadline_ms > 0, max_message_bytes >= 1024, max_connections > 0, read_buffer_bytes >= 128",
+                "limits: call_deadline_ms > 0, max_message_bytes >= 1024, max_connections > 0, send_timeout_ms > 0",
             );
         }
         if l.messages_per_sec == 0

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod heap;
 pub mod idle;
 pub mod loadtest;
 pub mod metrics;
@@ -12,6 +13,7 @@ pub mod outbox;
 pub mod server;
 pub mod shard;
 pub mod tls;
+pub mod ws;
 
 pub use config::{EdgeConfig, EngineKind};
 pub use error::{ConfigError, EdgeError, EngineError};

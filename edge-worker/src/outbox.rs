@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use tokio::sync::Notify;
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
 
 /// A close the connection task must perform after sending what is queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +27,9 @@ struct Inner {
 #[derive(Debug)]
 pub struct Outbox {
     inner: Mutex<Inner>,
-    notify: Notify,
+    /// The connection task, woken when there is something to send (lighter than a `Notify`:
+    /// nothing of it lives in the task while it waits).
+    waker: AtomicWaker,
     cap: usize,
     /// When the peer last sent a frame, in the [`crate::idle::IdleSweeper`]'s milliseconds.
     /// Kept here because the outbox is already shared with the sweeper's slab.
@@ -46,7 +50,7 @@ impl Outbox {
     pub fn new(cap: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
-            notify: Notify::new(),
+            waker: AtomicWaker::new(),
             cap,
             last_active_ms: AtomicU64::new(0),
         }
@@ -69,12 +73,12 @@ impl Outbox {
                 reason: "outbound queue overflow",
             });
             drop(inner);
-            self.notify.notify_one();
+            self.waker.wake();
             return Pushed::Overflow;
         }
         inner.queue.push_back(text);
         drop(inner);
-        self.notify.notify_one();
+        self.waker.wake();
         Pushed::Queued
     }
 
@@ -85,7 +89,7 @@ impl Outbox {
         let first = inner.close.is_none();
         inner.close.get_or_insert(CloseOrder { code, reason });
         drop(inner);
-        self.notify.notify_one();
+        self.waker.wake();
         first
     }
 
@@ -105,9 +109,16 @@ impl Outbox {
         (queue, inner.close)
     }
 
-    /// Resolves when something was pushed or a close was ordered since the last call.
-    pub async fn wait(&self) {
-        self.notify.notified().await
+    /// Ready when something is queued or a close was ordered; otherwise wakes the task that
+    /// polled it when that happens.
+    pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.waker.register(cx.waker());
+        let inner = self.lock();
+        if inner.queue.is_empty() && inner.close.is_none() {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     }
 }
 

@@ -7,18 +7,19 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::connect_info::Connected;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, Route, TrackerStats};
 use serde::Deserialize;
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
 
 use crate::auth::{Gate, KeySource};
@@ -28,9 +29,11 @@ use crate::error::{EdgeError, EngineError};
 use crate::idle::{IdleKey, IdleSweeper};
 use crate::metrics::{Metrics, Reject};
 use crate::netfacts::FactSource;
-use crate::outbox::Outbox;
+use crate::outbox::{CloseOrder, Outbox, Pushed};
 use crate::shard::{ShardPool, now_ms};
 use crate::tls::TlsListener;
+use crate::ws::frame::{self, Decoder, Flow, FrameError, Message as WsMessage};
+use crate::ws::{self, ReadError, ReadOutcome, WsStream, WsUpgrade};
 
 /// Shared by every request and connection of one host.
 pub struct AppState {
@@ -127,9 +130,14 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
     let expire = Duration::from_millis(config.expire_interval_ms);
     let pool = {
         let metrics = metrics.clone();
-        tokio::task::spawn_blocking(move || ShardPool::start(shards, factory, metrics, expire))
-            .await
-            .map_err(|e| EdgeError::Reload(e.to_string()))??
+        tokio::task::spawn_blocking(move || {
+            let pool = ShardPool::start(shards, factory, metrics, expire);
+            // Compiling and instantiating left freed memory behind (see `heap`).
+            crate::heap::release_free_pages();
+            pool
+        })
+        .await
+        .map_err(|e| EdgeError::Reload(e.to_string()))??
     };
     let (gate, key_refresh) = if config.auth.open {
         (Gate::Open, None)
@@ -244,7 +252,7 @@ async fn announce(
     ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
     Query(query): Query<AnnounceQuery>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: WsUpgrade,
 ) -> Response {
     let admission = match app.gate.admit(query.token.as_deref(), now_ms()) {
         Ok(a) => a,
@@ -258,35 +266,43 @@ async fn announce(
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
     };
     let facts = app.facts.facts(&headers, peer.ip());
-    let max = app.config.limits.max_message_bytes;
     let conn = app.next_conn.fetch_add(1, Relaxed);
     let outbox = Arc::new(Outbox::new(app.config.limits.max_queued_messages));
     let idle_key = app.idle.register(outbox.clone());
-    // Boxed: the upgrade task stores what it captures for the connection's whole life.
+    // Boxed: the connection task keeps what it captures for the connection's whole life.
     let ctx = Box::new(ConnCtx {
         conn,
         outbox,
         facts,
         admission,
         touched: 0,
+        rate: RateLimit::new(app.config.limits.message_burst as f32),
+        pending_pong: None,
+        decoder: Decoder::new(app.config.limits.max_message_bytes),
         idle_key,
         slot,
     });
-    ws.max_message_size(max)
-        .max_frame_size(max)
-        // Small buffers: an idle peer should cost little memory (they grow when needed).
-        .read_buffer_size(app.config.limits.read_buffer_bytes)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| connection(app, Box::new(socket), ctx))
+    ws.on_upgrade(move |stream, early| {
+        let mut ctx = ctx;
+        ctx.decoder.hold(&early);
+        connection(app, stream, ctx)
+    })
 }
 
-/// Token bucket of one connection.
+/// Token bucket of one connection (its rate and burst are the host's, from the config).
 struct RateLimit {
     tokens: f32,
     last: Instant,
 }
 
 impl RateLimit {
+    fn new(burst: f32) -> Self {
+        Self {
+            tokens: burst,
+            last: Instant::now(),
+        }
+    }
+
     fn allow(&mut self, per_sec: f32, burst: f32) -> bool {
         let now = Instant::now();
         self.tokens =
@@ -309,6 +325,10 @@ struct ConnCtx {
     admission: Admission,
     /// Shards that saw this connection's `opened` (bit per shard).
     touched: u128,
+    rate: RateLimit,
+    /// Payload of a ping to answer (only the latest ping needs an answer).
+    pending_pong: Option<Box<[u8]>>,
+    decoder: Decoder,
     /// The connection's entry in the idle sweeper, given back on drop.
     idle_key: IdleKey,
     /// Frees the connection slot on drop (also when the upgrade never happens).
@@ -376,91 +396,227 @@ impl ConnCtx {
                     _ => Reject::Malformed,
                 };
                 app.metrics.reject(reject);
-                self.outbox.push(failure(e));
+                self.reply(app, failure(e));
             }
         }
     }
 }
 
-fn is_too_large(e: axum::Error) -> bool {
-    use tokio_tungstenite::tungstenite::Error as WsError;
-    matches!(
-        e.into_inner().downcast_ref::<WsError>(),
-        Some(WsError::Capacity(_))
-    )
+impl ConnCtx {
+    /// Queues a reply of the host itself (not of a shard) to this peer.
+    fn reply(&self, app: &AppState, text: String) {
+        if self.outbox.push(text) == Pushed::Overflow {
+            app.metrics.reject(Reject::SlowReader);
+        }
+    }
+
+    /// Reads and decodes what the socket has (see [`ws::poll_read_messages`]).
+    fn poll_read(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        app: &AppState,
+        stream: &mut WsStream,
+    ) -> std::task::Poll<Result<ReadOutcome, ReadError>> {
+        // Out of `self` while decoding, so that the message handler can borrow `self`.
+        let mut decoder = std::mem::replace(&mut self.decoder, Decoder::new(0));
+        let read =
+            ws::poll_read_messages(cx, stream, &mut decoder, &mut |m| self.on_message(app, m));
+        self.decoder = decoder;
+        read
+    }
+
+    /// Decodes the bytes held back by the decoder: those that came with the upgrade request.
+    fn decode_held(&mut self, app: &AppState) -> Result<ReadOutcome, ReadError> {
+        let mut decoder = std::mem::replace(&mut self.decoder, Decoder::new(0));
+        let decoded = decoder.decode(&mut [], &mut |m| self.on_message(app, m));
+        self.decoder = decoder;
+        Ok(ReadOutcome::Decoded(decoded?))
+    }
+
+    /// Handles one message from the peer (called while decoding, on the worker's read buffer).
+    fn on_message(&mut self, app: &AppState, message: WsMessage<'_>) -> Flow {
+        match message {
+            WsMessage::Text(text) => {
+                self.outbox.touch(app.idle.now_ms());
+                app.metrics.messages_in.fetch_add(1, Relaxed);
+                let limits = &app.config.limits;
+                if !self
+                    .rate
+                    .allow(limits.messages_per_sec as f32, limits.message_burst as f32)
+                {
+                    app.metrics.reject(Reject::RateLimited);
+                    self.reply(app, failure("rate limit exceeded; slow down"));
+                    return Flow::Continue;
+                }
+                self.route(app, text.to_owned());
+            }
+            WsMessage::Binary(_) => {
+                app.metrics.reject(Reject::Malformed);
+                self.reply(
+                    app,
+                    failure("binary frames are not part of the protocol; send JSON text"),
+                );
+            }
+            WsMessage::Ping(payload) => {
+                self.outbox.touch(app.idle.now_ms());
+                self.pending_pong = Some(payload.into());
+            }
+            WsMessage::Pong => self.outbox.touch(app.idle.now_ms()),
+            WsMessage::Close(_) => return Flow::Stop,
+        }
+        Flow::Continue
+    }
 }
 
-/// One connection's life. Its state is boxed (socket, context) so the task itself stays small:
-/// it is the bulk of what an idle peer costs.
-async fn connection(app: Arc<AppState>, mut socket: Box<WebSocket>, mut ctx: Box<ConnCtx>) {
-    let limits = &app.config.limits;
-    let conn = ctx.conn;
-    app.metrics.connections_total.fetch_add(1, Relaxed);
-    let (per_sec, burst) = (limits.messages_per_sec as f32, limits.message_burst as f32);
-    let mut rate = RateLimit {
-        tokens: burst,
-        last: Instant::now(),
+/// Writes `bytes` (whole frames), or fails if the peer has not taken them within `timeout`
+/// (`limits.send_timeout_ms`: a peer that stopped reading).
+async fn send(stream: &mut WsStream, bytes: &[u8], timeout: Duration) -> std::io::Result<()> {
+    let write = async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
     };
-    let close: Option<(u16, &'static str)> = 'conn: loop {
-        tokio::select! {
-            _ = ctx.outbox.wait() => {
-                let (queue, close) = ctx.outbox.take();
-                for text in queue {
-                    if socket.send(Message::Text(text.into())).await.is_err() {
-                        break 'conn None;
-                    }
-                    app.metrics.messages_out.fetch_add(1, Relaxed);
+    match tokio::time::timeout(timeout, write).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    }
+}
+
+/// Sends everything queued in `outbox` in one write (one syscall per wake-up, not per message);
+/// returns the close order if one came with it.
+async fn flush_outbox(
+    stream: &mut WsStream,
+    outbox: &Outbox,
+    app: &AppState,
+) -> std::io::Result<Option<CloseOrder>> {
+    let (queue, close) = outbox.take();
+    if !queue.is_empty() {
+        let mut out = Vec::with_capacity(queue.iter().map(|t| t.len() + 10).sum());
+        for text in &queue {
+            frame::encode_text(&mut out, text);
+        }
+        send(stream, &out, app.send_timeout()).await?;
+        app.metrics
+            .messages_out
+            .fetch_add(queue.len() as u64, Relaxed);
+    }
+    Ok(close)
+}
+
+async fn send_pong(stream: &mut WsStream, payload: &[u8], app: &AppState) -> std::io::Result<()> {
+    let mut out = Vec::with_capacity(payload.len() + 2);
+    frame::encode_pong(&mut out, payload);
+    send(stream, &out, app.send_timeout()).await
+}
+
+impl AppState {
+    fn send_timeout(&self) -> Duration {
+        Duration::from_millis(self.config.limits.send_timeout_ms)
+    }
+}
+
+/// What woke the connection task.
+enum Event {
+    Outbox,
+    Read(Result<ReadOutcome, ReadError>),
+}
+
+/// How a connection ends: silently (the peer is gone), or with a close frame.
+enum End {
+    Gone,
+    Close(u16, &'static str),
+}
+
+/// The verdict on one read: go on, or how to end.
+fn after_read(app: &AppState, conn: ConnId, read: Result<ReadOutcome, ReadError>) -> Option<End> {
+    match read {
+        Ok(ReadOutcome::Decoded(Flow::Continue)) => None,
+        // The peer closed: answer its close frame.
+        Ok(ReadOutcome::Decoded(Flow::Stop)) => Some(End::Close(1000, "")),
+        Ok(ReadOutcome::Eof) | Err(ReadError::Io(_)) => Some(End::Gone),
+        Err(ReadError::Frame(e)) => {
+            app.metrics.reject(match e {
+                FrameError::TooLarge { .. } => Reject::TooLarge,
+                _ => Reject::Malformed,
+            });
+            tracing::debug!(conn, error = %e, "closing connection");
+            Some(End::Close(e.close_code(), e.close_reason()))
+        }
+    }
+}
+
+/// One connection's life: reads (into the worker's buffer, see [`crate::ws`]), routes messages
+/// to shards, writes what shards queue in its outbox. Its state is kept small (writes run boxed,
+/// the rest is in the boxed [`ConnCtx`]): it sits in the task of every idle peer.
+async fn connection(app: Arc<AppState>, mut stream: WsStream, mut ctx: Box<ConnCtx>) {
+    app.metrics.connections_total.fetch_add(1, Relaxed);
+    let outbox = ctx.outbox.clone();
+    // Frames the client sent right behind its upgrade request (hyper had read them already).
+    let early = ctx.decode_held(&app);
+    let end = 'conn: {
+        if let Some(payload) = ctx.pending_pong.take()
+            && Box::pin(send_pong(&mut stream, &payload, &app))
+                .await
+                .is_err()
+        {
+            break 'conn End::Gone;
+        }
+        if let Some(end) = after_read(&app, ctx.conn, early) {
+            break 'conn end;
+        }
+        // Alternates which side is looked at first, so neither a busy outbox nor a busy
+        // reader starves the other.
+        let mut outbox_first = false;
+        loop {
+            outbox_first = !outbox_first;
+            let event = std::future::poll_fn(|cx| {
+                if outbox_first && outbox.poll_ready(cx).is_ready() {
+                    return Poll::Ready(Event::Outbox);
                 }
-                if let Some(order) = close {
-                    break Some((order.code, order.reason));
+                if let Poll::Ready(read) = ctx.poll_read(cx, &app, &mut stream) {
+                    return Poll::Ready(Event::Read(read));
+                }
+                match outbox.poll_ready(cx) {
+                    Poll::Ready(()) => Poll::Ready(Event::Outbox),
+                    Poll::Pending => Poll::Pending,
+                }
+            })
+            .await;
+            match event {
+                Event::Outbox => match Box::pin(flush_outbox(&mut stream, &outbox, &app)).await {
+                    Ok(None) => {}
+                    Ok(Some(order)) => break End::Close(order.code, order.reason),
+                    Err(_) => break End::Gone,
+                },
+                Event::Read(read) => {
+                    if let Some(payload) = ctx.pending_pong.take()
+                        && Box::pin(send_pong(&mut stream, &payload, &app))
+                            .await
+                            .is_err()
+                    {
+                        break End::Gone;
+                    }
+                    if let Some(end) = after_read(&app, ctx.conn, read) {
+                        break end;
+                    }
                 }
             }
-            frame = socket.recv() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    ctx.outbox.touch(app.idle.now_ms());
-                    app.metrics.messages_in.fetch_add(1, Relaxed);
-                    if !rate.allow(per_sec, burst) {
-                        app.metrics.reject(Reject::RateLimited);
-                        ctx.outbox.push(failure("rate limit exceeded; slow down"));
-                        continue;
-                    }
-                    ctx.route(&app, text.as_str().to_owned());
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    app.metrics.reject(Reject::Malformed);
-                    ctx.outbox.push(failure("binary frames are not part of the protocol; send JSON text"));
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
-                    ctx.outbox.touch(app.idle.now_ms());
-                }
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Err(e)) => {
-                    if is_too_large(e) {
-                        app.metrics.reject(Reject::TooLarge);
-                        break Some((1009, "message too large"));
-                    }
-                    break None;
-                }
-            },
         }
     };
     // A closed socket means `stopped` in every swarm of this connection.
     for shard in 0..app.pool.len() {
         if ctx.touched & (1u128 << shard) != 0 {
-            app.pool.close(shard, conn);
+            app.pool.close(shard, ctx.conn);
         }
     }
-    if let Some((code, reason)) = close {
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
+    if let End::Close(code, reason) = end {
+        let mut out = Vec::new();
+        frame::encode_close(&mut out, code, reason);
+        let closing = async {
+            stream.write_all(&out).await?;
+            stream.shutdown().await
         };
         // Boxed: this rare path should not add a timer to every connection's state.
-        let _ = Box::pin(tokio::time::timeout(
-            Duration::from_secs(2),
-            socket.send(Message::Close(Some(frame))),
-        ))
-        .await;
+        let _ = Box::pin(tokio::time::timeout(Duration::from_secs(2), closing)).await;
     }
 }
 
@@ -572,6 +728,7 @@ async fn reload(app: &Arc<AppState>, component: Option<PathBuf>) -> Result<Strin
             .reload(factory)
             .await
             .map_err(|e| EdgeError::Reload(e.to_string()))?;
+        let _ = tokio::task::spawn_blocking(crate::heap::release_free_pages).await;
         Ok(describe)
     }
     .await;
@@ -596,13 +753,15 @@ mod tests {
         std::mem::size_of::<F>()
     }
 
+    /// The connection future lives in every idle peer's task: keep it small.
     #[test]
     fn connection_state_stays_small() {
         let size = future_size(connection);
         eprintln!(
-            "connection future: {size} bytes; WebSocket {} bytes",
-            std::mem::size_of::<WebSocket>()
+            "connection future: {size} bytes; WsStream {} bytes; ConnCtx {} bytes (boxed)",
+            std::mem::size_of::<WsStream>(),
+            std::mem::size_of::<ConnCtx>()
         );
-        assert!(size < 1024, "{size}");
+        assert!(size <= 512, "{size}");
     }
 }
