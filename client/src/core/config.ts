@@ -41,6 +41,14 @@ export interface CoreConfig {
   sendBufferHighBytes: number;
   /** When upload is off. */
   uploadPolicy: UploadPolicyConfig;
+  /**
+   * Where a fresh swarm token comes from before the current one expires (e.g. your backend calling
+   * the origin's `POST /v1/tokens`, for per-viewer tokens). Default (null): the master playlist is
+   * fetched again and the token of its bootstrap is used. @default null
+   */
+  getToken: (() => Promise<string | null>) | null;
+  /** The swarm token is replaced this long before it expires. @default 60000 */
+  tokenRefreshMarginMs: number;
 }
 
 export type CoreConfigInput = Partial<Omit<CoreConfig, "uploadPolicy">> & { uploadPolicy?: Partial<UploadPolicyConfig> };
@@ -64,6 +72,8 @@ export const DEFAULT_CONFIG: CoreConfig = {
   uploadChunkBytes: 64 * 1024,
   sendBufferHighBytes: 1024 * 1024,
   uploadPolicy: { disabled: false, offOnSaveData: true, offOnMetered: true, offBelowBatteryLevel: 0.2, offWhenHidden: false },
+  getToken: null,
+  tokenRefreshMarginMs: 60_000,
 };
 
 /** Merges caller config over the defaults; throws TypeError on unknown keys or wrong types (API misuse). */
@@ -81,6 +91,7 @@ export function resolveConfig(input: CoreConfigInput = {}): CoreConfig {
     }
     const def = (DEFAULT_CONFIG as unknown as Record<string, unknown>)[k];
     if (typeof def === "number" && (typeof v !== "number" || !(v >= 0))) throw new TypeError(`meshcdn: "${k}" must be a number >= 0`);
+    if (k === "getToken" && v !== null && typeof v !== "function") throw new TypeError('meshcdn: "getToken" must be a function returning a Promise of the token');
     (out as unknown as Record<string, unknown>)[k] = v;
   }
   if (out.uploadChunkBytes < 1 || out.uploadChunkBytes > 64 * 1024) throw new TypeError('meshcdn: "uploadChunkBytes" must be 1..65536');

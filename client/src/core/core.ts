@@ -10,6 +10,7 @@ import { TypedEmitter } from "./events.js";
 import { Swarm, type SegmentRequest } from "./swarm.js";
 import { TokenBucket } from "./switcher.js";
 import type { BanReason, MeshCdnEvents, MeshCdnStats, SegmentRecord } from "./types.js";
+import { fetchTokenFromMaster, TokenKeeper } from "./token.js";
 import { uploadOffReason, watchDeviceState, type DeviceState } from "./upload-policy.js";
 
 /** Swarms (renditions) kept connected at once; ABR switches make the older ones idle. */
@@ -35,13 +36,14 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   readonly peerId = randomBinaryId("-MC0001-");
   private bootstrap: Bootstrap | null = null;
   private masterUrl = "";
+  private tokens: TokenKeeper | null = null;
   private readonly swarms = new Map<string, Swarm>();
   private readonly banned = new Map<string, BanReason>();
   private readonly uploadBucket: TokenBucket;
   private device: DeviceState = {};
   private uploadOff: string | null = null;
   private stopWatching: (() => void) | null = null;
-  private readonly totals = { httpBytes: 0, p2pBytes: 0, uploadedBytes: 0, integrityFailures: 0 };
+  private readonly totals = { httpBytes: 0, p2pBytes: 0, uploadedBytes: 0, integrityFailures: 0, tokenRefreshes: 0 };
   private readonly records: SegmentRecord[] = [];
   private trackerUp = new Map<string, boolean>();
 
@@ -61,8 +63,34 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   setBootstrap(bootstrap: Bootstrap | null, masterUrl: string): void {
     for (const s of this.swarms.values()) s.destroy();
     this.swarms.clear();
+    this.tokens?.stop();
+    this.tokens = null;
     this.bootstrap = bootstrap;
     this.masterUrl = masterUrl;
+    if (bootstrap?.token) this.tokens = this.keepTokenFresh(bootstrap.token, masterUrl);
+  }
+
+  /** The swarm token in use (null when the tracker runs open), and when it expires (Unix ms). */
+  get token(): { token: string | null; expiresAtMs: number | null } {
+    return { token: this.tokens?.current ?? null, expiresAtMs: this.tokens?.expiresAtMs ?? null };
+  }
+
+  private keepTokenFresh(initial: string, masterUrl: string): TokenKeeper {
+    const getToken = this.config.getToken;
+    const keeper = new TokenKeeper(initial, {
+      fetchToken: getToken ?? (() => fetchTokenFromMaster(masterUrl)),
+      marginMs: this.config.tokenRefreshMarginMs,
+      now: () => Date.now(),
+      retryMs: Math.max(5_000, this.config.trackerReconnectMaxMs),
+    });
+    keeper.on("token", (_token, expiresAtMs) => {
+      if (this.tokens !== keeper) return;
+      this.totals.tokenRefreshes++;
+      this.emit("token-refreshed", { expiresAtMs });
+      for (const s of this.swarms.values()) s.reconnectTracker();
+    });
+    keeper.on("error", (err) => this.emit("error", err));
+    return keeper;
   }
 
   /** Reports a problem found outside the core (e.g. a bad bootstrap) as an `error` event. */
@@ -100,7 +128,8 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     if (!infoHash) return null;
     let s = this.swarms.get(infoHash);
     if (!s) {
-      s = new Swarm(infoHash, b.trackers, b.token, {
+      const keeper = this.tokens;
+      s = new Swarm(infoHash, b.trackers, () => keeper?.current ?? b.token, {
         config: this.config,
         peerId: this.peerId,
         now: () => Date.now(),
@@ -110,6 +139,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
         ban: (id, reason, error) => this.ban(id, reason, error),
         onPeer: (swarm, id, connected) =>
           this.emit(connected ? "peer-connected" : "peer-disconnected", { swarm, peerId: binaryStringToHex(id) ?? "" }),
+        onTrackerRefused: () => keeper?.refreshIfStale(),
         onTrackerState: (swarm, url, connected) => {
           this.trackerUp.set(swarm, connected);
           this.emit("tracker-state", { swarm, url, connected });
@@ -192,6 +222,8 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
       trackerConnected: [...this.swarms.values()].some((s) => s.trackerConnected),
       uploadEnabled: this.uploadEnabled,
       integrityFailures: this.totals.integrityFailures,
+      tokenExpiresAtMs: this.tokens?.expiresAtMs ?? null,
+      tokenRefreshes: this.totals.tokenRefreshes,
       peerId: binaryStringToHex(this.peerId) ?? "",
       segments: this.records.map((r) => ({ ...r })),
     };

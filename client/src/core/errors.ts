@@ -50,6 +50,15 @@ export class BootstrapError extends Error {
   }
 }
 
+/** A new swarm token could not be had (the old one is used until it expires; then P2P pauses, HTTP goes on). */
+export class TokenError extends Error {
+  readonly type = "token" as const;
+  constructor(message: string) {
+    super(`swarm token: ${message}`);
+    this.name = "TokenError";
+  }
+}
+
 /** The tracker refused us or sent something we cannot use. P2P pauses; HTTP goes on. */
 export class TrackerError extends Error {
   readonly type = "tracker" as const;
@@ -89,6 +98,7 @@ export type MeshCdnError =
   | PeerProtocolError
   | IntegrityError
   | BootstrapError
+  | TokenError
   | TrackerError
   | HttpError
   | AbortedError;

@@ -49,6 +49,8 @@ export interface SwarmContext {
   ban(peerId: string, reason: BanReason, error: IntegrityError | PeerProtocolError): void;
   onPeer(swarm: string, peerId: string, connected: boolean): void;
   onTrackerState(swarm: string, url: string, connected: boolean): void;
+  /** The tracker refused a connection or a request: the token may have expired. */
+  onTrackerRefused(): void;
   onError(err: TrackerError | HttpError): void;
   onIntegrityFailure(err: IntegrityError): void;
   onUploaded(bytes: number): void;
@@ -88,7 +90,7 @@ export class Swarm {
   constructor(
     readonly infoHash: string,
     private readonly trackers: string[],
-    private readonly token: string | null,
+    private readonly token: () => string | null,
     private readonly ctx: SwarmContext,
   ) {
     this.infoHashBin = hexToBinaryString(infoHash);
@@ -102,6 +104,7 @@ export class Swarm {
     this.tracker = new TrackerClient({
       urls: this.trackers,
       token: this.token,
+      onRefused: () => this.ctx.onTrackerRefused(),
       infoHash: this.infoHashBin,
       peerId: this.ctx.peerId,
       createOffers: (n) => this.createOffers(n),
@@ -120,6 +123,11 @@ export class Swarm {
     this.tracker.on("state", (url, connected) => this.ctx.onTrackerState(this.infoHash, url, connected));
     this.tracker.on("error", (e) => this.ctx.onError(e));
     this.tracker.start();
+  }
+
+  /** Reconnects to the tracker (after the swarm token changed). */
+  reconnectTracker(): void {
+    this.tracker?.reconnect();
   }
 
   destroy(): void {

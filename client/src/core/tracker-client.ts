@@ -32,7 +32,10 @@ export interface TrackerOffer {
 
 export interface TrackerClientOptions {
   urls: string[];
-  token: string | null;
+  /** The current swarm token (it may change between connections, see TokenKeeper). */
+  token: () => string | null;
+  /** A connection failed before it opened, or the tracker refused a request (maybe the token). */
+  onRefused?: () => void;
   /** 20-char binary string. */
   infoHash: string;
   /** 20-char binary string. */
@@ -98,6 +101,24 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
     return this.ws?.readyState === 1;
   }
 
+  /**
+   * Opens a new tracker connection now (e.g. with a new token) and closes the current one. Peer
+   * connections made through the tracker are not affected.
+   */
+  reconnect(): void {
+    if (this.stopped) return;
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.announceTimer);
+    const old = this.ws;
+    this.ws = null;
+    if (old) {
+      if (this.connectedUrl) this.emit("state", this.connectedUrl, false);
+      this.connectedUrl = null;
+      old.close();
+    }
+    this.connect();
+  }
+
   /** Announce now (e.g. when we lost peers), with fresh offers if we want peers. */
   announceNow(): void {
     if (this.ws?.readyState === 1) void this.announce(this.ws);
@@ -128,7 +149,7 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
     const WS = this.o.WebSocketImpl ?? globalThis.WebSocket;
     let ws: WebSocket;
     try {
-      ws = new WS(trackerUrlWithToken(url, this.o.token));
+      ws = new WS(trackerUrlWithToken(url, this.o.token()));
     } catch (e) {
       this.emit("error", new TrackerError(url, `cannot open: ${(e as Error).message}`));
       this.scheduleReconnect();
@@ -154,7 +175,11 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
       this.connectedUrl = null;
       clearTimeout(this.announceTimer);
       if (opened) this.emit("state", url, false);
-      else this.emit("error", new TrackerError(url, "connection failed"));
+      else {
+        this.emit("error", new TrackerError(url, "connection failed"));
+        // A refused upgrade (HTTP 401) looks the same to a browser: maybe the token expired.
+        this.o.onRefused?.();
+      }
       this.scheduleReconnect();
     };
     ws.onerror = () => {
@@ -213,6 +238,7 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
     if (typeof m !== "object" || m === null) return;
     if (typeof m["failure reason"] === "string") {
       this.emit("error", new TrackerError(url, `failure reason: ${m["failure reason"]}`));
+      this.o.onRefused?.();
       return;
     }
     if (m.action !== "announce" || m.info_hash !== this.o.infoHash) return;

@@ -35,6 +35,10 @@ export interface MeshCdnStats {
   trackerConnected: boolean;
   uploadEnabled: boolean;
   integrityFailures: number;
+  /** When the swarm token in use expires (Unix ms); null without a token or expiry. */
+  tokenExpiresAtMs: number | null;
+  /** Swarm tokens fetched to replace expiring ones. */
+  tokenRefreshes: number;
   /** Our own peer id (40 hex). */
   peerId: string;
   /** The last segments delivered to the player, oldest first (at most 500). */
@@ -54,6 +58,8 @@ export type MeshCdnEvents = {
   "integrity-failure": (err: IntegrityError) => void;
   "tracker-state": (e: { swarm: string; url: string; connected: boolean }) => void;
   "upload-state": (e: { uploadEnabled: boolean; reason: string | null }) => void;
+  /** A new swarm token is in use (fetched before the old one expired); trackers reconnect with it. */
+  "token-refreshed": (e: { expiresAtMs: number | null }) => void;
   /** Non-fatal problems (bad bootstrap, tracker refusals, HTTP failures). Playback goes on. */
   error: (err: MeshCdnError) => void;
 };

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
-import { launchBrowser, openViewer, startStack, summary, waitFor, type Stack, type StackOptions, type Viewer } from "../support/harness.js";
+import { launchBrowser, openViewer, segs, summary, waitFor, withStack, type Stack, type Viewer } from "../support/harness.js";
 
 if (!process.env.MESHCDN_E2E_NETNS) {
   throw new Error("run the browser tests with `npm run test:e2e` (it makes the network namespace they need)");
@@ -20,20 +20,6 @@ after(async () => {
   await browser?.close();
 });
 
-async function withStack(fn: (stack: Stack) => Promise<void>, opts: StackOptions = {}): Promise<void> {
-  const stack = await startStack(opts);
-  console.log(`# stack: ${stack.mode} (${stack.masterUrl})`);
-  const contexts: Viewer[] = [];
-  try {
-    await fn(stack);
-  } finally {
-    for (const v of contexts) await v.context.close();
-    await stack.close();
-  }
-}
-
-/** Segments handed to the player so far. */
-const segs = async (v: Viewer) => (await v.snapshot()).stats.segments.length;
 
 test("three viewers: the second and third get at least half of their bytes from peers, without stalls", { timeout: 180_000 }, async () => {
   await withStack(async (stack) => {

@@ -39,6 +39,8 @@ export interface Stack {
 export interface StackOptions {
   /** List a tracker URL where nothing listens first in the bootstrap, to exercise failover. */
   deadTrackerFirst?: boolean;
+  /** Per-viewer swarm tokens valid this long (origin `[tokens] ttl_secs`); default: the origin's own. */
+  tokenTtlSecs?: number;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -60,7 +62,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // `meshcdn origin` in front of the test's upstream (static VOD + a live sliding window).
     const upstream = await startUpstream({ host: HOST });
     cleanups.push(() => upstream.close());
-    const origin = await startOrigin(parts, HOST, upstream.url, trackerUrls, keys.keysDir);
+    const origin = await startOrigin(parts, HOST, upstream.url, trackerUrls, keys.keysDir, opts.tokenTtlSecs);
     cleanups.push(() => origin.proc.stop());
     const base = origin.url;
     const originName = "meshcdn origin";
@@ -105,6 +107,8 @@ export interface ViewerSnapshot {
     bannedPeers: string[];
     trackerConnected: boolean;
     integrityFailures: number;
+    tokenExpiresAtMs: number | null;
+    tokenRefreshes: number;
     peerId: string;
     segments: { sn: number; source: string; bytes: number; p2pBytes: number; httpBytes: number; peerId: string | null; decisions: string[] }[];
   };
@@ -175,3 +179,17 @@ export function summary(name: string, s: ViewerSnapshot): string {
     (s.otherWaits.length ? ` waitsWithBuffer=${JSON.stringify(s.otherWaits)}` : "");
   return `${name}: http=${st.httpBytes} p2p=${st.p2pBytes} offload=${(st.offloadRatio * 100).toFixed(1)}% peers=${st.peers.length} stalls=${s.stalls}${stalls} seeks=${s.seekLog.join(",")} segs=[${src}]`;
 }
+
+/** Runs `fn` against a fresh stack, closed afterwards whatever happens. */
+export async function withStack(fn: (stack: Stack) => Promise<void>, opts: StackOptions = {}): Promise<void> {
+  const stack = await startStack(opts);
+  console.log(`# stack: ${stack.mode} (${stack.masterUrl})`);
+  try {
+    await fn(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
+/** Segments handed to the player so far. */
+export const segs = async (v: Viewer) => (await v.snapshot()).stats.segments.length;

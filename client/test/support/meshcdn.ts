@@ -122,13 +122,17 @@ export async function startOrigin(
   upstreamUrl: string,
   trackerUrls: string[],
   keysDir: string,
+  tokenTtlSecs?: number,
 ): Promise<{ url: string; proc: Proc }> {
   const port = await freePort(host);
-  const proc = run(
-    parts.bin,
-    ["origin", "--upstream", upstreamUrl, "--listen", `${host}:${port}`, ...trackerUrls.flatMap((t) => ["--tracker", t]), "--keys", keysDir],
-    "origin",
-  );
+  const args = ["origin", "--upstream", upstreamUrl, "--listen", `${host}:${port}`, ...trackerUrls.flatMap((t) => ["--tracker", t]), "--keys", keysDir];
+  if (tokenTtlSecs !== undefined) {
+    // Per-viewer tokens: each master playlist fetch gets one that lives tokenTtlSecs from then.
+    const config = join(keysDir, "origin.toml");
+    writeFileSync(config, `[tokens]\nscope = "per-viewer"\nttl_secs = ${tokenTtlSecs}\n`);
+    args.push("--config", config);
+  }
+  const proc = run(parts.bin, args, "origin");
   const url = `http://${host}:${port}`;
   await waitHttp(`${url}/live/master.m3u8`, proc, 30_000);
   return { url, proc };

@@ -11,7 +11,7 @@ const INFO_HASH = "\u0001".repeat(20);
 function client(urls: string[], peerId: string, o: Partial<TrackerClientOptions> = {}): TrackerClient {
   return new TrackerClient({
     urls,
-    token: null,
+    token: () => null,
     infoHash: INFO_HASH,
     peerId,
     createOffers: async (n) => Array.from({ length: n }, (_, i) => ({ offerId: `${peerId.slice(0, 19)}${i}`, sdp: `sdp-of-${peerId}` })),
@@ -76,7 +76,7 @@ test("the swarm token rides in the URL query, and a dropped connection is re-est
     // Drop the first connection right away: the client must come back.
     if (seen.length === 1) ws.close();
   });
-  const c = client([url], "-MC0001-cccccccccccc", { token: "h.p.s" });
+  const c = client([url], "-MC0001-cccccccccccc", { token: () => "h.p.s" });
   try {
     const ups: boolean[] = [];
     const twice = new Promise<void>((resolve) => c.on("state", (_u, up) => (ups.push(up), ups.filter(Boolean).length === 2 && resolve())));
@@ -99,6 +99,44 @@ test("the swarm token rides in the URL query, and a dropped connection is re-est
   }
 });
 
+test("reconnect() opens a new connection with the current token and closes the old one", async () => {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise((r) => wss.on("listening", r));
+  const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/announce`;
+  const seen: string[] = [];
+  let firstClosed = false;
+  wss.on("connection", (ws, req) => {
+    seen.push(req.url ?? "");
+    if (seen.length === 1) ws.on("close", () => (firstClosed = true));
+  });
+  let token = "old.token.1";
+  let refused = 0;
+  const c = client([url], "-MC0001-dddddddddddd", { token: () => token, onRefused: () => refused++ });
+  try {
+    const ups: boolean[] = [];
+    const up = (n: number) =>
+      new Promise<void>((resolve) => {
+        const t = setInterval(() => ups.filter(Boolean).length >= n && (clearInterval(t), resolve()), 10);
+      });
+    c.on("state", (_u, isUp) => ups.push(isUp));
+    c.start();
+    await up(1);
+    token = "new.token.2";
+    c.reconnect();
+    await up(2);
+    assert.deepEqual(seen, ["/announce?token=old.token.1", "/announce?token=new.token.2"]);
+    assert.deepEqual(ups, [true, false, true], "down while switching, then up again");
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => firstClosed && (clearInterval(t), resolve()), 10);
+    });
+    assert.equal(refused, 0, "a deliberate reconnect is not a refusal");
+  } finally {
+    c.stop();
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((r) => wss.close(r));
+  }
+});
+
 test("tracker failures and foreign frames are reported, not trusted", async () => {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise((r) => wss.on("listening", r));
@@ -111,7 +149,8 @@ test("tracker failures and foreign frames are reported, not trusted", async () =
     ws.send(JSON.stringify({ action: "announce", info_hash: INFO_HASH, peer_id: "\u0100".repeat(20), offer_id: "o".repeat(20), offer: { type: "offer", sdp: "s" } }));
     ws.send(JSON.stringify({ action: "announce", info_hash: INFO_HASH, peer_id: "y".repeat(20), offer_id: "o".repeat(20), offer: { type: "offer", sdp: "good" } }));
   });
-  const c = client([url], "-MC0001-dddddddddddd");
+  let refusals = 0;
+  const c = client([url], "-MC0001-dddddddddddd", { onRefused: () => refusals++ });
   const errors: string[] = [];
   const offers: string[] = [];
   c.on("error", (e) => errors.push(e.message));
@@ -122,6 +161,7 @@ test("tracker failures and foreign frames are reported, not trusted", async () =
     assert.deepEqual(offers, ["good"], "only the well-formed offer for our swarm");
     assert.ok(errors.some((m) => /not JSON/.test(m)));
     assert.ok(errors.some((m) => /failure reason: invalid token/.test(m)));
+    assert.equal(refusals, 1, "a failure reason may mean an expired token: the owner is told");
   } finally {
     c.stop();
     for (const ws of wss.clients) ws.terminate();
