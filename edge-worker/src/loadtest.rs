@@ -26,8 +26,11 @@ const CONNECT_CONCURRENCY: usize = 128;
 
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
-    /// `ws://host:port/announce` (with `?token=` if the tracker needs one).
+    /// `ws://host:port/announce` or `wss://…` (with `?token=` if the tracker needs one).
     pub target: String,
+    /// PEM file of extra CA certificates to trust for `wss://` (e.g. a self-signed edge's);
+    /// the Mozilla roots (webpki-roots) are always trusted.
+    pub ca_file: Option<std::path::PathBuf>,
     pub connections: usize,
     pub swarms: usize,
     pub duration: Duration,
@@ -42,6 +45,7 @@ impl Default for LoadConfig {
     fn default() -> Self {
         Self {
             target: "ws://127.0.0.1:8000/announce".into(),
+            ca_file: None,
             connections: 100,
             swarms: 10,
             duration: Duration::from_secs(10),
@@ -145,6 +149,39 @@ fn client_ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConf
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
 }
 
+/// TLS for `wss://` targets: the Mozilla roots plus the CAs in `ca_file`.
+fn tls_connector(
+    ca_file: Option<&std::path::Path>,
+) -> Result<tokio_tungstenite::Connector, LoadError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let certs = CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| LoadError::Settings(format!("CA file {}: {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(LoadError::Settings(format!(
+                "CA file {}: no certificate",
+                path.display()
+            )));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| LoadError::Settings(format!("CA file {}: {e}", path.display())))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LoadError::Settings(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(config)))
+}
+
 /// A random 20-byte id as a WebTorrent binary string.
 pub fn random_id(rng: &mut SmallRng) -> String {
     (0..20).map(|_| char::from(rng.random::<u8>())).collect()
@@ -195,9 +232,15 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     if config.offers > 10 {
         return Err(LoadError::Settings("offers must be at most 10".into()));
     }
-    if !config.target.starts_with("ws://") {
-        return Err(LoadError::Settings("target must be a ws:// URL".into()));
-    }
+    let connector = if config.target.starts_with("wss://") {
+        Some(tls_connector(config.ca_file.as_deref())?)
+    } else if config.target.starts_with("ws://") {
+        None
+    } else {
+        return Err(LoadError::Settings(
+            "target must be a ws:// or wss:// URL".into(),
+        ));
+    };
     let mut rng = SmallRng::seed_from_u64(config.seed);
     let swarms: Vec<String> = (0..config.swarms).map(|_| random_id(&mut rng)).collect();
 
@@ -205,15 +248,16 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     let gate = Arc::new(tokio::sync::Semaphore::new(CONNECT_CONCURRENCY));
     let mut connecting = tokio::task::JoinSet::new();
     for _ in 0..config.connections {
-        let (target, gate) = (config.target.clone(), gate.clone());
+        let (target, gate, connector) = (config.target.clone(), gate.clone(), connector.clone());
         connecting.spawn(async move {
             let _permit = gate.acquire_owned().await.ok()?;
             let (ws, _) = tokio::time::timeout(
                 CONNECT_TIMEOUT,
-                tokio_tungstenite::connect_async_with_config(
+                tokio_tungstenite::connect_async_tls_with_config(
                     target.as_str(),
                     Some(client_ws_config()),
                     false,
+                    connector,
                 ),
             )
             .await
@@ -230,7 +274,14 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         }
     }
     if sockets.is_empty() {
-        let error = match tokio_tungstenite::connect_async(config.target.as_str()).await {
+        let error = match tokio_tungstenite::connect_async_tls_with_config(
+            config.target.as_str(),
+            None,
+            false,
+            connector,
+        )
+        .await
+        {
             Ok(_) => "connections failed under load".to_string(),
             Err(e) => e.to_string(),
         };
@@ -411,6 +462,11 @@ mod tests {
             },
             LoadConfig {
                 target: "http://x".into(),
+                ..Default::default()
+            },
+            LoadConfig {
+                target: "wss://x/announce".into(),
+                ca_file: Some("/nonexistent/ca.pem".into()),
                 ..Default::default()
             },
         ] {

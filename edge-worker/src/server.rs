@@ -753,7 +753,9 @@ mod tests {
         std::mem::size_of::<F>()
     }
 
-    /// The connection future lives in every idle peer's task: keep it small.
+    /// The connection future lives in every idle peer's task: keep it small. Tokio's task cell is
+    /// 128-byte aligned and adds about 100 bytes, so up to ~270 bytes the cell stays at 384 bytes
+    /// (docs/benchmarks/edge.md); more would cost every idle peer another 128.
     #[test]
     fn connection_state_stays_small() {
         let size = future_size(connection);
@@ -762,6 +764,6 @@ mod tests {
             std::mem::size_of::<WsStream>(),
             std::mem::size_of::<ConnCtx>()
         );
-        assert!(size <= 512, "{size}");
+        assert!(size <= 256, "{size}");
     }
 }

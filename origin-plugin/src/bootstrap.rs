@@ -97,10 +97,16 @@ mod tests {
             hashes: None,
         };
         let enc = b.encode();
-        assert!(enc.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            enc.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         assert_eq!(Bootstrap::decode(&enc).unwrap(), b);
         assert!(Bootstrap::decode("!!!").is_err());
-        assert!(Bootstrap::decode("e30").is_err(), "`{{}}` lacks the required fields");
+        assert!(
+            Bootstrap::decode("e30").is_err(),
+            "`{{}}` lacks the required fields"
+        );
     }
 
     #[test]

@@ -11,9 +11,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config {path} is invalid: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("config is invalid: {0}")]
     Invalid(String),
     #[error("invalid duration {0:?}: expected a number followed by ms, s, m, h or d (e.g. 10m)")]
@@ -91,7 +97,13 @@ pub struct ManifestConfig {
 
 impl Default for ManifestConfig {
     fn default() -> Self {
-        Self { max_bytes: 4 << 20, default_ttl_ms: 1_000, max_ttl_ms: 10_000, cache_capacity: 1_000, max_segments: 20_000 }
+        Self {
+            max_bytes: 4 << 20,
+            default_ttl_ms: 1_000,
+            max_ttl_ms: 10_000,
+            cache_capacity: 1_000,
+            max_segments: 20_000,
+        }
     }
 }
 
@@ -114,7 +126,13 @@ pub struct HashConfig {
 
 impl Default for HashConfig {
     fn default() -> Self {
-        Self { concurrency: 8, ttl_secs: 3_600, cache_capacity: 100_000, max_segment_bytes: 256 << 20, timeout_ms: 20_000 }
+        Self {
+            concurrency: 8,
+            ttl_secs: 3_600,
+            cache_capacity: 100_000,
+            max_segment_bytes: 256 << 20,
+            timeout_ms: 20_000,
+        }
     }
 }
 
@@ -131,7 +149,11 @@ pub struct UpstreamTimeouts {
 
 impl Default for UpstreamTimeouts {
     fn default() -> Self {
-        Self { connect_ms: 2_000, response_ms: 10_000, read_idle_ms: 15_000 }
+        Self {
+            connect_ms: 2_000,
+            response_ms: 10_000,
+            read_idle_ms: 15_000,
+        }
     }
 }
 
@@ -193,10 +215,14 @@ pub struct CorsConfig {
 impl OriginConfig {
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let config: Self = toml::from_str(&text)
-            .map_err(|source| ConfigError::Parse { path: path.into(), source: Box::new(source) })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source: Box::new(source),
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -205,14 +231,20 @@ impl OriginConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         for t in &self.trackers {
             if !(t.starts_with("ws://") || t.starts_with("wss://")) {
-                return Err(ConfigError::Invalid(format!("tracker URL {t:?} must start with ws:// or wss://")));
+                return Err(ConfigError::Invalid(format!(
+                    "tracker URL {t:?} must start with ws:// or wss://"
+                )));
             }
-            url::Url::parse(t).map_err(|e| ConfigError::Invalid(format!("tracker URL {t:?}: {e}")))?;
+            url::Url::parse(t)
+                .map_err(|e| ConfigError::Invalid(format!("tracker URL {t:?}: {e}")))?;
         }
         if let Some(u) = &self.upstream {
-            let parsed = url::Url::parse(u).map_err(|e| ConfigError::Invalid(format!("upstream {u:?}: {e}")))?;
+            let parsed = url::Url::parse(u)
+                .map_err(|e| ConfigError::Invalid(format!("upstream {u:?}: {e}")))?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(ConfigError::Invalid(format!("upstream {u:?} must be http:// or https://")));
+                return Err(ConfigError::Invalid(format!(
+                    "upstream {u:?} must be http:// or https://"
+                )));
             }
         }
         for rule in &self.content {
@@ -223,16 +255,26 @@ impl OriginConfig {
             }
         }
         if self.hashes.concurrency == 0 {
-            return Err(ConfigError::Invalid("hashes.concurrency must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "hashes.concurrency must be at least 1".into(),
+            ));
         }
         if self.tokens.window_secs == 0 || self.tokens.ttl_secs == 0 {
-            return Err(ConfigError::Invalid("tokens.window_secs and tokens.ttl_secs must be positive".into()));
+            return Err(ConfigError::Invalid(
+                "tokens.window_secs and tokens.ttl_secs must be positive".into(),
+            ));
         }
         if self.tokens.ttl_secs > self.tokens.max_ttl_secs {
-            return Err(ConfigError::Invalid("tokens.ttl_secs must not exceed tokens.max_ttl_secs".into()));
+            return Err(ConfigError::Invalid(
+                "tokens.ttl_secs must not exceed tokens.max_ttl_secs".into(),
+            ));
         }
-        http::HeaderName::from_bytes(self.tokens.viewer_header.as_bytes())
-            .map_err(|_| ConfigError::Invalid(format!("tokens.viewer_header {:?} is not a header name", self.tokens.viewer_header)))?;
+        http::HeaderName::from_bytes(self.tokens.viewer_header.as_bytes()).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "tokens.viewer_header {:?} is not a header name",
+                self.tokens.viewer_header
+            ))
+        })?;
         Ok(())
     }
 
@@ -248,16 +290,24 @@ impl OriginConfig {
         }
         let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
         let dir = dir.trim_matches('/');
-        if dir.is_empty() { "default".into() } else { dir.into() }
+        if dir.is_empty() {
+            "default".into()
+        } else {
+            dir.into()
+        }
     }
 }
 
 /// Parses `10m`, `30s`, `1500ms`, `2h`, `1d`.
 pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| ConfigError::Duration(text.into()))?;
+    let split = t
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| ConfigError::Duration(text.into()))?;
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| ConfigError::Duration(text.into()))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| ConfigError::Duration(text.into()))?;
     let ms_per = match unit {
         "ms" => 1,
         "s" => 1_000,
@@ -266,7 +316,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
         "d" => 86_400_000,
         _ => return Err(ConfigError::Duration(text.into())),
     };
-    n.checked_mul(ms_per).map(Duration::from_millis).ok_or_else(|| ConfigError::Duration(text.into()))
+    n.checked_mul(ms_per)
+        .map(Duration::from_millis)
+        .ok_or_else(|| ConfigError::Duration(text.into()))
 }
 
 #[cfg(test)]
@@ -280,7 +332,10 @@ mod tests {
             trackers: vec!["ws://127.0.0.1:8000/announce".into()],
             ..OriginConfig::default()
         };
-        c.content.push(ContentRule { prefix: "/live/".into(), id: "live".into() });
+        c.content.push(ContentRule {
+            prefix: "/live/".into(),
+            id: "live".into(),
+        });
         c.tokens.scope = TokenScope::PerViewer;
         c.tokens.reload_secs = 5;
         c.placement_file = Some("/etc/meshcdn/placement.toml".into());
@@ -303,8 +358,14 @@ mod tests {
         std::fs::write(&p, "[hashes]\nconcurrency = 0\n").unwrap();
         assert!(OriginConfig::load(&p).is_err());
         std::fs::write(&p, "[tokens]\nscope = \"per-viewer\"\nttl_secs = 60\n").unwrap();
-        assert_eq!(OriginConfig::load(&p).unwrap().tokens.scope, TokenScope::PerViewer);
-        assert!(matches!(OriginConfig::load(dir.path().join("missing.toml")), Err(ConfigError::Read { .. })));
+        assert_eq!(
+            OriginConfig::load(&p).unwrap().tokens.scope,
+            TokenScope::PerViewer
+        );
+        assert!(matches!(
+            OriginConfig::load(dir.path().join("missing.toml")),
+            Err(ConfigError::Read { .. })
+        ));
     }
 
     #[test]
@@ -312,8 +373,14 @@ mod tests {
         let mut c = OriginConfig::default();
         assert_eq!(c.content_id_for("/vod/sample/master.m3u8"), "vod/sample");
         assert_eq!(c.content_id_for("/master.m3u8"), "default");
-        c.content.push(ContentRule { prefix: "/vod/".into(), id: "all-vod".into() });
-        c.content.push(ContentRule { prefix: "/vod/special/".into(), id: "special".into() });
+        c.content.push(ContentRule {
+            prefix: "/vod/".into(),
+            id: "all-vod".into(),
+        });
+        c.content.push(ContentRule {
+            prefix: "/vod/special/".into(),
+            id: "special".into(),
+        });
         assert_eq!(c.content_id_for("/vod/sample/master.m3u8"), "all-vod");
         assert_eq!(c.content_id_for("/vod/special/a/master.m3u8"), "special");
     }
@@ -321,7 +388,10 @@ mod tests {
     #[test]
     fn durations_parse_and_reject_garbage() {
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
-        assert_eq!(parse_duration("1500ms").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            parse_duration("1500ms").unwrap(),
+            Duration::from_millis(1500)
+        );
         assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
         for bad in ["", "10", "m", "10x", "-1s", "99999999999999999999d", "1.5s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");

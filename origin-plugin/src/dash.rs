@@ -87,7 +87,10 @@ struct Element {
 
 impl Element {
     fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     fn child(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
@@ -107,7 +110,10 @@ fn local(name: &[u8]) -> Result<String, DashError> {
 }
 
 fn element(e: &quick_xml::events::BytesStart<'_>) -> Result<Element, DashError> {
-    let mut el = Element { name: local(e.name().as_ref())?, ..Element::default() };
+    let mut el = Element {
+        name: local(e.name().as_ref())?,
+        ..Element::default()
+    };
     for attr in e.attributes() {
         let attr = attr.map_err(xml_err)?;
         let key = local(attr.key.as_ref())?;
@@ -121,7 +127,9 @@ fn parse_dom(text: &str) -> Result<Element, DashError> {
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
-    let attach = |stack: &mut Vec<Element>, el: Element, root: &mut Option<Element>| match stack.last_mut() {
+    let attach = |stack: &mut Vec<Element>, el: Element, root: &mut Option<Element>| match stack
+        .last_mut()
+    {
         Some(parent) => parent.children.push(el),
         None if root.is_none() => *root = Some(el),
         None => {}
@@ -182,7 +190,10 @@ fn parse_dom(text: &str) -> Result<Element, DashError> {
 
 /// Seconds of an ISO 8601 duration as used by DASH (`PT1H2M3.5S`, `P1DT2S`).
 pub fn parse_iso_duration(text: &str) -> Result<f64, DashError> {
-    let bad = || DashError::Invalid { what: "duration", value: text.to_string() };
+    let bad = || DashError::Invalid {
+        what: "duration",
+        value: text.to_string(),
+    };
     let rest = text.trim().strip_prefix('P').ok_or_else(bad)?;
     let (date, time) = match rest.split_once('T') {
         Some((d, t)) => (d, Some(t)),
@@ -196,7 +207,11 @@ pub fn parse_iso_duration(text: &str) -> Result<f64, DashError> {
                 num.push(c);
                 continue;
             }
-            let mult = units.iter().find(|(u, _)| *u == c).map(|(_, m)| *m).ok_or_else(bad)?;
+            let mult = units
+                .iter()
+                .find(|(u, _)| *u == c)
+                .map(|(_, m)| *m)
+                .ok_or_else(bad)?;
             let n: f64 = num.parse().map_err(|_| bad())?;
             total += n * mult;
             num.clear();
@@ -210,12 +225,21 @@ pub fn parse_iso_duration(text: &str) -> Result<f64, DashError> {
         }
         take(t, &[('H', 3_600.0), ('M', 60.0), ('S', 1.0)])?;
     }
-    if total.is_finite() { Ok(total) } else { Err(bad()) }
+    if total.is_finite() {
+        Ok(total)
+    } else {
+        Err(bad())
+    }
 }
 
 fn num<T: std::str::FromStr>(el: &Element, name: &'static str) -> Result<Option<T>, DashError> {
     el.attr(name)
-        .map(|v| v.trim().parse::<T>().map_err(|_| DashError::Invalid { what: name, value: v.to_string() }))
+        .map(|v| {
+            v.trim().parse::<T>().map_err(|_| DashError::Invalid {
+                what: name,
+                value: v.to_string(),
+            })
+        })
         .transpose()
 }
 
@@ -248,11 +272,21 @@ impl Template {
         if let Some(tl) = el.child("SegmentTimeline") {
             let mut entries = Vec::new();
             for s in tl.children("S") {
-                let d: u64 = num(s, "d")?.ok_or(DashError::Invalid { what: "S@d", value: String::new() })?;
+                let d: u64 = num(s, "d")?.ok_or(DashError::Invalid {
+                    what: "S@d",
+                    value: String::new(),
+                })?;
                 if d == 0 {
-                    return Err(DashError::Invalid { what: "S@d", value: "0".into() });
+                    return Err(DashError::Invalid {
+                        what: "S@d",
+                        value: "0".into(),
+                    });
                 }
-                entries.push(TimelineEntry { t: num(s, "t")?, d, r: num(s, "r")?.unwrap_or(0) });
+                entries.push(TimelineEntry {
+                    t: num(s, "t")?,
+                    d,
+                    r: num(s, "r")?.unwrap_or(0),
+                });
             }
             t.timeline = Some(entries);
         }
@@ -261,7 +295,13 @@ impl Template {
 }
 
 /// Expands `$RepresentationID$`, `$Number$`, `$Bandwidth$`, `$Time$` (with `%0Nd` widths) and `$$`.
-pub fn expand_template(template: &str, rep_id: &str, number: u64, bandwidth: u64, time: u64) -> Result<String, DashError> {
+pub fn expand_template(
+    template: &str,
+    rep_id: &str,
+    number: u64,
+    bandwidth: u64,
+    time: u64,
+) -> Result<String, DashError> {
     let bad = || DashError::Template(template.to_string());
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
@@ -292,7 +332,13 @@ pub fn expand_template(template: &str, rep_id: &str, number: u64, bandwidth: u64
         match format {
             None => out.push_str(&value.to_string()),
             Some(f) => {
-                let width: usize = f.strip_prefix('0').unwrap_or(f).strip_suffix('d').ok_or_else(bad)?.parse().map_err(|_| bad())?;
+                let width: usize = f
+                    .strip_prefix('0')
+                    .unwrap_or(f)
+                    .strip_suffix('d')
+                    .ok_or_else(bad)?
+                    .parse()
+                    .map_err(|_| bad())?;
                 if width > 32 {
                     return Err(bad());
                 }
@@ -306,19 +352,31 @@ pub fn expand_template(template: &str, rep_id: &str, number: u64, bandwidth: u64
 
 fn join(base: &Url, el: &Element) -> Result<Url, DashError> {
     match el.child("BaseURL") {
-        Some(b) => base.join(b.text.trim()).map_err(|_| DashError::Invalid { what: "BaseURL", value: b.text.clone() }),
+        Some(b) => base.join(b.text.trim()).map_err(|_| DashError::Invalid {
+            what: "BaseURL",
+            value: b.text.clone(),
+        }),
         None => Ok(base.clone()),
     }
 }
 
 fn media_range(v: &str) -> Result<ByteRange, DashError> {
-    let bad = || DashError::Invalid { what: "mediaRange", value: v.to_string() };
+    let bad = || DashError::Invalid {
+        what: "mediaRange",
+        value: v.to_string(),
+    };
     let (a, b) = v.split_once('-').ok_or_else(bad)?;
-    let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    let (a, b): (u64, u64) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
     if b < a {
         return Err(bad());
     }
-    Ok(ByteRange { offset: a, length: b - a + 1 })
+    Ok(ByteRange {
+        offset: a,
+        length: b - a + 1,
+    })
 }
 
 struct Ctx<'a> {
@@ -331,7 +389,11 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn count(&mut self) -> Result<(), DashError> {
         *self.total += 1;
-        if *self.total > self.max_segments { Err(DashError::TooManySegments(self.max_segments)) } else { Ok(()) }
+        if *self.total > self.max_segments {
+            Err(DashError::TooManySegments(self.max_segments))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -349,10 +411,16 @@ fn representation_segments(
         for s in list.children("SegmentURL") {
             ctx.count()?;
             let url = match s.attr("media") {
-                Some(m) => base.join(m).map_err(|_| DashError::Invalid { what: "SegmentURL@media", value: m.into() })?,
+                Some(m) => base.join(m).map_err(|_| DashError::Invalid {
+                    what: "SegmentURL@media",
+                    value: m.into(),
+                })?,
                 None => base.clone(),
             };
-            out.push(DashSegment { url, range: s.attr("mediaRange").map(media_range).transpose()? });
+            out.push(DashSegment {
+                url,
+                range: s.attr("mediaRange").map(media_range).transpose()?,
+            });
         }
         return Ok(out);
     }
@@ -367,7 +435,10 @@ fn representation_segments(
         let mut push = |number: u64, time: u64, ctx: &mut Ctx<'_>| -> Result<(), DashError> {
             ctx.count()?;
             let rel = expand_template(media, &id, number, bandwidth, time)?;
-            let url = base.join(&rel).map_err(|_| DashError::Invalid { what: "segment URL", value: rel })?;
+            let url = base.join(&rel).map_err(|_| DashError::Invalid {
+                what: "segment URL",
+                value: rel,
+            })?;
             out.push(DashSegment { url, range: None });
             Ok(())
         };
@@ -380,13 +451,20 @@ fn representation_segments(
                     s.r as u64 + 1
                 } else {
                     // r = -1: repeat until the next S@t or the end of the period.
-                    let until = timeline.get(i + 1).and_then(|n| n.t).or(period_end).ok_or_else(|| DashError::UnknownDuration(id.clone()))?;
+                    let until = timeline
+                        .get(i + 1)
+                        .and_then(|n| n.t)
+                        .or(period_end)
+                        .ok_or_else(|| DashError::UnknownDuration(id.clone()))?;
                     until.saturating_sub(time).div_ceil(s.d)
                 };
                 for _ in 0..repeats {
                     push(number, time, ctx)?;
                     number += 1;
-                    time = time.checked_add(s.d).ok_or(DashError::Invalid { what: "S@d", value: s.d.to_string() })?;
+                    time = time.checked_add(s.d).ok_or(DashError::Invalid {
+                        what: "S@d",
+                        value: s.d.to_string(),
+                    })?;
                 }
             }
         } else if let Some(d) = t.duration.filter(|d| *d > 0) {
@@ -394,7 +472,9 @@ fn representation_segments(
                 // Live $Number$ addressing depends on the wall clock: not listed (no hashes).
                 return Ok(out);
             }
-            let secs = ctx.period_secs.ok_or_else(|| DashError::UnknownDuration(id.clone()))?;
+            let secs = ctx
+                .period_secs
+                .ok_or_else(|| DashError::UnknownDuration(id.clone()))?;
             let count = (secs * timescale as f64 / d as f64).ceil();
             if !(0.0..=ctx.max_segments as f64).contains(&count) {
                 return Err(DashError::TooManySegments(ctx.max_segments));
@@ -409,7 +489,10 @@ fn representation_segments(
     // SegmentBase or a bare BaseURL: the whole file is the one segment.
     if rep.child("BaseURL").is_some() || rep.child("SegmentBase").is_some() {
         ctx.count()?;
-        out.push(DashSegment { url: base.clone(), range: None });
+        out.push(DashSegment {
+            url: base.clone(),
+            range: None,
+        });
     }
     Ok(out)
 }
@@ -418,7 +501,10 @@ fn representation_segments(
 pub fn parse_mpd(text: &str, mpd_url: &Url, max_segments: usize) -> Result<MpdInfo, DashError> {
     let root = parse_dom(text)?;
     let dynamic = root.attr("type") == Some("dynamic");
-    let total_secs = root.attr("mediaPresentationDuration").map(parse_iso_duration).transpose()?;
+    let total_secs = root
+        .attr("mediaPresentationDuration")
+        .map(parse_iso_duration)
+        .transpose()?;
     let base = join(mpd_url, &root)?;
     let periods: Vec<&Element> = root.children("Period").collect();
     if periods.is_empty() {
@@ -428,15 +514,35 @@ pub fn parse_mpd(text: &str, mpd_url: &Url, max_segments: usize) -> Result<MpdIn
     let mut representations = Vec::new();
     let mut start = 0.0;
     for (i, period) in periods.iter().enumerate() {
-        start = period.attr("start").map(parse_iso_duration).transpose()?.unwrap_or(start);
-        let next_start = periods.get(i + 1).and_then(|p| p.attr("start")).map(parse_iso_duration).transpose()?;
-        let period_secs = match period.attr("duration").map(parse_iso_duration).transpose()? {
+        start = period
+            .attr("start")
+            .map(parse_iso_duration)
+            .transpose()?
+            .unwrap_or(start);
+        let next_start = periods
+            .get(i + 1)
+            .and_then(|p| p.attr("start"))
+            .map(parse_iso_duration)
+            .transpose()?;
+        let period_secs = match period
+            .attr("duration")
+            .map(parse_iso_duration)
+            .transpose()?
+        {
             Some(d) => Some(d),
             None => next_start.or(total_secs).map(|end| (end - start).max(0.0)),
         };
-        let mut ctx = Ctx { dynamic, period_secs, max_segments, total: &mut total };
+        let mut ctx = Ctx {
+            dynamic,
+            period_secs,
+            max_segments,
+            total: &mut total,
+        };
         let p_base = join(&base, period)?;
-        let p_tmpl = period.child("SegmentTemplate").map(|t| Template::default().merged(t)).transpose()?;
+        let p_tmpl = period
+            .child("SegmentTemplate")
+            .map(|t| Template::default().merged(t))
+            .transpose()?;
         let p_list = period.child("SegmentList");
         for set in period.children("AdaptationSet") {
             let a_base = join(&p_base, set)?;
@@ -447,15 +553,22 @@ pub fn parse_mpd(text: &str, mpd_url: &Url, max_segments: usize) -> Result<MpdIn
             let a_list = set.child("SegmentList").or(p_list);
             for rep in set.children("Representation") {
                 let r_base = join(&a_base, rep)?;
-                let segments = representation_segments(rep, &r_base, a_tmpl.as_ref(), a_list, &mut ctx)?;
-                representations.push(Representation { id: rep.attr("id").unwrap_or("").to_string(), segments });
+                let segments =
+                    representation_segments(rep, &r_base, a_tmpl.as_ref(), a_list, &mut ctx)?;
+                representations.push(Representation {
+                    id: rep.attr("id").unwrap_or("").to_string(),
+                    segments,
+                });
             }
         }
         if let Some(d) = period_secs {
             start += d;
         }
     }
-    Ok(MpdInfo { dynamic, representations })
+    Ok(MpdInfo {
+        dynamic,
+        representations,
+    })
 }
 
 fn descriptor(prefix: &str, value: &str) -> String {
@@ -504,8 +617,13 @@ pub fn rewrite_mpd(text: &str, value: &str) -> Result<String, DashError> {
             }
             Event::End(e) => {
                 if period_depth == Some(depth) {
-                    let raw = std::str::from_utf8(e.name().as_ref()).map_err(xml_err)?.to_string();
-                    let prefix = raw.rsplit_once(':').map(|(p, _)| format!("{p}:")).unwrap_or_default();
+                    let raw = std::str::from_utf8(e.name().as_ref())
+                        .map_err(xml_err)?
+                        .to_string();
+                    let prefix = raw
+                        .rsplit_once(':')
+                        .map(|(p, _)| format!("{p}:"))
+                        .unwrap_or_default();
                     insert = Some((before, prefix));
                     period_depth = None;
                 }
@@ -536,8 +654,12 @@ pub fn strip_insertions(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(&needle) {
-        let Some(open) = rest[..i].rfind('<') else { break };
-        let Some(close) = rest[i..].find("/>") else { break };
+        let Some(open) = rest[..i].rfind('<') else {
+            break;
+        };
+        let Some(close) = rest[i..].find("/>") else {
+            break;
+        };
         out.push_str(&rest[..open]);
         rest = &rest[i + close + 2..];
     }
@@ -603,17 +725,35 @@ mod tests {
 "#;
 
     fn keys(info: &MpdInfo, rep: usize) -> Vec<String> {
-        info.representations[rep].segments.iter().map(|s| hash_key(&base(), s)).collect()
+        info.representations[rep]
+            .segments
+            .iter()
+            .map(|s| hash_key(&base(), s))
+            .collect()
     }
 
     #[test]
     fn timeline_number_and_time_templates_expand() {
         let info = parse_mpd(TIMELINE, &base(), 100).unwrap();
         assert_eq!(info.rendition_ids(), ["hi", "lo"]);
-        assert_eq!(keys(&info, 0), ["c-hi-00007.m4s", "c-hi-00008.m4s", "c-hi-00009.m4s", "c-hi-00010.m4s"]);
+        assert_eq!(
+            keys(&info, 0),
+            [
+                "c-hi-00007.m4s",
+                "c-hi-00008.m4s",
+                "c-hi-00009.m4s",
+                "c-hi-00010.m4s"
+            ]
+        );
         // r=-1 repeats until the period ends (8 s = 8000 ticks): t = 100, 3100, 6100.
-        assert_eq!(keys(&info, 1), ["v/lo/100.m4s", "v/lo/3100.m4s", "v/lo/6100.m4s"]);
-        assert_eq!(parse_mpd(TIMELINE, &base(), 5), Err(DashError::TooManySegments(5)));
+        assert_eq!(
+            keys(&info, 1),
+            ["v/lo/100.m4s", "v/lo/3100.m4s", "v/lo/6100.m4s"]
+        );
+        assert_eq!(
+            parse_mpd(TIMELINE, &base(), 5),
+            Err(DashError::TooManySegments(5))
+        );
     }
 
     #[test]
@@ -625,18 +765,44 @@ mod tests {
  <Representation id="c"><BaseURL>whole&amp;file.mp4</BaseURL><SegmentBase indexRange="0-99"/></Representation>
 </AdaptationSet></Period></MPD>"#;
         let info = parse_mpd(mpd, &base(), 100).unwrap();
-        assert_eq!(keys(&info, 0), ["http://cdn.test/root/a/s0.ts", "http://cdn.test/root/a/s1.ts", "http://cdn.test/root/a/s2.ts"]);
-        assert_eq!(keys(&info, 1), ["http://cdn.test/root/x.mp4#bytes=10-19", "http://cdn.test/root/x.mp4#bytes=20-29"]);
-        assert_eq!(info.representations[1].segments[0].range, Some(ByteRange { offset: 10, length: 10 }));
+        assert_eq!(
+            keys(&info, 0),
+            [
+                "http://cdn.test/root/a/s0.ts",
+                "http://cdn.test/root/a/s1.ts",
+                "http://cdn.test/root/a/s2.ts"
+            ]
+        );
+        assert_eq!(
+            keys(&info, 1),
+            [
+                "http://cdn.test/root/x.mp4#bytes=10-19",
+                "http://cdn.test/root/x.mp4#bytes=20-29"
+            ]
+        );
+        assert_eq!(
+            info.representations[1].segments[0].range,
+            Some(ByteRange {
+                offset: 10,
+                length: 10
+            })
+        );
         assert_eq!(keys(&info, 2), ["http://cdn.test/root/whole&file.mp4"]);
     }
 
     #[test]
     fn live_number_templates_list_nothing_and_unknown_durations_are_errors() {
         let live = r#"<MPD type="dynamic"><Period start="PT0S"><AdaptationSet><Representation id="a"><SegmentTemplate media="$Number$.m4s" duration="2"/></Representation></AdaptationSet></Period></MPD>"#;
-        assert!(parse_mpd(live, &base(), 10).unwrap().representations[0].segments.is_empty());
+        assert!(
+            parse_mpd(live, &base(), 10).unwrap().representations[0]
+                .segments
+                .is_empty()
+        );
         let vod = live.replace("dynamic", "static");
-        assert_eq!(parse_mpd(&vod, &base(), 10), Err(DashError::UnknownDuration("a".into())));
+        assert_eq!(
+            parse_mpd(&vod, &base(), 10),
+            Err(DashError::UnknownDuration("a".into()))
+        );
     }
 
     #[test]
@@ -649,7 +815,10 @@ mod tests {
         assert_eq!(bootstrap_in(&out).as_deref(), Some("djE"));
         assert_eq!(rewrite_mpd(&out, "x"), Err(DashError::AlreadyRewritten));
         // The rewritten MPD still parses to the same segments.
-        assert_eq!(parse_mpd(&out, &base(), 100), parse_mpd(TIMELINE, &base(), 100));
+        assert_eq!(
+            parse_mpd(&out, &base(), 100),
+            parse_mpd(TIMELINE, &base(), 100)
+        );
         let prefixed = "<mpd:MPD xmlns:mpd=\"urn:mpeg:dash:schema:mpd:2011\"><mpd:Period></mpd:Period><mpd:Period></mpd:Period></mpd:MPD>";
         let out = rewrite_mpd(prefixed, "v").unwrap();
         assert!(out.contains("<mpd:Period><mpd:SupplementalProperty schemeIdUri=\"urn:meshcdn:bootstrap:2026\" value=\"v\"/></mpd:Period><mpd:Period></mpd:Period>"));
@@ -658,15 +827,44 @@ mod tests {
 
     #[test]
     fn malformed_mpds_are_errors() {
-        assert!(matches!(rewrite_mpd("<MPD><Period></MPD>", "v"), Err(DashError::Xml(_))));
-        assert_eq!(rewrite_mpd("<Foo/>", "v"), Err(DashError::NotMpd("Foo".into())));
+        assert!(matches!(
+            rewrite_mpd("<MPD><Period></MPD>", "v"),
+            Err(DashError::Xml(_))
+        ));
+        assert_eq!(
+            rewrite_mpd("<Foo/>", "v"),
+            Err(DashError::NotMpd("Foo".into()))
+        );
         assert_eq!(rewrite_mpd("<MPD></MPD>", "v"), Err(DashError::NoPeriod));
-        assert_eq!(rewrite_mpd("<MPD><Period/></MPD>", "v"), Err(DashError::EmptyPeriod));
-        assert!(matches!(rewrite_mpd("<MPD><Period>", "v"), Err(DashError::Xml(_))));
-        assert!(matches!(parse_mpd("<MPD><Period><AdaptationSet><Representation id='a'><SegmentTemplate media='$Nope$'><SegmentTimeline><S d='1'/></SegmentTimeline></SegmentTemplate></Representation></AdaptationSet></Period></MPD>", &base(), 9), Err(DashError::Template(_))));
-        assert!(matches!(parse_mpd("<MPD><Period><AdaptationSet><Representation><SegmentList><SegmentURL mediaRange='9-1'/></SegmentList></Representation></AdaptationSet></Period></MPD>", &base(), 9), Err(DashError::Invalid { .. })));
+        assert_eq!(
+            rewrite_mpd("<MPD><Period/></MPD>", "v"),
+            Err(DashError::EmptyPeriod)
+        );
+        assert!(matches!(
+            rewrite_mpd("<MPD><Period>", "v"),
+            Err(DashError::Xml(_))
+        ));
+        assert!(matches!(
+            parse_mpd(
+                "<MPD><Period><AdaptationSet><Representation id='a'><SegmentTemplate media='$Nope$'><SegmentTimeline><S d='1'/></SegmentTimeline></SegmentTemplate></Representation></AdaptationSet></Period></MPD>",
+                &base(),
+                9
+            ),
+            Err(DashError::Template(_))
+        ));
+        assert!(matches!(
+            parse_mpd(
+                "<MPD><Period><AdaptationSet><Representation><SegmentList><SegmentURL mediaRange='9-1'/></SegmentList></Representation></AdaptationSet></Period></MPD>",
+                &base(),
+                9
+            ),
+            Err(DashError::Invalid { .. })
+        ));
         let deep = format!("<MPD>{}{}</MPD>", "<a>".repeat(40), "</a>".repeat(40));
-        assert_eq!(parse_mpd(&deep, &base(), 9), Err(DashError::TooDeep(MAX_DEPTH)));
+        assert_eq!(
+            parse_mpd(&deep, &base(), 9),
+            Err(DashError::TooDeep(MAX_DEPTH))
+        );
         assert_eq!(rewrite_mpd(&deep, "v"), Err(DashError::TooDeep(MAX_DEPTH)));
     }
 
@@ -677,7 +875,17 @@ mod tests {
         for bad in ["", "1S", "PT", "PTxS", "PT1X", "P1Y"] {
             assert!(parse_iso_duration(bad).is_err(), "{bad}");
         }
-        assert_eq!(expand_template("$RepresentationID$_$Number%03d$_$$_$Bandwidth$", "r", 7, 9, 0).unwrap(), "r_007_$_9");
+        assert_eq!(
+            expand_template(
+                "$RepresentationID$_$Number%03d$_$$_$Bandwidth$",
+                "r",
+                7,
+                9,
+                0
+            )
+            .unwrap(),
+            "r_007_$_9"
+        );
         assert!(expand_template("$Number", "r", 1, 1, 1).is_err());
         assert!(expand_template("$Number%99d$", "r", 1, 1, 1).is_err());
     }

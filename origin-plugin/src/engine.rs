@@ -54,7 +54,11 @@ struct Fetched {
 enum Parsed {
     Master(Vec<String>),
     /// `unhashed`: segments this upstream serves that could not be hashed (fetch failed).
-    Media { segments: Vec<MediaSegment>, hashes: Vec<Option<[u8; 32]>>, unhashed: usize },
+    Media {
+        segments: Vec<MediaSegment>,
+        hashes: Vec<Option<[u8; 32]>>,
+        unhashed: usize,
+    },
     Mpd(MpdInfo),
     FailOpen(RewriteError),
 }
@@ -64,7 +68,11 @@ enum FetchError {
     #[error(transparent)]
     Upstream(UpstreamError),
     #[error("upstream answered {status}")]
-    NotOk { status: StatusCode, headers: HeaderMap, body: Bytes },
+    NotOk {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    },
     #[error("manifest is larger than {0} bytes")]
     TooLarge(usize),
 }
@@ -72,7 +80,12 @@ enum FetchError {
 struct TtlExpiry;
 
 impl moka::Expiry<String, Arc<Fetched>> for TtlExpiry {
-    fn expire_after_create(&self, _key: &String, value: &Arc<Fetched>, _created_at: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Arc<Fetched>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
         Some(value.ttl)
     }
 }
@@ -105,8 +118,19 @@ impl EngineBuilder {
             .expire_after(TtlExpiry)
             .build();
         let hashes = HashCache::new(self.config.hashes.clone(), stats.clone());
-        let trackers = self.trackers.unwrap_or_else(|| Box::new(StaticTrackers(self.config.trackers.clone())));
-        MeshEngine { inner: Arc::new(Inner { config: self.config, trackers, issuer: self.issuer, manifests, hashes, stats }) }
+        let trackers = self
+            .trackers
+            .unwrap_or_else(|| Box::new(StaticTrackers(self.config.trackers.clone())));
+        MeshEngine {
+            inner: Arc::new(Inner {
+                config: self.config,
+                trackers,
+                issuer: self.issuer,
+                manifests,
+                hashes,
+                stats,
+            }),
+        }
     }
 }
 
@@ -127,14 +151,19 @@ pub struct MeshEngine {
 
 impl std::fmt::Debug for MeshEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MeshEngine").field("issuer", &self.inner.issuer).finish_non_exhaustive()
+        f.debug_struct("MeshEngine")
+            .field("issuer", &self.inner.issuer)
+            .finish_non_exhaustive()
     }
 }
 
 fn plain(status: StatusCode, message: String) -> Response<UpstreamBody> {
     let mut r = Response::new(full_body(message));
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
@@ -143,7 +172,8 @@ fn respond(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Response<Ups
     let mut r = Response::new(full_body(body));
     *r.status_mut() = status;
     *r.headers_mut() = headers.clone();
-    r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     r
 }
 
@@ -193,7 +223,9 @@ fn decode(headers: &HeaderMap, raw: &Bytes, max: usize) -> Result<Bytes, Rewrite
         "gzip" | "x-gzip" => read_limited(flate2::read::GzDecoder::new(&raw[..]), max),
         "deflate" => read_limited(flate2::read::ZlibDecoder::new(&raw[..]), max),
         "br" => read_limited(brotli_decompressor::Decompressor::new(&raw[..], 4096), max),
-        other => Err(RewriteError::Encoding(format!("unsupported Content-Encoding {other:?}"))),
+        other => Err(RewriteError::Encoding(format!(
+            "unsupported Content-Encoding {other:?}"
+        ))),
     }
 }
 
@@ -201,7 +233,12 @@ fn decode(headers: &HeaderMap, raw: &Bytes, max: usize) -> Result<Bytes, Rewrite
 fn ttl_from(headers: &HeaderMap, config: &ManifestConfig) -> Duration {
     let max = Duration::from_millis(config.max_ttl_ms);
     let default = Duration::from_millis(config.default_ttl_ms).min(max);
-    let Some(cc) = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) else { return default };
+    let Some(cc) = headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return default;
+    };
     let (mut max_age, mut s_maxage) = (None, None);
     for directive in cc.split(',') {
         let d = directive.trim().to_ascii_lowercase();
@@ -214,14 +251,20 @@ fn ttl_from(headers: &HeaderMap, config: &ManifestConfig) -> Duration {
             max_age = v.trim_matches('"').parse::<u64>().ok();
         }
     }
-    s_maxage.or(max_age).map(Duration::from_secs).unwrap_or(default).min(max)
+    s_maxage
+        .or(max_age)
+        .map(Duration::from_secs)
+        .unwrap_or(default)
+        .min(max)
 }
 
 async fn read_capped(body: UpstreamBody, max: usize) -> Result<Bytes, FetchError> {
     let mut body = body;
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| FetchError::Upstream(UpstreamError::Unavailable(format!("reading the body: {e}"))))?;
+        let frame = frame.map_err(|e| {
+            FetchError::Upstream(UpstreamError::Unavailable(format!("reading the body: {e}")))
+        })?;
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > max {
                 return Err(FetchError::TooLarge(max));
@@ -239,7 +282,11 @@ impl MeshEngine {
     }
 
     pub fn builder(config: OriginConfig) -> EngineBuilder {
-        EngineBuilder { config, trackers: None, issuer: None }
+        EngineBuilder {
+            config,
+            trackers: None,
+            issuer: None,
+        }
     }
 
     /// The engine `config` describes: validated, signing keys from `keys_dir` (if set), tracker
@@ -285,8 +332,14 @@ impl MeshEngine {
 
     /// Whether a request is for a manifest (by path suffix). Only GET/HEAD without `Range` are
     /// handled: ranged manifest requests pass through untouched.
-    pub fn classify(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<ManifestKind> {
-        if !(method == Method::GET || method == Method::HEAD) || headers.contains_key(header::RANGE) {
+    pub fn classify(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Option<ManifestKind> {
+        if !(method == Method::GET || method == Method::HEAD) || headers.contains_key(header::RANGE)
+        {
             return None;
         }
         let path = uri.path();
@@ -304,7 +357,12 @@ impl MeshEngine {
 
     /// Answers a manifest request. Never fails: upstream trouble becomes 502/504, anything that
     /// cannot be rewritten is served as the upstream sent it.
-    pub async fn serve(&self, upstream: Arc<dyn Upstream>, parts: Parts, kind: ManifestKind) -> Response<UpstreamBody> {
+    pub async fn serve(
+        &self,
+        upstream: Arc<dyn Upstream>,
+        parts: Parts,
+        kind: ManifestKind,
+    ) -> Response<UpstreamBody> {
         let mut response = match kind {
             ManifestKind::DashHashes => self.serve_hash_doc(&upstream, &parts).await,
             _ => self.serve_manifest(&upstream, &parts, kind).await,
@@ -315,14 +373,21 @@ impl MeshEngine {
         response
     }
 
-    async fn manifest(&self, upstream: &Arc<dyn Upstream>, path: &str, kind: ManifestKind) -> Result<Arc<Fetched>, Arc<FetchError>> {
+    async fn manifest(
+        &self,
+        upstream: &Arc<dyn Upstream>,
+        path: &str,
+        kind: ManifestKind,
+    ) -> Result<Arc<Fetched>, Arc<FetchError>> {
         let mut fetched_now = false;
         let result = self
             .inner
             .manifests
             .try_get_with(path.to_string(), async {
                 fetched_now = true;
-                self.fetch_manifest(upstream, path, kind).await.map(Arc::new)
+                self.fetch_manifest(upstream, path, kind)
+                    .await
+                    .map(Arc::new)
             })
             .await;
         if !fetched_now && result.is_ok() {
@@ -331,37 +396,62 @@ impl MeshEngine {
         result
     }
 
-    async fn fetch_manifest(&self, upstream: &Arc<dyn Upstream>, path: &str, kind: ManifestKind) -> Result<Fetched, FetchError> {
+    async fn fetch_manifest(
+        &self,
+        upstream: &Arc<dyn Upstream>,
+        path: &str,
+        kind: ManifestKind,
+    ) -> Result<Fetched, FetchError> {
         bump(&self.inner.stats.manifest_fetches);
         let config = &self.inner.config;
         let request = Request::get(path)
             .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
             .body(())
             .map_err(|e| FetchError::Upstream(UpstreamError::Unavailable(e.to_string())))?;
-        let deadline = Duration::from_millis(config.upstream_timeouts.response_ms + config.upstream_timeouts.read_idle_ms);
+        let deadline = Duration::from_millis(
+            config.upstream_timeouts.response_ms + config.upstream_timeouts.read_idle_ms,
+        );
         let max = config.manifests.max_bytes;
         let fetch = async {
-            let response = upstream.fetch(request).await.map_err(FetchError::Upstream)?;
+            let response = upstream
+                .fetch(request)
+                .await
+                .map_err(FetchError::Upstream)?;
             let (head, body) = response.into_parts();
             let raw = read_capped(body, max).await?;
             Ok::<_, FetchError>((head, raw))
         };
-        let (head, raw) = tokio::time::timeout(deadline, fetch)
-            .await
-            .map_err(|_| FetchError::Upstream(UpstreamError::Timeout(format!("manifest not received within {deadline:?}"))))??;
+        let (head, raw) = tokio::time::timeout(deadline, fetch).await.map_err(|_| {
+            FetchError::Upstream(UpstreamError::Timeout(format!(
+                "manifest not received within {deadline:?}"
+            )))
+        })??;
         if head.status != StatusCode::OK {
-            return Err(FetchError::NotOk { status: head.status, headers: head.headers, body: raw });
+            return Err(FetchError::NotOk {
+                status: head.status,
+                headers: head.headers,
+                body: raw,
+            });
         }
         let ttl = ttl_from(&head.headers, &config.manifests);
         let decoded = match decode(&head.headers, &raw, max) {
             Ok(d) => d,
             Err(reason) => {
                 tracing::warn!(%path, %reason, "manifest will be served unchanged (fail open)");
-                return Ok(Fetched { headers: head.headers, body: raw, parsed: Parsed::FailOpen(reason), ttl });
+                return Ok(Fetched {
+                    headers: head.headers,
+                    body: raw,
+                    parsed: Parsed::FailOpen(reason),
+                    ttl,
+                });
             }
         };
         let mut headers = head.headers;
-        for h in [header::CONTENT_ENCODING, header::CONTENT_LENGTH, header::TRANSFER_ENCODING] {
+        for h in [
+            header::CONTENT_ENCODING,
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+        ] {
             headers.remove(h);
         }
         let parsed = match std::str::from_utf8(&decoded) {
@@ -381,10 +471,21 @@ impl MeshEngine {
             }
             _ => ttl,
         };
-        Ok(Fetched { headers, body: decoded, parsed, ttl })
+        Ok(Fetched {
+            headers,
+            body: decoded,
+            parsed,
+            ttl,
+        })
     }
 
-    async fn parse(&self, upstream: &Arc<dyn Upstream>, path: &str, text: &str, kind: ManifestKind) -> Parsed {
+    async fn parse(
+        &self,
+        upstream: &Arc<dyn Upstream>,
+        path: &str,
+        text: &str,
+        kind: ManifestKind,
+    ) -> Parsed {
         let max_segments = self.inner.config.manifests.max_segments;
         match kind {
             ManifestKind::Hls => match hls::kind(text) {
@@ -398,19 +499,29 @@ impl MeshEngine {
                         let base = local_url(path);
                         let keys: Vec<_> = segments
                             .iter()
-                            .map(|s| base.as_ref().and_then(|b| b.join(&s.uri).ok()).and_then(|u| self.segment_key(upstream, &u, s.range)))
+                            .map(|s| {
+                                base.as_ref()
+                                    .and_then(|b| b.join(&s.uri).ok())
+                                    .and_then(|u| self.segment_key(upstream, &u, s.range))
+                            })
                             .collect();
                         let fetchable = keys.iter().filter(|k| k.is_some()).count();
                         let hashes = self.inner.hashes.digest_all(upstream, keys).await;
                         let unhashed = fetchable - hashes.iter().filter(|h| h.is_some()).count();
-                        Parsed::Media { segments, hashes, unhashed }
+                        Parsed::Media {
+                            segments,
+                            hashes,
+                            unhashed,
+                        }
                     }
                     Err(e) => Parsed::FailOpen(e.into()),
                 },
                 Err(e) => Parsed::FailOpen(e.into()),
             },
             ManifestKind::Dash | ManifestKind::DashHashes => {
-                let Some(url) = local_url(path) else { return Parsed::FailOpen(RewriteError::BadPath) };
+                let Some(url) = local_url(path) else {
+                    return Parsed::FailOpen(RewriteError::BadPath);
+                };
                 match dash::parse_mpd(text, &url, max_segments) {
                     Ok(info) => Parsed::Mpd(info),
                     Err(e) => Parsed::FailOpen(e.into()),
@@ -419,7 +530,12 @@ impl MeshEngine {
         }
     }
 
-    fn segment_key(&self, upstream: &Arc<dyn Upstream>, url: &Url, range: Option<ByteRange>) -> Option<SegmentKey> {
+    fn segment_key(
+        &self,
+        upstream: &Arc<dyn Upstream>,
+        url: &Url,
+        range: Option<ByteRange>,
+    ) -> Option<SegmentKey> {
         let path = if url.scheme() == "http" && url.host_str() == Some(LOCAL_HOST) {
             origin_form(url)
         } else {
@@ -428,8 +544,17 @@ impl MeshEngine {
         Some(SegmentKey { path, range })
     }
 
-    async fn serve_manifest(&self, upstream: &Arc<dyn Upstream>, parts: &Parts, kind: ManifestKind) -> Response<UpstreamBody> {
-        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    async fn serve_manifest(
+        &self,
+        upstream: &Arc<dyn Upstream>,
+        parts: &Parts,
+        kind: ManifestKind,
+    ) -> Response<UpstreamBody> {
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
         match self.manifest(upstream, path, kind).await {
             Ok(fetched) => self.render(parts, &fetched),
             Err(e) => match &*e {
@@ -438,7 +563,11 @@ impl MeshEngine {
                     tracing::warn!(%path, error = %err, "manifest request to the upstream failed");
                     plain(err.status(), format!("{err}\n"))
                 }
-                FetchError::NotOk { status, headers, body } => respond(*status, headers, body.clone()),
+                FetchError::NotOk {
+                    status,
+                    headers,
+                    body,
+                } => respond(*status, headers, body.clone()),
                 FetchError::TooLarge(max) => {
                     // Fail open without buffering: fetch again and stream it through unchanged.
                     bump(&self.inner.stats.fail_open);
@@ -466,12 +595,22 @@ impl MeshEngine {
             Parsed::Master(renditions) => self
                 .bootstrap(parts, path, renditions, INTEGRITY_HLS, None)
                 .and_then(|(value, private)| Ok((hls::rewrite_master(text, &value)?, private))),
-            Parsed::Media { segments, hashes, .. } => hls::rewrite_media(text, segments, hashes).map(|s| (s, false)).map_err(Into::into),
+            Parsed::Media {
+                segments, hashes, ..
+            } => hls::rewrite_media(text, segments, hashes)
+                .map(|s| (s, false))
+                .map_err(Into::into),
             Parsed::Mpd(info) => {
                 let file = path.rsplit('/').next().unwrap_or_default();
                 let doc = format!("{file}{HASH_DOC_SUFFIX}");
-                self.bootstrap(parts, path, &info.rendition_ids(), INTEGRITY_DASH, Some(doc))
-                    .and_then(|(value, private)| Ok((dash::rewrite_mpd(text, &value)?, private)))
+                self.bootstrap(
+                    parts,
+                    path,
+                    &info.rendition_ids(),
+                    INTEGRITY_DASH,
+                    Some(doc),
+                )
+                .and_then(|(value, private)| Ok((dash::rewrite_mpd(text, &value)?, private)))
             }
         };
         match result {
@@ -481,7 +620,10 @@ impl MeshEngine {
                 // The bytes changed: the upstream validator no longer describes them.
                 headers.remove(header::ETAG);
                 if private {
-                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+                    headers.insert(
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("private, no-store"),
+                    );
                 }
                 if has_bootstrap && let Some(name) = self.inner.trackers.vary() {
                     add_vary(&mut headers, name);
@@ -521,18 +663,39 @@ impl MeshEngine {
                             .filter(|v| !v.is_empty() && v.len() <= 128)
                             .map(str::to_string)
                             .unwrap_or_else(random_viewer_id);
-                        (Some(issuer.issue(&content, issuer.config().ttl_secs, Some(viewer), now)?.token), true)
+                        (
+                            Some(
+                                issuer
+                                    .issue(&content, issuer.config().ttl_secs, Some(viewer), now)?
+                                    .token,
+                            ),
+                            true,
+                        )
                     }
                 }
             }
         };
-        let swarms: BTreeMap<String, String> =
-            renditions.iter().map(|r| (r.clone(), swarm_id(&content, r).to_hex())).collect();
-        let bootstrap = Bootstrap { v: 1, content, trackers, token, swarms, integrity: integrity.into(), hashes };
+        let swarms: BTreeMap<String, String> = renditions
+            .iter()
+            .map(|r| (r.clone(), swarm_id(&content, r).to_hex()))
+            .collect();
+        let bootstrap = Bootstrap {
+            v: 1,
+            content,
+            trackers,
+            token,
+            swarms,
+            integrity: integrity.into(),
+            hashes,
+        };
         Ok((bootstrap.encode(), private))
     }
 
-    async fn serve_hash_doc(&self, upstream: &Arc<dyn Upstream>, parts: &Parts) -> Response<UpstreamBody> {
+    async fn serve_hash_doc(
+        &self,
+        upstream: &Arc<dyn Upstream>,
+        parts: &Parts,
+    ) -> Response<UpstreamBody> {
         let path = parts.uri.path();
         let Some(mpd_path) = path.strip_suffix(HASH_DOC_SUFFIX) else {
             return plain(StatusCode::NOT_FOUND, "not a hash document path\n".into());
@@ -545,19 +708,30 @@ impl MeshEngine {
                         bump(&self.inner.stats.upstream_errors);
                         err.status()
                     }
-                    FetchError::NotOk { status, .. } if status.is_server_error() => StatusCode::BAD_GATEWAY,
+                    FetchError::NotOk { status, .. } if status.is_server_error() => {
+                        StatusCode::BAD_GATEWAY
+                    }
                     FetchError::NotOk { status, .. } => *status,
                     FetchError::TooLarge(_) => StatusCode::NOT_FOUND,
                 };
                 tracing::warn!(%mpd_path, error = %e, "no hash document: the MPD is unavailable");
-                return plain(status, format!("no hash document: the MPD is unavailable ({e})\n"));
+                return plain(
+                    status,
+                    format!("no hash document: the MPD is unavailable ({e})\n"),
+                );
             }
         };
         let Parsed::Mpd(info) = &fetched.parsed else {
-            return plain(StatusCode::NOT_FOUND, "no hash document: the MPD could not be parsed\n".into());
+            return plain(
+                StatusCode::NOT_FOUND,
+                "no hash document: the MPD could not be parsed\n".into(),
+            );
         };
         let Some(mpd_url) = local_url(mpd_path) else {
-            return plain(StatusCode::NOT_FOUND, "no hash document: bad MPD path\n".into());
+            return plain(
+                StatusCode::NOT_FOUND,
+                "no hash document: bad MPD path\n".into(),
+            );
         };
         let mut segments = Vec::new();
         let mut keys = Vec::new();
@@ -570,11 +744,17 @@ impl MeshEngine {
             }
         }
         let hashes = self.inner.hashes.digest_all(upstream, keys).await;
-        let doc: BTreeMap<String, String> =
-            segments.into_iter().zip(hashes).filter_map(|(k, h)| h.map(|h| (k, hex(&h)))).collect();
+        let doc: BTreeMap<String, String> = segments
+            .into_iter()
+            .zip(hashes)
+            .filter_map(|(k, h)| h.map(|h| (k, hex(&h))))
+            .collect();
         let body = serde_json::to_vec(&doc).unwrap_or_default();
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(cc) = fetched.headers.get(header::CACHE_CONTROL) {
             headers.insert(header::CACHE_CONTROL, cc.clone());
         }
@@ -596,18 +776,34 @@ mod tests {
 
     #[test]
     fn ttl_follows_cache_control_within_bounds() {
-        let config = ManifestConfig { default_ttl_ms: 1_000, max_ttl_ms: 10_000, ..ManifestConfig::default() };
+        let config = ManifestConfig {
+            default_ttl_ms: 1_000,
+            max_ttl_ms: 10_000,
+            ..ManifestConfig::default()
+        };
         let h = |v: &str| {
             let mut m = HeaderMap::new();
             m.insert(header::CACHE_CONTROL, HeaderValue::from_str(v).unwrap());
             m
         };
         assert_eq!(ttl_from(&HeaderMap::new(), &config), Duration::from_secs(1));
-        assert_eq!(ttl_from(&h("public, max-age=4"), &config), Duration::from_secs(4));
-        assert_eq!(ttl_from(&h("max-age=4, s-maxage=2"), &config), Duration::from_secs(2));
-        assert_eq!(ttl_from(&h("max-age=3600"), &config), Duration::from_secs(10));
+        assert_eq!(
+            ttl_from(&h("public, max-age=4"), &config),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            ttl_from(&h("max-age=4, s-maxage=2"), &config),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            ttl_from(&h("max-age=3600"), &config),
+            Duration::from_secs(10)
+        );
         assert_eq!(ttl_from(&h("no-cache"), &config), Duration::ZERO);
-        assert_eq!(ttl_from(&h("max-age=junk"), &config), Duration::from_secs(1));
+        assert_eq!(
+            ttl_from(&h("max-age=junk"), &config),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
@@ -620,13 +816,22 @@ mod tests {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         assert_eq!(decode(&h, &gz, 100).unwrap(), "#EXTM3U\n");
         assert_eq!(decode(&h, &gz, 3), Err(RewriteError::TooLarge(3)));
-        assert!(matches!(decode(&h, &Bytes::from_static(b"not gzip"), 100), Err(RewriteError::Encoding(_))));
+        assert!(matches!(
+            decode(&h, &Bytes::from_static(b"not gzip"), 100),
+            Err(RewriteError::Encoding(_))
+        ));
         // A brotli stream with one uncompressed meta-block holding "hello".
         let br = Bytes::from_static(b"\x0b\x02\x80hello\x03");
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
         assert_eq!(decode(&h, &br, 100).unwrap(), "hello");
-        assert!(matches!(decode(&h, &Bytes::from_static(b"\xff\xff\xff"), 100), Err(RewriteError::Encoding(_))));
+        assert!(matches!(
+            decode(&h, &Bytes::from_static(b"\xff\xff\xff"), 100),
+            Err(RewriteError::Encoding(_))
+        ));
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("zstd"));
-        assert!(matches!(decode(&h, &gz, 100), Err(RewriteError::Encoding(_))));
+        assert!(matches!(
+            decode(&h, &gz, 100),
+            Err(RewriteError::Encoding(_))
+        ));
     }
 }

@@ -68,12 +68,21 @@ impl HashCache {
             .time_to_live(Duration::from_secs(config.ttl_secs))
             .build();
         let known = Cache::builder().max_capacity(config.cache_capacity).build();
-        Self { fresh, known, config, stats }
+        Self {
+            fresh,
+            known,
+            config,
+            stats,
+        }
     }
 
     /// The digest of one segment: from the cache, or fetched and hashed once even when many
     /// callers ask at the same time.
-    pub async fn digest(&self, upstream: &Arc<dyn Upstream>, key: SegmentKey) -> Result<SegmentDigest, Arc<HashError>> {
+    pub async fn digest(
+        &self,
+        upstream: &Arc<dyn Upstream>,
+        key: SegmentKey,
+    ) -> Result<SegmentDigest, Arc<HashError>> {
         let mut outcome = None;
         let timeout = Duration::from_millis(self.config.timeout_ms);
         let max = self.config.max_segment_bytes;
@@ -81,11 +90,15 @@ impl HashCache {
             .fresh
             .try_get_with(key.clone(), async {
                 let previous = self.known.get(&key).await;
-                let (digest, how) =
-                    match tokio::time::timeout(timeout, hash_segment(upstream.as_ref(), &key, max, previous)).await {
-                        Ok(r) => r?,
-                        Err(_) => return Err(HashError::Timeout(timeout)),
-                    };
+                let (digest, how) = match tokio::time::timeout(
+                    timeout,
+                    hash_segment(upstream.as_ref(), &key, max, previous),
+                )
+                .await
+                {
+                    Ok(r) => r?,
+                    Err(_) => return Err(HashError::Timeout(timeout)),
+                };
                 outcome = Some(how);
                 self.known.insert(key.clone(), digest.clone()).await;
                 Ok(digest)
@@ -102,7 +115,11 @@ impl HashCache {
 
     /// Digests of many segments, at most `concurrency` at a time, in input order. `None` keys
     /// (segments this upstream cannot fetch) and failures give `None` (the segment gets no hash).
-    pub async fn digest_all(&self, upstream: &Arc<dyn Upstream>, keys: Vec<Option<SegmentKey>>) -> Vec<Option<[u8; 32]>> {
+    pub async fn digest_all(
+        &self,
+        upstream: &Arc<dyn Upstream>,
+        keys: Vec<Option<SegmentKey>>,
+    ) -> Vec<Option<[u8; 32]>> {
         futures_util::stream::iter(keys)
             .map(|key| async move {
                 let key = key?;
@@ -146,13 +163,21 @@ async fn hash_segment(
     if let Some(etag) = previous.as_ref().and_then(|p| strong(&p.etag)) {
         request = request.header(header::IF_NONE_MATCH, etag);
     }
-    let request = request.body(()).map_err(|e| HashError::Body(e.to_string()))?;
+    let request = request
+        .body(())
+        .map_err(|e| HashError::Body(e.to_string()))?;
     let response = upstream.fetch(request).await?;
     let status = response.status();
-    let etag = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let etag = response
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     if let Some(prev) = previous {
         // 304, or a server that ignores If-None-Match but sends the same strong ETag: same bytes.
-        if status == StatusCode::NOT_MODIFIED || (status.is_success() && strong(&etag) == strong(&prev.etag)) {
+        if status == StatusCode::NOT_MODIFIED
+            || (status.is_success() && strong(&etag) == strong(&prev.etag))
+        {
             return Ok((prev, Outcome::Revalidated));
         }
     }
@@ -173,16 +198,23 @@ async fn hash_segment(
             .and_then(|v| v.split(['-', '/']).next())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if first != Some(r.offset) {
-            return Err(HashError::Body(format!("206 answer does not start at byte {}", r.offset)));
+            return Err(HashError::Body(format!(
+                "206 answer does not start at byte {}",
+                r.offset
+            )));
         }
     }
     let mut body = response.into_body();
     let mut hasher = Sha256::new();
     let mut hashed = 0u64;
     while take != Some(0) {
-        let Some(frame) = body.frame().await else { break };
+        let Some(frame) = body.frame().await else {
+            break;
+        };
         let frame = frame.map_err(|e| HashError::Body(e.to_string()))?;
-        let Ok(mut data) = frame.into_data() else { continue };
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
         if skip > 0 {
             let n = skip.min(data.len() as u64);
             skip -= n;
@@ -202,7 +234,17 @@ async fn hash_segment(
     if let Some(r) = key.range
         && hashed != r.length
     {
-        return Err(HashError::ShortRange { expected: r.length, got: hashed });
+        return Err(HashError::ShortRange {
+            expected: r.length,
+            got: hashed,
+        });
     }
-    Ok((SegmentDigest { sha256: hasher.finalize().into(), etag, bytes: hashed }, Outcome::Hashed))
+    Ok((
+        SegmentDigest {
+            sha256: hasher.finalize().into(),
+            etag,
+            bytes: hashed,
+        },
+        Outcome::Hashed,
+    ))
 }

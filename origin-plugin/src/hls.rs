@@ -20,7 +20,9 @@ pub enum HlsError {
     MissingVariantUri(usize),
     #[error("malformed #EXT-X-BYTERANGE at byte {0}")]
     BadByteRange(usize),
-    #[error("#EXT-X-BYTERANGE without an offset at byte {0} does not follow a range of the same resource")]
+    #[error(
+        "#EXT-X-BYTERANGE without an offset at byte {0} does not follow a range of the same resource"
+    )]
     ByteRangeWithoutPredecessor(usize),
     #[error("#EXT-X-BYTERANGE at byte {0} is not followed by a segment URI")]
     DanglingByteRange(usize),
@@ -51,7 +53,11 @@ pub struct ByteRange {
 impl ByteRange {
     /// The `Range` header value for it (`bytes=first-last`, inclusive).
     pub fn header_value(&self) -> String {
-        format!("bytes={}-{}", self.offset, self.offset + self.length.saturating_sub(1))
+        format!(
+            "bytes={}-{}",
+            self.offset,
+            self.offset + self.length.saturating_sub(1)
+        )
     }
 }
 
@@ -76,8 +82,16 @@ struct Line<'a> {
 fn lines(s: &str) -> impl Iterator<Item = Line<'_>> {
     let mut start = 0;
     s.split_inclusive('\n').map(move |piece| {
-        let body_len = piece.strip_suffix("\r\n").or_else(|| piece.strip_suffix('\n')).unwrap_or(piece).len();
-        let line = Line { text: &piece[..body_len], eol: &piece[body_len..], start };
+        let body_len = piece
+            .strip_suffix("\r\n")
+            .or_else(|| piece.strip_suffix('\n'))
+            .unwrap_or(piece)
+            .len();
+        let line = Line {
+            text: &piece[..body_len],
+            eol: &piece[body_len..],
+            start,
+        };
         start += piece.len();
         line
     })
@@ -90,7 +104,11 @@ fn is_uri_line(text: &str) -> bool {
 
 fn check_header(text: &str) -> Result<(), HlsError> {
     let t = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if t.starts_with("#EXTM3U") { Ok(()) } else { Err(HlsError::NotM3u) }
+    if t.starts_with("#EXTM3U") {
+        Ok(())
+    } else {
+        Err(HlsError::NotM3u)
+    }
 }
 
 /// Tells a master playlist from a media playlist.
@@ -120,7 +138,10 @@ pub fn attribute<'a>(list: &'a str, name: &str) -> Option<&'a str> {
         let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
             let end = quoted.find('"')?;
             let tail = &quoted[end + 1..];
-            (&quoted[..end], tail.find(',').map(|i| &tail[i + 1..]).unwrap_or(""))
+            (
+                &quoted[..end],
+                tail.find(',').map(|i| &tail[i + 1..]).unwrap_or(""),
+            )
         } else {
             match after.find(',') {
                 Some(i) => (&after[..i], &after[i + 1..]),
@@ -178,7 +199,8 @@ pub fn parse_master(text: &str) -> Result<Vec<String>, HlsError> {
 }
 
 fn is_bootstrap_line(t: &str) -> bool {
-    t.starts_with("#EXT-X-SESSION-DATA:") && attribute(&t["#EXT-X-SESSION-DATA:".len()..], "DATA-ID") == Some(HLS_DATA_ID)
+    t.starts_with("#EXT-X-SESSION-DATA:")
+        && attribute(&t["#EXT-X-SESSION-DATA:".len()..], "DATA-ID") == Some(HLS_DATA_ID)
 }
 
 /// Inserts the bootstrap `#EXT-X-SESSION-DATA` line after `#EXTM3U`, or after the last
@@ -256,7 +278,9 @@ pub fn parse_media(text: &str, max_segments: usize) -> Result<Vec<MediaSegment>,
                     (None, Some((prev, end))) if prev == uri => end,
                     (None, _) => return Err(HlsError::ByteRangeWithoutPredecessor(at)),
                 };
-                let end = offset.checked_add(length).ok_or(HlsError::BadByteRange(at))?;
+                let end = offset
+                    .checked_add(length)
+                    .ok_or(HlsError::BadByteRange(at))?;
                 last_end = Some((uri, end));
                 Some(ByteRange { offset, length })
             }
@@ -264,7 +288,11 @@ pub fn parse_media(text: &str, max_segments: usize) -> Result<Vec<MediaSegment>,
         if out.len() == max_segments {
             return Err(HlsError::TooManySegments(max_segments));
         }
-        out.push(MediaSegment { uri: uri.to_string(), range, line_start: line.start });
+        out.push(MediaSegment {
+            uri: uri.to_string(),
+            range,
+            line_start: line.start,
+        });
     }
     if let Some((_, _, at)) = pending {
         return Err(HlsError::DanglingByteRange(at));
@@ -275,9 +303,16 @@ pub fn parse_media(text: &str, max_segments: usize) -> Result<Vec<MediaSegment>,
 /// Inserts `#EXT-X-MESHCDN-SHA256:<hex>` before the URI line of each segment whose hash is known.
 /// `segments` must come from [`parse_media`] of the same `text`; `hashes[i]` belongs to
 /// `segments[i]`.
-pub fn rewrite_media(text: &str, segments: &[MediaSegment], hashes: &[Option<[u8; 32]>]) -> Result<String, HlsError> {
+pub fn rewrite_media(
+    text: &str,
+    segments: &[MediaSegment],
+    hashes: &[Option<[u8; 32]>],
+) -> Result<String, HlsError> {
     if segments.len() != hashes.len() {
-        return Err(HlsError::HashCount { got: hashes.len(), expected: segments.len() });
+        return Err(HlsError::HashCount {
+            got: hashes.len(),
+            expected: segments.len(),
+        });
     }
     let line = HLS_SHA256_TAG.len() + 64 + 2;
     let mut out = String::with_capacity(text.len() + segments.len() * line);
@@ -287,12 +322,19 @@ pub fn rewrite_media(text: &str, segments: &[MediaSegment], hashes: &[Option<[u8
         let at = seg.line_start;
         // Guard against segments from another text: never slice off a char boundary or backwards.
         if at < pos || at > text.len() || !text.is_char_boundary(at) {
-            return Err(HlsError::HashCount { got: hashes.len(), expected: segments.len() });
+            return Err(HlsError::HashCount {
+                got: hashes.len(),
+                expected: segments.len(),
+            });
         }
         out.push_str(&text[pos..at]);
         out.push_str(HLS_SHA256_TAG);
         push_hex(&mut out, hash);
-        out.push_str(if text[..at].ends_with("\r\n") { "\r\n" } else { "\n" });
+        out.push_str(if text[..at].ends_with("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        });
         pos = at;
     }
     out.push_str(&text[pos..]);
@@ -332,7 +374,9 @@ pub fn hashes_in(text: &str) -> Vec<(String, String)> {
 pub fn bootstrap_in(text: &str) -> Option<String> {
     lines(text)
         .find(|l| is_bootstrap_line(l.text))
-        .and_then(|l| attribute(&l.text["#EXT-X-SESSION-DATA:".len()..], "VALUE").map(str::to_string))
+        .and_then(|l| {
+            attribute(&l.text["#EXT-X-SESSION-DATA:".len()..], "VALUE").map(str::to_string)
+        })
 }
 
 #[cfg(test)]
@@ -351,7 +395,10 @@ mod tests {
         assert!(out.starts_with("#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID=\"io.meshcdn.bootstrap\",VALUE=\"abc_-\"\n#EXT-X-VERSION"));
         assert_eq!(strip_insertions(&out), MASTER);
         assert_eq!(bootstrap_in(&out).as_deref(), Some("abc_-"));
-        assert_eq!(parse_master(MASTER).unwrap(), ["audio/en.m3u8", "360p/index.m3u8", "240p/index.m3u8"]);
+        assert_eq!(
+            parse_master(MASTER).unwrap(),
+            ["audio/en.m3u8", "360p/index.m3u8", "240p/index.m3u8"]
+        );
         assert_eq!(rewrite_master(&out, "x"), Err(HlsError::AlreadyRewritten));
     }
 
@@ -370,11 +417,20 @@ mod tests {
     #[test]
     fn master_errors_are_reported_not_panics() {
         assert_eq!(kind("hello"), Err(HlsError::NotM3u));
-        assert_eq!(parse_master("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n"), Err(HlsError::MissingVariantUri(8)));
+        assert_eq!(
+            parse_master("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n"),
+            Err(HlsError::MissingVariantUri(8))
+        );
         assert_eq!(parse_master("#EXTM3U\n"), Err(HlsError::NoVariants));
-        assert_eq!(kind("#EXTM3U\n#EXT-X-STREAM-INF:B=1\na\n#EXTINF:1,\nb\n"), Err(HlsError::Ambiguous));
+        assert_eq!(
+            kind("#EXTM3U\n#EXT-X-STREAM-INF:B=1\na\n#EXTINF:1,\nb\n"),
+            Err(HlsError::Ambiguous)
+        );
         assert_eq!(kind("#EXTM3U\n"), Err(HlsError::Unknown));
-        assert_eq!(kind("\u{feff}#EXTM3U\n#EXT-X-STREAM-INF:B=1\na\n"), Ok(PlaylistKind::Master));
+        assert_eq!(
+            kind("\u{feff}#EXTM3U\n#EXT-X-STREAM-INF:B=1\na\n"),
+            Ok(PlaylistKind::Master)
+        );
     }
 
     const MEDIA: &str = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:40\n\
@@ -389,8 +445,20 @@ mod tests {
         assert_eq!(
             summary,
             [
-                ("all.mp4", Some(ByteRange { offset: 700, length: 1000 })),
-                ("all.mp4", Some(ByteRange { offset: 1700, length: 500 })),
+                (
+                    "all.mp4",
+                    Some(ByteRange {
+                        offset: 700,
+                        length: 1000
+                    })
+                ),
+                (
+                    "all.mp4",
+                    Some(ByteRange {
+                        offset: 1700,
+                        length: 500
+                    })
+                ),
                 ("http://cdn.example/other.m4s", None),
             ]
         );
@@ -407,11 +475,25 @@ mod tests {
         let found = hashes_in(&out);
         assert_eq!(found.len(), 2);
         assert_eq!(found[0], ("all.mp4".to_string(), "ab".repeat(32)));
-        assert_eq!(found[1], ("http://cdn.example/other.m4s".to_string(), "01".repeat(32)));
-        assert!(out.contains(&format!("#EXT-X-BYTERANGE:1000@700\n{HLS_SHA256_TAG}{}\nall.mp4\n", "ab".repeat(32))));
-        assert!(out.contains("#EXT-X-PART:DURATION=0.5,URI=\"part1.m4s\",INDEPENDENT=YES\n#EXT-X-PRELOAD-HINT"));
+        assert_eq!(
+            found[1],
+            ("http://cdn.example/other.m4s".to_string(), "01".repeat(32))
+        );
+        assert!(out.contains(&format!(
+            "#EXT-X-BYTERANGE:1000@700\n{HLS_SHA256_TAG}{}\nall.mp4\n",
+            "ab".repeat(32)
+        )));
+        assert!(out.contains(
+            "#EXT-X-PART:DURATION=0.5,URI=\"part1.m4s\",INDEPENDENT=YES\n#EXT-X-PRELOAD-HINT"
+        ));
         assert_eq!(parse_media(&out, 100), Err(HlsError::AlreadyRewritten));
-        assert_eq!(rewrite_media(MEDIA, &segs, &hashes[..1]), Err(HlsError::HashCount { got: 1, expected: 3 }));
+        assert_eq!(
+            rewrite_media(MEDIA, &segs, &hashes[..1]),
+            Err(HlsError::HashCount {
+                got: 1,
+                expected: 3
+            })
+        );
     }
 
     #[test]
@@ -427,17 +509,29 @@ mod tests {
     #[test]
     fn bad_byte_ranges_are_errors() {
         let base = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n";
-        assert!(matches!(parse_media(&format!("{base}#EXT-X-BYTERANGE:x@1\na.ts\n"), 9), Err(HlsError::BadByteRange(_))));
-        assert!(matches!(parse_media(&format!("{base}#EXT-X-BYTERANGE:0@1\na.ts\n"), 9), Err(HlsError::BadByteRange(_))));
+        assert!(matches!(
+            parse_media(&format!("{base}#EXT-X-BYTERANGE:x@1\na.ts\n"), 9),
+            Err(HlsError::BadByteRange(_))
+        ));
+        assert!(matches!(
+            parse_media(&format!("{base}#EXT-X-BYTERANGE:0@1\na.ts\n"), 9),
+            Err(HlsError::BadByteRange(_))
+        ));
         assert!(matches!(
             parse_media(&format!("{base}#EXT-X-BYTERANGE:10\na.ts\n"), 9),
             Err(HlsError::ByteRangeWithoutPredecessor(_))
         ));
         assert!(matches!(
-            parse_media(&format!("{base}#EXT-X-BYTERANGE:10@18446744073709551615\na.ts\n"), 9),
+            parse_media(
+                &format!("{base}#EXT-X-BYTERANGE:10@18446744073709551615\na.ts\n"),
+                9
+            ),
             Err(HlsError::BadByteRange(_))
         ));
-        assert!(matches!(parse_media(&format!("{base}#EXT-X-BYTERANGE:10@0\n"), 9), Err(HlsError::DanglingByteRange(_))));
+        assert!(matches!(
+            parse_media(&format!("{base}#EXT-X-BYTERANGE:10@0\n"), 9),
+            Err(HlsError::DanglingByteRange(_))
+        ));
     }
 
     #[test]
@@ -467,9 +561,22 @@ mod tests {
     }
 
     fn playlist() -> impl Strategy<Value = String> {
-        (prop::collection::vec((playlist_line(), prop_oneof![Just("\n"), Just("\r\n"), Just("")]), 0..24), any::<bool>())
+        (
+            prop::collection::vec(
+                (
+                    playlist_line(),
+                    prop_oneof![Just("\n"), Just("\r\n"), Just("")],
+                ),
+                0..24,
+            ),
+            any::<bool>(),
+        )
             .prop_map(|(lines, header)| {
-                let mut s = if header { "#EXTM3U\n".to_string() } else { String::new() };
+                let mut s = if header {
+                    "#EXTM3U\n".to_string()
+                } else {
+                    String::new()
+                };
                 for (l, eol) in lines {
                     s.push_str(&l);
                     s.push_str(eol);

@@ -15,19 +15,27 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::services::ServeDir;
 use url::Url;
 
+use crate::OriginError;
 use crate::config::{CorsConfig, OriginConfig, UpstreamTimeouts};
 use crate::engine::MeshEngine;
 use crate::rewrite::MeshLayer;
 use crate::tokens::{spawn_key_reload, token_routes};
 use crate::upstream::{BoxError, Upstream, UpstreamBody, UpstreamError, UpstreamFuture, full_body};
-use crate::OriginError;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and Host: never forwarded.
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
-        "connection" | "keep-alive" | "proxy-authenticate" | "proxy-authorization" | "te" | "trailer"
-            | "transfer-encoding" | "upgrade" | "host" | "proxy-connection"
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "proxy-connection"
     )
 }
 
@@ -45,15 +53,20 @@ pub struct ReqwestUpstream {
 
 impl std::fmt::Debug for ReqwestUpstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReqwestUpstream").field("base", &self.base.as_str()).finish()
+        f.debug_struct("ReqwestUpstream")
+            .field("base", &self.base.as_str())
+            .finish()
     }
 }
 
 impl ReqwestUpstream {
     pub fn new(base: &str, timeouts: &UpstreamTimeouts) -> Result<Self, OriginError> {
-        let base = Url::parse(base).map_err(|e| OriginError::Upstream(format!("upstream URL {base:?}: {e}")))?;
+        let base = Url::parse(base)
+            .map_err(|e| OriginError::Upstream(format!("upstream URL {base:?}: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.query().is_some() {
-            return Err(OriginError::Upstream(format!("upstream URL {base} must be http(s) without a query")));
+            return Err(OriginError::Upstream(format!(
+                "upstream URL {base} must be http(s) without a query"
+            )));
         }
         let builder = || {
             reqwest::Client::builder()
@@ -79,7 +92,13 @@ impl ReqwestUpstream {
             .build()
             .map_err(|e| OriginError::Upstream(format!("HTTP client: {e}")))?;
         let prefix = base.as_str().trim_end_matches('/').to_string();
-        Ok(Self { client, fresh, base, prefix, response_timeout: Duration::from_millis(timeouts.response_ms) })
+        Ok(Self {
+            client,
+            fresh,
+            base,
+            prefix,
+            response_timeout: Duration::from_millis(timeouts.response_ms),
+        })
     }
 
     /// Sends one request upstream. Upstream 5xx answers become [`UpstreamError::ServerError`]
@@ -123,7 +142,10 @@ impl ReqwestUpstream {
         };
         let response = match tokio::time::timeout(self.response_timeout, exchange).await {
             Err(_) => {
-                return Err(UpstreamError::Timeout(format!("no response headers within {:?}", self.response_timeout)));
+                return Err(UpstreamError::Timeout(format!(
+                    "no response headers within {:?}",
+                    self.response_timeout
+                )));
             }
             Ok(Err(e)) if e.is_timeout() => return Err(UpstreamError::Timeout(error_chain(&e))),
             Ok(Err(e)) => return Err(UpstreamError::Unavailable(error_chain(&e))),
@@ -133,7 +155,12 @@ impl ReqwestUpstream {
             return Err(UpstreamError::ServerError(response.status()));
         }
         let mut response: Response<reqwest::Body> = response.into();
-        let hop: Vec<HeaderName> = response.headers().keys().filter(|n| is_hop_by_hop(n)).cloned().collect();
+        let hop: Vec<HeaderName> = response
+            .headers()
+            .keys()
+            .filter(|n| is_hop_by_hop(n))
+            .cloned()
+            .collect();
         for name in hop {
             response.headers_mut().remove(name);
         }
@@ -157,7 +184,8 @@ impl Upstream for ReqwestUpstream {
         let this = self.clone();
         Box::pin(async move {
             let (parts, ()) = request.into_parts();
-            this.send(parts.method, &parts.uri, &parts.headers, None).await
+            this.send(parts.method, &parts.uri, &parts.headers, None)
+                .await
         })
     }
 
@@ -183,24 +211,40 @@ struct ProxyState {
     upstream: Arc<ReqwestUpstream>,
 }
 
-async fn proxy(State(state): State<ProxyState>, request: axum::extract::Request) -> Response<UpstreamBody> {
+async fn proxy(
+    State(state): State<ProxyState>,
+    request: axum::extract::Request,
+) -> Response<UpstreamBody> {
     let (parts, body) = request.into_parts();
-    if let Some(kind) = state.engine.classify(&parts.method, &parts.uri, &parts.headers) {
-        return state.engine.serve(state.upstream.clone(), parts, kind).await;
+    if let Some(kind) = state
+        .engine
+        .classify(&parts.method, &parts.uri, &parts.headers)
+    {
+        return state
+            .engine
+            .serve(state.upstream.clone(), parts, kind)
+            .await;
     }
     let body = if parts.method == Method::GET || parts.method == Method::HEAD {
         None
     } else {
         Some(reqwest::Body::wrap_stream(body.into_data_stream()))
     };
-    match state.upstream.send(parts.method.clone(), &parts.uri, &parts.headers, body).await {
+    match state
+        .upstream
+        .send(parts.method.clone(), &parts.uri, &parts.headers, body)
+        .await
+    {
         Ok(response) => response,
         Err(e) => {
             state.engine.note_upstream_error();
             tracing::warn!(path = %parts.uri.path(), error = %e, "upstream request failed");
             let mut r = Response::new(full_body(format!("{e}\n")));
             *r.status_mut() = e.status();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
             r
         }
     }
@@ -208,7 +252,9 @@ async fn proxy(State(state): State<ProxyState>, request: axum::extract::Request)
 
 /// The proxy as a router (a fallback that handles every path).
 pub fn proxy_router(engine: MeshEngine, upstream: Arc<ReqwestUpstream>) -> Router {
-    Router::new().fallback(proxy).with_state(ProxyState { engine, upstream })
+    Router::new()
+        .fallback(proxy)
+        .with_state(ProxyState { engine, upstream })
 }
 
 /// CORS for the browser client: reads of manifests and segments (with `Range`) from any allowed
@@ -216,20 +262,41 @@ pub fn proxy_router(engine: MeshEngine, upstream: Arc<ReqwestUpstream>) -> Route
 pub fn cors_layer(config: &CorsConfig) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS, Method::POST])
-        .allow_headers([header::RANGE, header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_NONE_MATCH, header::IF_MODIFIED_SINCE])
-        .expose_headers([header::CONTENT_LENGTH, header::CONTENT_RANGE, header::ACCEPT_RANGES, header::ETAG, header::DATE])
+        .allow_headers([
+            header::RANGE,
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+        ])
+        .expose_headers([
+            header::CONTENT_LENGTH,
+            header::CONTENT_RANGE,
+            header::ACCEPT_RANGES,
+            header::ETAG,
+            header::DATE,
+        ])
         .max_age(Duration::from_secs(600));
     if config.allow_origins.is_empty() {
         layer.allow_origin(Any)
     } else {
-        let origins: Vec<HeaderValue> = config.allow_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        let origins: Vec<HeaderValue> = config
+            .allow_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
         layer.allow_origin(AllowOrigin::list(origins))
     }
 }
 
 /// `GET /v1/stats`: the engine's counters as JSON (merge it where the dashboard can reach it).
 pub fn stats_routes(engine: MeshEngine) -> Router {
-    Router::new().route("/v1/stats", get(|State(engine): State<MeshEngine>| async move { axum::Json(engine.stats()) })).with_state(engine)
+    Router::new()
+        .route(
+            "/v1/stats",
+            get(|State(engine): State<MeshEngine>| async move { axum::Json(engine.stats()) }),
+        )
+        .with_state(engine)
 }
 
 fn with_token_routes(router: Router, engine: &MeshEngine) -> Router {
@@ -270,17 +337,28 @@ pub fn ops_routes(engine: MeshEngine) -> Router {
             placement: engine.config().placement_file.is_some(),
         };
         let mut r = Response::new(full_body(serde_json::to_vec(&health).unwrap_or_default()));
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         r
     }
     async fn metrics(State(engine): State<MeshEngine>) -> Response<UpstreamBody> {
         let mut r = Response::new(full_body(engine.stats().to_prometheus()));
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
-        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(METRICS_CONTENT_TYPE),
+        );
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         r
     }
-    Router::new().route("/health", get(health)).route("/metrics", get(metrics)).with_state(engine)
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .with_state(engine)
 }
 
 /// The whole reverse proxy for `config`: manifests rewritten, everything else forwarded, token
@@ -293,7 +371,8 @@ pub fn build_proxy(config: &OriginConfig) -> Result<(Router, MeshEngine), Origin
     if let (Some(issuer), Some(dir)) = (engine.shared_issuer(), &config.keys_dir) {
         spawn_key_reload(issuer, dir.clone(), config.tokens.clone());
     }
-    let router = with_token_routes(proxy_router(engine.clone(), upstream), &engine).merge(ops_routes(engine.clone()));
+    let router = with_token_routes(proxy_router(engine.clone(), upstream), &engine)
+        .merge(ops_routes(engine.clone()));
     Ok((router.layer(cors_layer(&config.cors)), engine))
 }
 
@@ -301,7 +380,9 @@ pub fn build_proxy(config: &OriginConfig) -> Result<(Router, MeshEngine), Origin
 /// `meshcdn demo`): `ServeDir` + [`MeshLayer`], token routes when the engine has an issuer, CORS.
 pub fn local_dir_router(dir: impl AsRef<Path>, engine: MeshEngine) -> Router {
     let cors = cors_layer(&engine.config().cors);
-    let files = Router::new().fallback_service(ServeDir::new(dir.as_ref())).layer(MeshLayer::new(engine.clone()));
+    let files = Router::new()
+        .fallback_service(ServeDir::new(dir.as_ref()))
+        .layer(MeshLayer::new(engine.clone()));
     with_token_routes(files, &engine).layer(cors)
 }
 
@@ -311,7 +392,9 @@ pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| OriginError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
-    let addr = listener.local_addr().map_err(|e| OriginError::Io(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| OriginError::Io(e.to_string()))?;
     tracing::info!(%addr, upstream = ?config.upstream, "meshcdn origin proxy listening");
     // Manifests and the tail of each segment are small writes: never hold them back for Nagle.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -333,19 +416,38 @@ mod tests {
 
     #[test]
     fn absolute_urls_map_to_upstream_paths_only_on_the_upstream() {
-        let up = ReqwestUpstream::new("http://127.0.0.1:9000/origin/", &UpstreamTimeouts::default()).unwrap();
+        let up = ReqwestUpstream::new(
+            "http://127.0.0.1:9000/origin/",
+            &UpstreamTimeouts::default(),
+        )
+        .unwrap();
         let url = |s: &str| Url::parse(s).unwrap();
-        assert_eq!(up.local_path(&url("http://127.0.0.1:9000/origin/a/b.ts?x=1")).as_deref(), Some("/a/b.ts?x=1"));
-        assert_eq!(up.local_path(&url("http://127.0.0.1:9001/origin/a/b.ts")), None);
-        assert_eq!(up.local_path(&url("https://127.0.0.1:9000/origin/a/b.ts")), None);
-        assert_eq!(up.local_path(&url("http://127.0.0.1:9000/originx/b.ts")), None);
+        assert_eq!(
+            up.local_path(&url("http://127.0.0.1:9000/origin/a/b.ts?x=1"))
+                .as_deref(),
+            Some("/a/b.ts?x=1")
+        );
+        assert_eq!(
+            up.local_path(&url("http://127.0.0.1:9001/origin/a/b.ts")),
+            None
+        );
+        assert_eq!(
+            up.local_path(&url("https://127.0.0.1:9000/origin/a/b.ts")),
+            None
+        );
+        assert_eq!(
+            up.local_path(&url("http://127.0.0.1:9000/originx/b.ts")),
+            None
+        );
         assert_eq!(up.local_path(&url("http://cdn.example/origin/b.ts")), None);
     }
 
     #[test]
     fn bad_upstream_urls_are_clear_errors() {
         for bad in ["not a url", "ftp://127.0.0.1/", "http://127.0.0.1/?q=1"] {
-            let err = ReqwestUpstream::new(bad, &UpstreamTimeouts::default()).unwrap_err().to_string();
+            let err = ReqwestUpstream::new(bad, &UpstreamTimeouts::default())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("upstream"), "{bad}: {err}");
         }
     }

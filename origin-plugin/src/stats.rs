@@ -48,16 +48,56 @@ impl StatsSnapshot {
     /// `meshcdn_origin_<name>_total` counters with `# HELP` and `# TYPE` lines.
     pub fn to_prometheus(&self) -> String {
         let counters: [(&str, &str, u64); 10] = [
-            ("manifests_rewritten", "Manifests served with meshcdn data inserted.", self.manifests_rewritten),
-            ("fail_open", "Manifests served unchanged (unparsable, too large, ...).", self.fail_open),
-            ("manifest_cache_hits", "Manifest requests answered from the manifest cache.", self.manifest_cache_hits),
-            ("manifest_fetches", "Manifest requests sent to the upstream.", self.manifest_fetches),
-            ("hashes_computed", "Segments fetched and hashed.", self.hashes_computed),
-            ("hash_cache_hits", "Segment hash look-ups answered from the cache.", self.hash_cache_hits),
-            ("hash_revalidations", "Stale segment hashes confirmed by an unchanged strong ETag.", self.hash_revalidations),
-            ("hash_failures", "Segments listed without a hash because they could not be hashed.", self.hash_failures),
-            ("upstream_errors", "Upstream transport errors, timeouts and 5xx answers.", self.upstream_errors),
-            ("tokens_issued", "Swarm tokens signed (manifests and POST /v1/tokens).", self.tokens_issued),
+            (
+                "manifests_rewritten",
+                "Manifests served with meshcdn data inserted.",
+                self.manifests_rewritten,
+            ),
+            (
+                "fail_open",
+                "Manifests served unchanged (unparsable, too large, ...).",
+                self.fail_open,
+            ),
+            (
+                "manifest_cache_hits",
+                "Manifest requests answered from the manifest cache.",
+                self.manifest_cache_hits,
+            ),
+            (
+                "manifest_fetches",
+                "Manifest requests sent to the upstream.",
+                self.manifest_fetches,
+            ),
+            (
+                "hashes_computed",
+                "Segments fetched and hashed.",
+                self.hashes_computed,
+            ),
+            (
+                "hash_cache_hits",
+                "Segment hash look-ups answered from the cache.",
+                self.hash_cache_hits,
+            ),
+            (
+                "hash_revalidations",
+                "Stale segment hashes confirmed by an unchanged strong ETag.",
+                self.hash_revalidations,
+            ),
+            (
+                "hash_failures",
+                "Segments listed without a hash because they could not be hashed.",
+                self.hash_failures,
+            ),
+            (
+                "upstream_errors",
+                "Upstream transport errors, timeouts and 5xx answers.",
+                self.upstream_errors,
+            ),
+            (
+                "tokens_issued",
+                "Swarm tokens signed (manifests and POST /v1/tokens).",
+                self.tokens_issued,
+            ),
         ];
         let mut out = String::with_capacity(2048);
         for (name, help, value) in counters {
@@ -98,11 +138,19 @@ mod tests {
 
     #[test]
     fn prometheus_text_has_help_type_and_value_for_every_counter() {
-        let s = StatsSnapshot { manifests_rewritten: 3, hash_failures: 1, tokens_issued: 7, ..Default::default() };
+        let s = StatsSnapshot {
+            manifests_rewritten: 3,
+            hash_failures: 1,
+            tokens_issued: 7,
+            ..Default::default()
+        };
         let text = s.to_prometheus();
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(samples.len(), 10);
-        assert!(samples.contains(&"meshcdn_origin_manifests_rewritten_total 3"), "{text}");
+        assert!(
+            samples.contains(&"meshcdn_origin_manifests_rewritten_total 3"),
+            "{text}"
+        );
         assert!(samples.contains(&"meshcdn_origin_hash_failures_total 1"));
         assert!(samples.contains(&"meshcdn_origin_tokens_issued_total 7"));
         for sample in samples {

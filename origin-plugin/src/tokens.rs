@@ -16,9 +16,9 @@
 //! proxy takes effect (manifest tokens, `POST /v1/tokens` and the JWKS) without a restart.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -27,7 +27,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
-use meshcdn_tracker::token::{DEFAULT_LEEWAY_SECS, SigningKey, SwarmClaims, TokenError, kid_for_seed};
+use meshcdn_tracker::token::{
+    DEFAULT_LEEWAY_SECS, SigningKey, SwarmClaims, TokenError, kid_for_seed,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -42,9 +44,15 @@ pub const MAX_CONTENT_ID_LEN: usize = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot access {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a valid key file: {source}")]
-    Format { path: PathBuf, source: serde_json::Error },
+    Format {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("no signing key in {0}: run `meshcdn keys generate --out {0}`")]
     NoKey(PathBuf),
     #[error("stored key {kid} is invalid: {reason}")]
@@ -92,17 +100,29 @@ struct ApiKeyFile {
 
 fn read_json<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T, KeyError> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| KeyError::Format { path: path.into(), source }),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| KeyError::Format {
+            path: path.into(),
+            source,
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
-        Err(source) => Err(KeyError::Io { path: path.into(), source }),
+        Err(source) => Err(KeyError::Io {
+            path: path.into(),
+            source,
+        }),
     }
 }
 
 /// Writes via a temporary file and rename, readable by the owner only (it holds secrets).
 fn write_secret_json<T: Serialize>(path: &Path, value: &T) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io { path: path.into(), source };
+    let io = |source| KeyError::Io {
+        path: path.into(),
+        source,
+    };
     let tmp = path.with_extension("json.tmp");
-    let json = serde_json::to_vec_pretty(value).map_err(|source| KeyError::Format { path: path.into(), source })?;
+    let json = serde_json::to_vec_pretty(value).map_err(|source| KeyError::Format {
+        path: path.into(),
+        source,
+    })?;
     {
         use std::io::Write as _;
         let mut options = std::fs::OpenOptions::new();
@@ -129,7 +149,10 @@ fn b64(bytes: &[u8]) -> String {
 /// Generates a new signing key in `dir` (created if needed) and makes it current; the previous
 /// current key is retired at `now_secs` but kept for the JWKS. Returns the new key id.
 pub fn generate_key(dir: &Path, now_secs: u64) -> Result<String, KeyError> {
-    std::fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.into(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+        path: dir.into(),
+        source,
+    })?;
     let path = dir.join(SIGNING_KEYS_FILE);
     let mut file: KeyFile = read_json(&path)?;
     for key in file.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
@@ -137,7 +160,12 @@ pub fn generate_key(dir: &Path, now_secs: u64) -> Result<String, KeyError> {
     }
     let seed = random_bytes::<32>()?;
     let kid = kid_for_seed(&seed)?;
-    file.keys.push(StoredKey { kid: kid.clone(), seed: b64(&seed), created_at: now_secs, retired_at: None });
+    file.keys.push(StoredKey {
+        kid: kid.clone(),
+        seed: b64(&seed),
+        created_at: now_secs,
+        retired_at: None,
+    });
     write_secret_json(&path, &file)?;
     Ok(kid)
 }
@@ -145,19 +173,33 @@ pub fn generate_key(dir: &Path, now_secs: u64) -> Result<String, KeyError> {
 /// Creates a publisher API key for `name`, allowed to issue tokens for content ids starting with
 /// one of `contents` (any when empty). Returns the key: it is shown once and stored only hashed.
 pub fn add_api_key(dir: &Path, name: &str, contents: Vec<String>) -> Result<String, KeyError> {
-    std::fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.into(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+        path: dir.into(),
+        source,
+    })?;
     let path = dir.join(API_KEYS_FILE);
     let mut file: ApiKeyFile = read_json(&path)?;
     let key = format!("mcdn_{}", b64(&random_bytes::<32>()?));
-    file.keys.push(ApiKeyEntry { name: name.into(), sha256: hex(&Sha256::digest(key.as_bytes())), contents });
+    file.keys.push(ApiKeyEntry {
+        name: name.into(),
+        sha256: hex(&Sha256::digest(key.as_bytes())),
+        contents,
+    });
     write_secret_json(&path, &file)?;
     Ok(key)
 }
 
 fn decode_seed(key: &StoredKey) -> Result<[u8; 32], KeyError> {
-    let bad = |reason: String| KeyError::BadKey { kid: key.kid.clone(), reason };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&key.seed).map_err(|e| bad(e.to_string()))?;
-    bytes.try_into().map_err(|_| bad("seed is not 32 bytes".into()))
+    let bad = |reason: String| KeyError::BadKey {
+        kid: key.kid.clone(),
+        reason,
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&key.seed)
+        .map_err(|e| bad(e.to_string()))?;
+    bytes
+        .try_into()
+        .map_err(|_| bad("seed is not 32 bytes".into()))
 }
 
 /// Why a token request was refused. Each maps to one status and a clear message.
@@ -182,7 +224,9 @@ pub enum IssueError {
 impl IssueError {
     pub fn status(&self) -> StatusCode {
         match self {
-            IssueError::MissingCredentials | IssueError::MalformedCredentials => StatusCode::UNAUTHORIZED,
+            IssueError::MissingCredentials | IssueError::MalformedCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
             IssueError::UnknownApiKey | IssueError::ContentNotAllowed(_) => StatusCode::FORBIDDEN,
             IssueError::BadRequest(_) | IssueError::BadTtl { .. } => StatusCode::BAD_REQUEST,
             IssueError::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -214,7 +258,14 @@ impl std::fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenIssuer")
             .field("current", &self.current.kid())
-            .field("published", &self.published.iter().map(SigningKey::kid).collect::<Vec<_>>())
+            .field(
+                "published",
+                &self
+                    .published
+                    .iter()
+                    .map(SigningKey::kid)
+                    .collect::<Vec<_>>(),
+            )
             .field("api_keys", &self.api_keys.len())
             .finish()
     }
@@ -235,9 +286,9 @@ impl TokenIssuer {
         let current_key = SigningKey::from_seed(current.kid.clone(), &decode_seed(current)?)?;
         let mut previous = Vec::new();
         for key in file.keys.iter().filter(|k| k.kid != current.kid) {
-            let still_needed = key
-                .retired_at
-                .is_some_and(|at| at.saturating_add(config.max_ttl_secs + DEFAULT_LEEWAY_SECS) > now_secs);
+            let still_needed = key.retired_at.is_some_and(|at| {
+                at.saturating_add(config.max_ttl_secs + DEFAULT_LEEWAY_SECS) > now_secs
+            });
             if still_needed {
                 previous.push(SigningKey::from_seed(key.kid.clone(), &decode_seed(key)?)?);
             }
@@ -250,7 +301,13 @@ impl TokenIssuer {
     pub fn new(current: SigningKey, previous: Vec<SigningKey>, config: TokenConfig) -> Self {
         let mut published = vec![current.clone()];
         published.extend(previous);
-        Self { current, published, api_keys: Vec::new(), config, issued: Arc::new(AtomicU64::new(0)) }
+        Self {
+            current,
+            published,
+            api_keys: Vec::new(),
+            config,
+            issued: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     pub fn with_api_keys(mut self, keys: Vec<ApiKeyEntry>) -> Self {
@@ -289,11 +346,19 @@ impl TokenIssuer {
     fn sign(&self, claims: SwarmClaims) -> Result<IssuedToken, IssueError> {
         let token = self.current.sign(&claims)?;
         self.issued.fetch_add(1, Ordering::Relaxed);
-        Ok(IssuedToken { token, kid: self.current.kid().into(), content: claims.cid, expires_at: claims.exp })
+        Ok(IssuedToken {
+            token,
+            kid: self.current.kid().into(),
+            content: claims.cid,
+            expires_at: claims.exp,
+        })
     }
 
     fn check_content(content: &str) -> Result<(), IssueError> {
-        if content.is_empty() || content.len() > MAX_CONTENT_ID_LEN || content.chars().any(char::is_control) {
+        if content.is_empty()
+            || content.len() > MAX_CONTENT_ID_LEN
+            || content.chars().any(char::is_control)
+        {
             return Err(IssueError::BadRequest(format!(
                 "content must be 1..={MAX_CONTENT_ID_LEN} characters without control characters"
             )));
@@ -302,10 +367,19 @@ impl TokenIssuer {
     }
 
     /// A token for `content` valid `ttl_secs` from `now_secs`, for one viewer when given.
-    pub fn issue(&self, content: &str, ttl_secs: u64, viewer: Option<String>, now_secs: u64) -> Result<IssuedToken, IssueError> {
+    pub fn issue(
+        &self,
+        content: &str,
+        ttl_secs: u64,
+        viewer: Option<String>,
+        now_secs: u64,
+    ) -> Result<IssuedToken, IssueError> {
         Self::check_content(content)?;
         if ttl_secs == 0 || ttl_secs > self.config.max_ttl_secs {
-            return Err(IssueError::BadTtl { got: ttl_secs, max: self.config.max_ttl_secs });
+            return Err(IssueError::BadTtl {
+                got: ttl_secs,
+                max: self.config.max_ttl_secs,
+            });
         }
         self.sign(SwarmClaims {
             iss: self.config.issuer.clone(),
@@ -327,7 +401,9 @@ impl TokenIssuer {
         self.sign(SwarmClaims {
             iss: self.config.issuer.clone(),
             aud: self.config.audience.clone(),
-            exp: start.saturating_add(window).saturating_add(self.config.ttl_secs),
+            exp: start
+                .saturating_add(window)
+                .saturating_add(self.config.ttl_secs),
             nbf: None,
             iat: start,
             cid: content.into(),
@@ -337,16 +413,27 @@ impl TokenIssuer {
 
     /// The JWKS document: current and still-needed previous public keys.
     pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<serde_json::Value> =
-            self.published.iter().filter_map(|k| serde_json::to_value(k.public_jwk()).ok()).collect();
+        let keys: Vec<serde_json::Value> = self
+            .published
+            .iter()
+            .filter_map(|k| serde_json::to_value(k.public_jwk()).ok())
+            .collect();
         serde_json::json!({ "keys": keys })
     }
 
     /// Checks an `Authorization` header value against the stored API key hashes.
-    pub fn authenticate(&self, authorization: Option<&HeaderValue>) -> Result<&ApiKeyEntry, IssueError> {
+    pub fn authenticate(
+        &self,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<&ApiKeyEntry, IssueError> {
         let value = authorization.ok_or(IssueError::MissingCredentials)?;
-        let value = value.to_str().map_err(|_| IssueError::MalformedCredentials)?;
-        let (scheme, key) = value.trim().split_once(' ').ok_or(IssueError::MalformedCredentials)?;
+        let value = value
+            .to_str()
+            .map_err(|_| IssueError::MalformedCredentials)?;
+        let (scheme, key) = value
+            .trim()
+            .split_once(' ')
+            .ok_or(IssueError::MalformedCredentials)?;
         let key = key.trim();
         if !scheme.eq_ignore_ascii_case("bearer") || key.is_empty() {
             return Err(IssueError::MalformedCredentials);
@@ -377,23 +464,42 @@ pub struct TokenRequest {
 }
 
 pub(crate) fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn error_response(e: &IssueError) -> Response {
-    let mut response = (e.status(), axum::Json(serde_json::json!({ "error": e.to_string() }))).into_response();
+    let mut response = (
+        e.status(),
+        axum::Json(serde_json::json!({ "error": e.to_string() })),
+    )
+        .into_response();
     if e.status() == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }
 
-async fn post_token(State(shared): State<SharedIssuer>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_token(
+    State(shared): State<SharedIssuer>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let issuer = shared.current();
     let result = (|| {
         let entry = issuer.authenticate(headers.get(header::AUTHORIZATION))?;
-        let request: TokenRequest = serde_json::from_slice(&body).map_err(|e| IssueError::BadRequest(e.to_string()))?;
-        if !entry.contents.is_empty() && !entry.contents.iter().any(|p| request.content.starts_with(p.as_str())) {
+        let request: TokenRequest =
+            serde_json::from_slice(&body).map_err(|e| IssueError::BadRequest(e.to_string()))?;
+        if !entry.contents.is_empty()
+            && !entry
+                .contents
+                .iter()
+                .any(|p| request.content.starts_with(p.as_str()))
+        {
             return Err(IssueError::ContentNotAllowed(request.content));
         }
         let ttl = request.ttl_secs.unwrap_or(issuer.config.ttl_secs);
@@ -404,7 +510,9 @@ async fn post_token(State(shared): State<SharedIssuer>, headers: HeaderMap, body
     match result {
         Ok(token) => {
             let mut response = axum::Json(token).into_response();
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         Err(e) => {
@@ -416,7 +524,10 @@ async fn post_token(State(shared): State<SharedIssuer>, headers: HeaderMap, body
 
 async fn get_jwks(State(shared): State<SharedIssuer>) -> Response {
     let mut response = axum::Json(shared.current().jwks()).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
     response
 }
 
@@ -461,7 +572,12 @@ impl SharedIssuer {
 
     /// Re-reads `dir` and swaps the issuer when its keys (signing, published or API keys) differ
     /// from the current ones. Returns whether it swapped. On error the current issuer stays.
-    pub fn reload(&self, dir: &Path, config: &TokenConfig, now_secs: u64) -> Result<bool, KeyError> {
+    pub fn reload(
+        &self,
+        dir: &Path,
+        config: &TokenConfig,
+        now_secs: u64,
+    ) -> Result<bool, KeyError> {
         let mut fresh = TokenIssuer::load(dir, config, now_secs)?;
         let current = self.current();
         if fresh.same_keys(&current) {
@@ -484,7 +600,11 @@ impl SharedIssuer {
 /// swapping it on change. Also drops retired keys from the JWKS once their tokens have expired.
 /// A directory caught mid-write or unreadable keeps the current keys (logged, retried next time).
 /// Must be called inside a Tokio runtime.
-pub fn spawn_key_reload(issuer: &SharedIssuer, dir: PathBuf, config: TokenConfig) -> Option<tokio::task::JoinHandle<()>> {
+pub fn spawn_key_reload(
+    issuer: &SharedIssuer,
+    dir: PathBuf,
+    config: TokenConfig,
+) -> Option<tokio::task::JoinHandle<()>> {
     if config.reload_secs == 0 {
         return None;
     }
@@ -500,11 +620,16 @@ pub fn spawn_key_reload(issuer: &SharedIssuer, dir: PathBuf, config: TokenConfig
             let shared = SharedIssuer(lock);
             let (dir, config) = (dir.clone(), config.clone());
             // File reads and Ed25519 key set-up: off the async workers.
-            let result = tokio::task::spawn_blocking(move || shared.reload(&dir, &config, now_secs())).await;
+            let result =
+                tokio::task::spawn_blocking(move || shared.reload(&dir, &config, now_secs())).await;
             match result {
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "key directory not reloaded; keeping the current keys"),
-                Err(e) => tracing::warn!(error = %e, "key reload task failed; keeping the current keys"),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "key directory not reloaded; keeping the current keys")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "key reload task failed; keeping the current keys")
+                }
             }
         }
     }))
@@ -527,11 +652,19 @@ mod tests {
         let verifier = Verifier::from_jwks_json(&issuer.jwks().to_string()).unwrap();
         let claims = verifier.verify(&t.token, NOW * 1000).unwrap();
         assert_eq!(claims.cid, "vod/a");
-        assert_eq!(claims.grant().admits(&swarm_id("vod/a", "360p/index.m3u8"), NOW * 1000), Ok(()));
+        assert_eq!(
+            claims
+                .grant()
+                .admits(&swarm_id("vod/a", "360p/index.m3u8"), NOW * 1000),
+            Ok(())
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(dir.path().join(SIGNING_KEYS_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(SIGNING_KEYS_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -539,7 +672,10 @@ mod tests {
     #[test]
     fn rotation_keeps_the_previous_key_until_its_tokens_expire() {
         let dir = tempfile::tempdir().unwrap();
-        let config = TokenConfig { max_ttl_secs: 3600, ..TokenConfig::default() };
+        let config = TokenConfig {
+            max_ttl_secs: 3600,
+            ..TokenConfig::default()
+        };
         generate_key(dir.path(), NOW).unwrap();
         let old = TokenIssuer::load(dir.path(), &config, NOW).unwrap();
         let old_token = old.issue("c", 3600, None, NOW).unwrap();
@@ -547,17 +683,40 @@ mod tests {
         let new = TokenIssuer::load(dir.path(), &config, NOW + 10).unwrap();
         assert_eq!(new.current_kid(), new_kid);
         let verifier = Verifier::from_jwks_json(&new.jwks().to_string()).unwrap();
-        assert!(verifier.verify(&old_token.token, (NOW + 20) * 1000).is_ok(), "old key still published");
-        assert!(verifier.verify(&new.issue("c", 60, None, NOW + 10).unwrap().token, (NOW + 20) * 1000).is_ok());
+        assert!(
+            verifier.verify(&old_token.token, (NOW + 20) * 1000).is_ok(),
+            "old key still published"
+        );
+        assert!(
+            verifier
+                .verify(
+                    &new.issue("c", 60, None, NOW + 10).unwrap().token,
+                    (NOW + 20) * 1000
+                )
+                .is_ok()
+        );
         // After max_ttl (+ leeway) the retired key leaves the JWKS.
-        let later = TokenIssuer::load(dir.path(), &config, NOW + 10 + 3600 + DEFAULT_LEEWAY_SECS + 1).unwrap();
+        let later = TokenIssuer::load(
+            dir.path(),
+            &config,
+            NOW + 10 + 3600 + DEFAULT_LEEWAY_SECS + 1,
+        )
+        .unwrap();
         assert_eq!(later.jwks()["keys"].as_array().unwrap().len(), 1);
     }
 
     #[test]
     fn shared_tokens_are_identical_within_a_window() {
         let key = SigningKey::from_seed("k", &[1; 32]).unwrap();
-        let issuer = TokenIssuer::new(key, vec![], TokenConfig { window_secs: 300, ttl_secs: 600, ..TokenConfig::default() });
+        let issuer = TokenIssuer::new(
+            key,
+            vec![],
+            TokenConfig {
+                window_secs: 300,
+                ttl_secs: 600,
+                ..TokenConfig::default()
+            },
+        );
         let a = issuer.issue_shared("c", NOW).unwrap();
         let b = issuer.issue_shared("c", NOW + 299 - NOW % 300).unwrap();
         let c = issuer.issue_shared("c", NOW + 300 - NOW % 300).unwrap();
@@ -570,15 +729,41 @@ mod tests {
     #[test]
     fn bad_inputs_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(TokenIssuer::load(dir.path(), &TokenConfig::default(), NOW), Err(KeyError::NoKey(_))));
+        assert!(matches!(
+            TokenIssuer::load(dir.path(), &TokenConfig::default(), NOW),
+            Err(KeyError::NoKey(_))
+        ));
         std::fs::write(dir.path().join(SIGNING_KEYS_FILE), "{not json").unwrap();
-        assert!(matches!(generate_key(dir.path(), NOW), Err(KeyError::Format { .. })));
-        std::fs::write(dir.path().join(SIGNING_KEYS_FILE), r#"{"keys":[{"kid":"k","seed":"AAAA","created_at":1}]}"#).unwrap();
-        assert!(matches!(TokenIssuer::load(dir.path(), &TokenConfig::default(), NOW), Err(KeyError::BadKey { .. })));
-        let issuer = TokenIssuer::new(SigningKey::from_seed("k", &[1; 32]).unwrap(), vec![], TokenConfig::default());
-        assert!(matches!(issuer.issue("", 60, None, NOW), Err(IssueError::BadRequest(_))));
-        assert!(matches!(issuer.issue("c", 0, None, NOW), Err(IssueError::BadTtl { .. })));
-        assert!(matches!(issuer.issue("c", 10_000_000, None, NOW), Err(IssueError::BadTtl { .. })));
+        assert!(matches!(
+            generate_key(dir.path(), NOW),
+            Err(KeyError::Format { .. })
+        ));
+        std::fs::write(
+            dir.path().join(SIGNING_KEYS_FILE),
+            r#"{"keys":[{"kid":"k","seed":"AAAA","created_at":1}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            TokenIssuer::load(dir.path(), &TokenConfig::default(), NOW),
+            Err(KeyError::BadKey { .. })
+        ));
+        let issuer = TokenIssuer::new(
+            SigningKey::from_seed("k", &[1; 32]).unwrap(),
+            vec![],
+            TokenConfig::default(),
+        );
+        assert!(matches!(
+            issuer.issue("", 60, None, NOW),
+            Err(IssueError::BadRequest(_))
+        ));
+        assert!(matches!(
+            issuer.issue("c", 0, None, NOW),
+            Err(IssueError::BadTtl { .. })
+        ));
+        assert!(matches!(
+            issuer.issue("c", 10_000_000, None, NOW),
+            Err(IssueError::BadTtl { .. })
+        ));
     }
 
     #[test]
@@ -588,18 +773,34 @@ mod tests {
         let first = generate_key(dir.path(), NOW).unwrap();
         let shared = SharedIssuer::from(TokenIssuer::load(dir.path(), &config, NOW).unwrap());
         shared.current().issue("c", 60, None, NOW).unwrap();
-        assert!(!shared.reload(dir.path(), &config, NOW).unwrap(), "unchanged directory: no swap");
+        assert!(
+            !shared.reload(dir.path(), &config, NOW).unwrap(),
+            "unchanged directory: no swap"
+        );
         let second = generate_key(dir.path(), NOW + 1).unwrap();
         assert!(shared.reload(dir.path(), &config, NOW + 1).unwrap());
         assert_eq!(shared.current().current_kid(), second);
-        assert_eq!(shared.current().published_kids(), [second.as_str(), first.as_str()]);
+        assert_eq!(
+            shared.current().published_kids(),
+            [second.as_str(), first.as_str()]
+        );
         assert_eq!(shared.current().issued(), 1, "the count survives the swap");
         add_api_key(dir.path(), "p", vec![]).unwrap();
-        assert!(shared.reload(dir.path(), &config, NOW + 2).unwrap(), "a new API key is a change");
+        assert!(
+            shared.reload(dir.path(), &config, NOW + 2).unwrap(),
+            "a new API key is a change"
+        );
         assert_eq!(shared.current().api_key_count(), 1);
         std::fs::write(dir.path().join(SIGNING_KEYS_FILE), "{half written").unwrap();
-        assert!(matches!(shared.reload(dir.path(), &config, NOW + 3), Err(KeyError::Format { .. })));
-        assert_eq!(shared.current().current_kid(), second, "a bad file keeps the current keys");
+        assert!(matches!(
+            shared.reload(dir.path(), &config, NOW + 3),
+            Err(KeyError::Format { .. })
+        ));
+        assert_eq!(
+            shared.current().current_kid(),
+            second,
+            "a bad file keeps the current keys"
+        );
     }
 
     #[test]
@@ -611,10 +812,28 @@ mod tests {
         assert!(!stored.contains(&key), "the plain key is never stored");
         let issuer = TokenIssuer::load(dir.path(), &TokenConfig::default(), NOW).unwrap();
         let header = |v: &str| HeaderValue::from_str(v).unwrap();
-        assert_eq!(issuer.authenticate(Some(&header(&format!("Bearer {key}")))).unwrap().name, "dash");
-        assert_eq!(issuer.authenticate(None), Err(IssueError::MissingCredentials));
-        assert_eq!(issuer.authenticate(Some(&header(&key))), Err(IssueError::MalformedCredentials));
-        assert_eq!(issuer.authenticate(Some(&header("Basic abc"))), Err(IssueError::MalformedCredentials));
-        assert_eq!(issuer.authenticate(Some(&header("Bearer nope"))), Err(IssueError::UnknownApiKey));
+        assert_eq!(
+            issuer
+                .authenticate(Some(&header(&format!("Bearer {key}"))))
+                .unwrap()
+                .name,
+            "dash"
+        );
+        assert_eq!(
+            issuer.authenticate(None),
+            Err(IssueError::MissingCredentials)
+        );
+        assert_eq!(
+            issuer.authenticate(Some(&header(&key))),
+            Err(IssueError::MalformedCredentials)
+        );
+        assert_eq!(
+            issuer.authenticate(Some(&header("Basic abc"))),
+            Err(IssueError::MalformedCredentials)
+        );
+        assert_eq!(
+            issuer.authenticate(Some(&header("Bearer nope"))),
+            Err(IssueError::UnknownApiKey)
+        );
     }
 }

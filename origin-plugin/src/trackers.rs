@@ -34,7 +34,10 @@ pub struct PlacementTrackers(pub meshcdn_placement::Placement);
 impl TrackerSelector for PlacementTrackers {
     fn trackers_for(&self, request: &Parts, content_id: &str) -> Vec<String> {
         // A non-UTF-8 value is treated like a missing one: the default PoP.
-        let region = request.headers.get(self.0.region_header()).and_then(|v| v.to_str().ok());
+        let region = request
+            .headers
+            .get(self.0.region_header())
+            .and_then(|v| v.to_str().ok());
         self.0.trackers_for(region, content_id)
     }
 
@@ -58,14 +61,27 @@ mod tests {
     use meshcdn_placement::{NodeConfig, Placement, PlacementConfig, PopConfig};
 
     fn placement() -> Placement {
-        let node = |name: &str| NodeConfig { name: name.into(), tracker_url: format!("ws://{name}/announce") };
+        let node = |name: &str| NodeConfig {
+            name: name.into(),
+            tracker_url: format!("ws://{name}/announce"),
+        };
         Placement::new(PlacementConfig {
             region_header: "x-meshcdn-region".into(),
             default_pop: "fra".into(),
             pop_fallbacks: 0,
             pops: vec![
-                PopConfig { name: "fra".into(), regions: vec!["DE".into()], fallback_pop: None, nodes: vec![node("fra-0")] },
-                PopConfig { name: "iad".into(), regions: vec!["US".into()], fallback_pop: None, nodes: vec![node("iad-0")] },
+                PopConfig {
+                    name: "fra".into(),
+                    regions: vec!["DE".into()],
+                    fallback_pop: None,
+                    nodes: vec![node("fra-0")],
+                },
+                PopConfig {
+                    name: "iad".into(),
+                    regions: vec!["US".into()],
+                    fallback_pop: None,
+                    nodes: vec![node("iad-0")],
+                },
             ],
         })
         .unwrap()
@@ -74,7 +90,10 @@ mod tests {
     fn parts(region: Option<&[u8]>) -> Parts {
         let mut b = http::Request::get("/vod/a/master.m3u8");
         if let Some(r) = region {
-            b = b.header("X-MeshCDN-Region", http::HeaderValue::from_bytes(r).unwrap());
+            b = b.header(
+                "X-MeshCDN-Region",
+                http::HeaderValue::from_bytes(r).unwrap(),
+            );
         }
         b.body(()).unwrap().into_parts().0
     }
@@ -82,10 +101,24 @@ mod tests {
     #[test]
     fn placement_reads_the_region_header_and_varies_on_it() {
         let sel = PlacementTrackers(placement());
-        assert_eq!(sel.trackers_for(&parts(Some(b"US")), "vod/a"), ["ws://iad-0/announce", "ws://fra-0/announce"]);
-        assert_eq!(sel.trackers_for(&parts(Some(b"DE")), "vod/a"), ["ws://fra-0/announce"]);
-        assert_eq!(sel.trackers_for(&parts(None), "vod/a"), ["ws://fra-0/announce"], "default PoP");
-        assert_eq!(sel.trackers_for(&parts(Some(b"\xff")), "vod/a"), ["ws://fra-0/announce"], "non-UTF-8: default PoP");
+        assert_eq!(
+            sel.trackers_for(&parts(Some(b"US")), "vod/a"),
+            ["ws://iad-0/announce", "ws://fra-0/announce"]
+        );
+        assert_eq!(
+            sel.trackers_for(&parts(Some(b"DE")), "vod/a"),
+            ["ws://fra-0/announce"]
+        );
+        assert_eq!(
+            sel.trackers_for(&parts(None), "vod/a"),
+            ["ws://fra-0/announce"],
+            "default PoP"
+        );
+        assert_eq!(
+            sel.trackers_for(&parts(Some(b"\xff")), "vod/a"),
+            ["ws://fra-0/announce"],
+            "non-UTF-8: default PoP"
+        );
         assert_eq!(sel.vary(), Some("x-meshcdn-region"));
         assert_eq!(StaticTrackers(vec![]).vary(), None);
     }

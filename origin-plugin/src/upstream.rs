@@ -17,7 +17,8 @@ use url::Url;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Body of responses coming from an upstream (type-erased, streaming).
 pub type UpstreamBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
-pub type UpstreamFuture = Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send>>;
+pub type UpstreamFuture =
+    Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send>>;
 
 /// Why the upstream gave no response. The one place that decides the status (pingora style):
 /// timeouts are 504, everything else from the upstream side is 502.
@@ -35,7 +36,9 @@ impl UpstreamError {
     pub fn status(&self) -> StatusCode {
         match self {
             UpstreamError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            UpstreamError::Unavailable(_) | UpstreamError::ServerError(_) => StatusCode::BAD_GATEWAY,
+            UpstreamError::Unavailable(_) | UpstreamError::ServerError(_) => {
+                StatusCode::BAD_GATEWAY
+            }
         }
     }
 }
@@ -54,12 +57,16 @@ pub trait Upstream: Send + Sync + 'static {
 
 /// An empty body of the upstream body type.
 pub fn empty_body() -> UpstreamBody {
-    http_body_util::Empty::new().map_err(|never| match never {}).boxed_unsync()
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// A full body of the upstream body type.
 pub fn full_body(bytes: impl Into<Bytes>) -> UpstreamBody {
-    http_body_util::Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+    http_body_util::Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// A tower service (the Layer's inner service) used as an upstream.
@@ -71,7 +78,10 @@ pub struct ServiceUpstream<S, ReqBody> {
 
 impl<S, ReqBody> ServiceUpstream<S, ReqBody> {
     pub fn new(inner: S) -> Self {
-        Self { inner: Mutex::new(inner), _body: PhantomData }
+        Self {
+            inner: Mutex::new(inner),
+            _body: PhantomData,
+        }
     }
 }
 

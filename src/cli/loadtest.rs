@@ -6,9 +6,13 @@ use meshcdn_edge::loadtest::{self, LoadConfig};
 
 #[derive(clap::Args, Debug)]
 pub struct LoadtestArgs {
-    /// Tracker URL, e.g. ws://127.0.0.1:8000/announce
+    /// Tracker URL, e.g. ws://127.0.0.1:8000/announce or wss://edge.example.com/announce
     #[arg(long)]
     target: String,
+    /// Extra CA certificates (PEM) to trust for a wss:// target, e.g. a self-signed edge's
+    /// certificate; the Mozilla roots are always trusted.
+    #[arg(long, value_name = "PEM")]
+    ca: Option<std::path::PathBuf>,
     /// WebSocket connections (peers), at most 50000.
     #[arg(long, default_value_t = 100)]
     connections: usize,
@@ -35,6 +39,7 @@ pub struct LoadtestArgs {
 pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
     let report = loadtest::run(LoadConfig {
         target: args.target,
+        ca_file: args.ca,
         connections: args.connections,
         swarms: args.swarms,
         duration: Duration::from_secs(args.duration),

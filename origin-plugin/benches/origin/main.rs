@@ -18,7 +18,10 @@ use meshcdn_origin::config::OriginConfig;
 use meshcdn_origin::hls;
 use tower_http::services::ServeDir;
 
-use common::{CONCURRENCY, CpuProbe, LOOP_DEADLINE, SEGMENT_BYTES, download, percentile, serve_loopback, throughput_table, us, warm_up};
+use common::{
+    CONCURRENCY, CpuProbe, LOOP_DEADLINE, SEGMENT_BYTES, download, percentile, serve_loopback,
+    throughput_table, us, warm_up,
+};
 
 /// Loopback throughput rounds; in each, every path moves the same bytes with the same concurrency.
 const SEGMENT_ROUNDS: usize = 24;
@@ -26,7 +29,9 @@ const MANIFEST_REQUESTS: usize = 1_000;
 const REWRITE_ROUNDS: usize = 5_000;
 
 fn playlist(segments: usize) -> String {
-    let mut s = String::from("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init.mp4\"\n");
+    let mut s = String::from(
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init.mp4\"\n",
+    );
     for i in 0..segments {
         s.push_str(&format!("#EXTINF:2.000000,\nseg_{i:05}.m4s\n"));
     }
@@ -57,24 +62,45 @@ fn bench_rewrite() {
     }
     rewrite.sort();
     parse_and_rewrite.sort();
-    println!("## rewrite of a 1,000-segment media playlist ({} bytes), {} rounds", text.len(), rewrite.len());
+    println!(
+        "## rewrite of a 1,000-segment media playlist ({} bytes), {} rounds",
+        text.len(),
+        rewrite.len()
+    );
     println!("| step | p50 µs | p99 µs | max µs |");
     println!("|---|---|---|---|");
-    for (name, v) in [("rewrite_media (per request)", &rewrite), ("parse_media + rewrite_media (per upstream fetch)", &parse_and_rewrite)] {
-        println!("| {name} | {:.1} | {:.1} | {:.1} |", us(percentile(v, 0.5)), us(percentile(v, 0.99)), us(*v.last().unwrap_or(&Duration::ZERO)));
+    for (name, v) in [
+        ("rewrite_media (per request)", &rewrite),
+        (
+            "parse_media + rewrite_media (per upstream fetch)",
+            &parse_and_rewrite,
+        ),
+    ] {
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.1} |",
+            us(percentile(v, 0.5)),
+            us(percentile(v, 0.99)),
+            us(*v.last().unwrap_or(&Duration::ZERO))
+        );
     }
     println!();
 }
 
 /// The segment, a master playlist and a 1,000-segment media playlist, as an upstream serves them.
 fn write_fixture(dir: &std::path::Path) {
-    let seg: Vec<u8> = (0..SEGMENT_BYTES).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let seg: Vec<u8> = (0..SEGMENT_BYTES)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(dir.join("big.m4s"), &seg).expect("write segment");
     std::fs::write(dir.join("master.m3u8"), "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=800000\nv/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=400000\nw/index.m3u8\n").expect("write master");
     std::fs::create_dir_all(dir.join("v")).expect("mkdir");
     std::fs::write(dir.join("v/index.m3u8"), playlist(1_000)).expect("write playlist");
     for i in 0..1_000 {
-        std::fs::write(dir.join(format!("v/seg_{i:05}.m4s")), format!("segment {i}")).expect("write seg");
+        std::fs::write(
+            dir.join(format!("v/seg_{i:05}.m4s")),
+            format!("segment {i}"),
+        )
+        .expect("write seg");
     }
 }
 
@@ -103,7 +129,10 @@ fn main() -> anyhow::Result<()> {
     bench_rewrite();
     let dir = tempfile::tempdir()?;
     write_fixture(dir.path());
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(bench_loopback(dir.path()));
     runtime.block_on(netns::bench(dir.path()))
 }
@@ -115,11 +144,22 @@ async fn bench_loopback(dir: &std::path::Path) {
     let (router, engine) = meshcdn_origin::proxy::build_proxy(&config).expect("proxy");
     let proxy = serve_loopback(router).await;
     // The Layer mode over the same files: ServeDir + MeshLayer (segments pass through in-process).
-    let layered = serve_loopback(meshcdn_origin::proxy::local_dir_router(dir, meshcdn_origin::MeshEngine::new(config.clone()))).await;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(4).build().expect("client");
+    let layered = serve_loopback(meshcdn_origin::proxy::local_dir_router(
+        dir,
+        meshcdn_origin::MeshEngine::new(config.clone()),
+    ))
+    .await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(4)
+        .build()
+        .expect("client");
 
     // Warm up every path (connections, page cache, manifest + hash caches, allocator).
-    let paths = [("direct upstream", upstream), ("through proxy", proxy), ("ServeDir + MeshLayer (Layer mode)", layered)];
+    let paths = [
+        ("direct upstream", upstream),
+        ("through proxy", proxy),
+        ("ServeDir + MeshLayer (Layer mode)", layered),
+    ];
     warm_up(&client, &paths).await;
     for (_, base) in paths {
         download(&client, &format!("http://{base}/master.m3u8")).await;
@@ -129,14 +169,25 @@ async fn bench_loopback(dir: &std::path::Path) {
     // Client, upstream and proxy share this process: its CPU time is what each path costs.
     let probe = CpuProbe::new(vec![("process".into(), None)]);
     for concurrency in CONCURRENCY {
-        throughput_table(&client, "loopback, one process", &paths, concurrency, SEGMENT_ROUNDS, &probe).await;
+        throughput_table(
+            &client,
+            "loopback, one process",
+            &paths,
+            concurrency,
+            SEGMENT_ROUNDS,
+            &probe,
+        )
+        .await;
     }
 
     // Manifest latency (proxy: from the manifest cache, rewritten per request).
     println!("## manifest latency: {MANIFEST_REQUESTS} sequential GETs each, keep-alive");
     println!("| manifest | path | p50 µs | p99 µs |");
     println!("|---|---|---|---|");
-    for (name, path) in [("master", "/master.m3u8"), ("media, 1,000 segments", "/v/index.m3u8")] {
+    for (name, path) in [
+        ("master", "/master.m3u8"),
+        ("media, 1,000 segments", "/v/index.m3u8"),
+    ] {
         let mut results = Vec::new();
         for (label, base) in [("direct", upstream), ("proxy", proxy), ("layer", layered)] {
             let mut samples = Vec::with_capacity(MANIFEST_REQUESTS);

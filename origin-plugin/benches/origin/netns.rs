@@ -38,9 +38,21 @@ const NS_PREFIX: &str = "mcdnb-";
 
 /// One process of the scenario, from this binary's arguments.
 pub enum Role {
-    Upstream { dir: PathBuf, listen: SocketAddr },
-    Proxy { upstream: String, listen: SocketAddr },
-    Viewer { title: String, direct: SocketAddr, proxy: SocketAddr, proxy_pid: u32, upstream_pid: u32 },
+    Upstream {
+        dir: PathBuf,
+        listen: SocketAddr,
+    },
+    Proxy {
+        upstream: String,
+        listen: SocketAddr,
+    },
+    Viewer {
+        title: String,
+        direct: SocketAddr,
+        proxy: SocketAddr,
+        proxy_pid: u32,
+        upstream_pid: u32,
+    },
 }
 
 impl Role {
@@ -48,15 +60,26 @@ impl Role {
     pub fn from_args(args: impl Iterator<Item = String>) -> anyhow::Result<Option<Self>> {
         let args: Vec<String> = args.collect();
         let value = |key: &str| -> anyhow::Result<&str> {
-            let i = args.iter().position(|a| a == key).with_context(|| format!("missing {key}"))?;
-            args.get(i + 1).map(String::as_str).with_context(|| format!("{key} needs a value"))
+            let i = args
+                .iter()
+                .position(|a| a == key)
+                .with_context(|| format!("missing {key}"))?;
+            args.get(i + 1)
+                .map(String::as_str)
+                .with_context(|| format!("{key} needs a value"))
         };
         if !args.iter().any(|a| a == "--netns-role") {
             return Ok(None);
         }
         let role = match value("--netns-role")? {
-            "upstream" => Role::Upstream { dir: value("--dir")?.into(), listen: value("--listen")?.parse()? },
-            "proxy" => Role::Proxy { upstream: value("--upstream")?.to_string(), listen: value("--listen")?.parse()? },
+            "upstream" => Role::Upstream {
+                dir: value("--dir")?.into(),
+                listen: value("--listen")?.parse()?,
+            },
+            "proxy" => Role::Proxy {
+                upstream: value("--upstream")?.to_string(),
+                listen: value("--listen")?.parse()?,
+            },
             "viewer" => Role::Viewer {
                 title: value("--title")?.to_string(),
                 direct: value("--direct")?.parse()?,
@@ -71,15 +94,26 @@ impl Role {
 
     /// Runs the role on its own runtime, sized like the `meshcdn origin` CLI (one worker per core).
     pub fn run(self) -> anyhow::Result<()> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
         runtime.block_on(async move {
             match self {
-                Role::Upstream { dir, listen } => serve_role(listen, crate::upstream_router(&dir)).await,
+                Role::Upstream { dir, listen } => {
+                    serve_role(listen, crate::upstream_router(&dir)).await
+                }
                 Role::Proxy { upstream, listen } => {
-                    let (router, _engine) = meshcdn_origin::proxy::build_proxy(&crate::proxy_config(&upstream))?;
+                    let (router, _engine) =
+                        meshcdn_origin::proxy::build_proxy(&crate::proxy_config(&upstream))?;
                     serve_role(listen, router).await
                 }
-                Role::Viewer { title, direct, proxy, proxy_pid, upstream_pid } => {
+                Role::Viewer {
+                    title,
+                    direct,
+                    proxy,
+                    proxy_pid,
+                    upstream_pid,
+                } => {
                     view(&title, direct, proxy, proxy_pid, upstream_pid).await;
                     Ok(())
                 }
@@ -90,7 +124,9 @@ impl Role {
 
 /// Listens, tells the parent (one `ready` line on stdout), serves until the parent goes away.
 async fn serve_role(listen: SocketAddr, router: axum::Router) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listen on {listen}"))?;
     println!("ready");
     serve_until(listener, router, parent_gone()).await;
     Ok(())
@@ -107,9 +143,21 @@ async fn parent_gone() {
 }
 
 /// The viewer: direct and proxied downloads side by side, with the CPU time of each process.
-async fn view(title: &str, direct: SocketAddr, proxy: SocketAddr, proxy_pid: u32, upstream_pid: u32) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(4).build().expect("client");
-    let paths = [("direct upstream (routed by the proxy host)", direct), ("through proxy", proxy)];
+async fn view(
+    title: &str,
+    direct: SocketAddr,
+    proxy: SocketAddr,
+    proxy_pid: u32,
+    upstream_pid: u32,
+) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(4)
+        .build()
+        .expect("client");
+    let paths = [
+        ("direct upstream (routed by the proxy host)", direct),
+        ("through proxy", proxy),
+    ];
     warm_up(&client, &paths).await;
     let probe = CpuProbe::new(vec![
         ("viewer".into(), None),
@@ -162,7 +210,11 @@ impl Lab {
             upstream_ns: format!("{NS_PREFIX}{id}-upstream"),
             ifx: format!("mb{id}"),
         };
-        for ns in [lab.viewer_ns.clone(), lab.proxy_ns.clone(), lab.upstream_ns.clone()] {
+        for ns in [
+            lab.viewer_ns.clone(),
+            lab.proxy_ns.clone(),
+            lab.upstream_ns.clone(),
+        ] {
             run("ip", &["netns", "add", &ns])?;
             lab.namespaces.push(ns);
         }
@@ -183,7 +235,13 @@ impl Lab {
     fn connect(&self) -> anyhow::Result<()> {
         let [v0, p0, p1, u0] = self.link_ends();
         for (a, b) in [(&v0, &p0), (&p1, &u0)] {
-            run("ip", &["link", "add", &a.1, "netns", a.0, "type", "veth", "peer", "name", &b.1, "netns", b.0])?;
+            run(
+                "ip",
+                &[
+                    "link", "add", &a.1, "netns", a.0, "type", "veth", "peer", "name", &b.1,
+                    "netns", b.0,
+                ],
+            )?;
         }
         for (ns, dev, addr) in [&v0, &p0, &p1, &u0] {
             run("ip", &["-n", ns, "addr", "add", addr, "dev", dev])?;
@@ -192,9 +250,41 @@ impl Lab {
         for ns in &self.namespaces {
             run("ip", &["-n", ns, "link", "set", "lo", "up"])?;
         }
-        run("ip", &["-n", &self.viewer_ns, "route", "add", "default", "via", "10.77.1.1"])?;
-        run("ip", &["-n", &self.upstream_ns, "route", "add", "default", "via", "10.77.2.1"])?;
-        run("ip", &["netns", "exec", &self.proxy_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        run(
+            "ip",
+            &[
+                "-n",
+                &self.viewer_ns,
+                "route",
+                "add",
+                "default",
+                "via",
+                "10.77.1.1",
+            ],
+        )?;
+        run(
+            "ip",
+            &[
+                "-n",
+                &self.upstream_ns,
+                "route",
+                "add",
+                "default",
+                "via",
+                "10.77.2.1",
+            ],
+        )?;
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.proxy_ns,
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
+            ],
+        )
     }
 
     /// Every veth end sends at `LINK_RATE` at most, and after `LINK_DELAY` if netem exists.
@@ -203,20 +293,40 @@ impl Lab {
         let mut delay = Ok(());
         for (ns, dev, _) in self.link_ends() {
             // burst: at least one 64 KiB GSO packet of veth; latency bounds the queue.
-            run("tc", &["-n", ns, "qdisc", "replace", "dev", &dev, "root", "handle", "1:", "tbf", "rate", LINK_RATE, "burst", "256kb", "latency", "5ms"])?;
+            run(
+                "tc",
+                &[
+                    "-n", ns, "qdisc", "replace", "dev", &dev, "root", "handle", "1:", "tbf",
+                    "rate", LINK_RATE, "burst", "256kb", "latency", "5ms",
+                ],
+            )?;
             if delay.is_ok() {
-                delay = run("tc", &["-n", ns, "qdisc", "add", "dev", &dev, "parent", "1:1", "handle", "10:", "netem", "delay", LINK_DELAY]);
+                delay = run(
+                    "tc",
+                    &[
+                        "-n", ns, "qdisc", "add", "dev", &dev, "parent", "1:1", "handle", "10:",
+                        "netem", "delay", LINK_DELAY,
+                    ],
+                );
             }
         }
         Ok(match delay {
-            Ok(()) => format!("{LINK_RATE}/s per link and direction (tbf), {LINK_DELAY} one-way delay per link (netem)"),
-            Err(e) => format!("{LINK_RATE}/s per link and direction (tbf), no added delay (netem unavailable: {e:#})"),
+            Ok(()) => format!(
+                "{LINK_RATE}/s per link and direction (tbf), {LINK_DELAY} one-way delay per link (netem)"
+            ),
+            Err(e) => format!(
+                "{LINK_RATE}/s per link and direction (tbf), no added delay (netem unavailable: {e:#})"
+            ),
         })
     }
 
     /// Starts one server process in `ns` and waits (bounded) until it listens.
     async fn start_server(&mut self, ns: &str, role_args: &[&str]) -> anyhow::Result<u32> {
-        let mut child = netns_command(ns, role_args)?.stdin(Stdio::piped()).stdout(Stdio::piped()).kill_on_drop(true).spawn()?;
+        let mut child = netns_command(ns, role_args)?
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
         let pid = child.id().context("server exited at once")?;
         let stdout = child.stdout.take().context("no stdout")?;
         self.servers.push(child);
@@ -229,10 +339,31 @@ impl Lab {
     }
 
     /// Runs the viewer in its namespace (it prints its tables) and waits for it, bounded.
-    async fn run_viewer(&self, title: &str, proxy_pid: u32, upstream_pid: u32) -> anyhow::Result<()> {
+    async fn run_viewer(
+        &self,
+        title: &str,
+        proxy_pid: u32,
+        upstream_pid: u32,
+    ) -> anyhow::Result<()> {
         let (proxy_pid, upstream_pid) = (proxy_pid.to_string(), upstream_pid.to_string());
-        let args = ["--title", title, "--direct", UPSTREAM_ADDR, "--proxy", PROXY_ADDR, "--proxy-pid", &proxy_pid, "--upstream-pid", &upstream_pid];
-        let mut viewer = netns_command(&self.viewer_ns, &[&["--netns-role", "viewer"], &args[..]].concat())?.kill_on_drop(true).spawn()?;
+        let args = [
+            "--title",
+            title,
+            "--direct",
+            UPSTREAM_ADDR,
+            "--proxy",
+            PROXY_ADDR,
+            "--proxy-pid",
+            &proxy_pid,
+            "--upstream-pid",
+            &upstream_pid,
+        ];
+        let mut viewer = netns_command(
+            &self.viewer_ns,
+            &[&["--netns-role", "viewer"], &args[..]].concat(),
+        )?
+        .kill_on_drop(true)
+        .spawn()?;
         let status = tokio::time::timeout(VIEWER_TIMEOUT, viewer.wait())
             .await
             .map_err(|_| anyhow::anyhow!("viewer still running after {VIEWER_TIMEOUT:?}"))??;
@@ -253,18 +384,38 @@ fn netns_command(ns: &str, role_args: &[&str]) -> anyhow::Result<tokio::process:
 
 /// Runs a setup command; `Err` carries its stderr.
 fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
-    let out = std::process::Command::new(program).args(args).output().with_context(|| format!("cannot run {program}"))?;
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run {program}"))?;
     if !out.status.success() {
-        bail!("`{program} {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "`{program} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }
 
 /// Namespaces left by a run that was killed before its `Drop` (their pid is gone).
 fn delete_stale_namespaces() {
-    let Ok(out) = std::process::Command::new("ip").args(["netns", "list"]).output() else { return };
-    for name in String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_whitespace().next()) {
-        let Some(pid) = name.strip_prefix(NS_PREFIX).and_then(|rest| rest.split('-').next()) else { continue };
+    let Ok(out) = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+    else {
+        return;
+    };
+    for name in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+    {
+        let Some(pid) = name
+            .strip_prefix(NS_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
         if !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = run("ip", &["netns", "del", name]);
         }
@@ -276,21 +427,57 @@ pub async fn bench(dir: &Path) -> anyhow::Result<()> {
     let mut lab = match Lab::create() {
         Ok(lab) => lab,
         Err(e) => {
-            println!("## segment throughput between network namespaces: skipped ({e:#}; needs root and iproute2)\n");
+            println!(
+                "## segment throughput between network namespaces: skipped ({e:#}; needs root and iproute2)\n"
+            );
             return Ok(());
         }
     };
     lab.connect()?;
     let upstream_ns = lab.upstream_ns.clone();
     let proxy_ns = lab.proxy_ns.clone();
-    let dir = dir.to_str().context("temporary directory path is not UTF-8")?;
-    let upstream_pid = lab.start_server(&upstream_ns, &["--netns-role", "upstream", "--dir", dir, "--listen", UPSTREAM_ADDR]).await?;
+    let dir = dir
+        .to_str()
+        .context("temporary directory path is not UTF-8")?;
+    let upstream_pid = lab
+        .start_server(
+            &upstream_ns,
+            &[
+                "--netns-role",
+                "upstream",
+                "--dir",
+                dir,
+                "--listen",
+                UPSTREAM_ADDR,
+            ],
+        )
+        .await?;
     let upstream_url = format!("http://{UPSTREAM_ADDR}");
-    let proxy_pid = lab.start_server(&proxy_ns, &["--netns-role", "proxy", "--upstream", &upstream_url, "--listen", PROXY_ADDR]).await?;
+    let proxy_pid = lab
+        .start_server(
+            &proxy_ns,
+            &[
+                "--netns-role",
+                "proxy",
+                "--upstream",
+                &upstream_url,
+                "--listen",
+                PROXY_ADDR,
+            ],
+        )
+        .await?;
 
-    println!("## network namespaces: viewer ⇄ proxy host ⇄ upstream, one process each (default tokio runtime), veth links\n");
-    lab.run_viewer("namespaces, veth unshaped", proxy_pid, upstream_pid).await?;
+    println!(
+        "## network namespaces: viewer ⇄ proxy host ⇄ upstream, one process each (default tokio runtime), veth links\n"
+    );
+    lab.run_viewer("namespaces, veth unshaped", proxy_pid, upstream_pid)
+        .await?;
     let link = lab.shape()?;
     println!("link model: {link}\n");
-    lab.run_viewer(&format!("namespaces, links shaped to {LINK_RATE}/s"), proxy_pid, upstream_pid).await
+    lab.run_viewer(
+        &format!("namespaces, links shaped to {LINK_RATE}/s"),
+        proxy_pid,
+        upstream_pid,
+    )
+    .await
 }

@@ -30,12 +30,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            ResponseFutureProj::Passthrough { future } => {
-                future.poll(cx).map_ok(|r| r.map(|body| ResponseBody::Inner { body }))
-            }
-            ResponseFutureProj::Manifest { future } => {
-                future.as_mut().poll(cx).map(|r| Ok(r.map(|body| ResponseBody::Rewritten { body })))
-            }
+            ResponseFutureProj::Passthrough { future } => future
+                .poll(cx)
+                .map_ok(|r| r.map(|body| ResponseBody::Inner { body })),
+            ResponseFutureProj::Manifest { future } => future
+                .as_mut()
+                .poll(cx)
+                .map(|r| Ok(r.map(|body| ResponseBody::Rewritten { body }))),
         }
     }
 }
@@ -58,9 +59,14 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project() {
-            ResponseBodyProj::Inner { body } => body.poll_frame(cx).map(|f| f.map(|r| r.map_err(Into::into))),
+            ResponseBodyProj::Inner { body } => body
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(Into::into))),
             ResponseBodyProj::Rewritten { body } => body.poll_frame(cx),
         }
     }

@@ -18,7 +18,10 @@ pub type MeshLayer = ManifestRewriteLayer;
 
 impl ManifestRewriteLayer {
     pub fn new(engine: MeshEngine) -> Self {
-        Self { engine, upstream: None }
+        Self {
+            engine,
+            upstream: None,
+        }
     }
 
     /// Fetch manifests and segments (for hashing) from `upstream` instead of the inner service,
@@ -33,6 +36,10 @@ impl<S> Layer<S> for ManifestRewriteLayer {
     type Service = ManifestRewrite<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ManifestRewrite { inner, engine: self.engine.clone(), upstream: self.upstream.clone() }
+        ManifestRewrite {
+            inner,
+            engine: self.engine.clone(),
+            upstream: self.upstream.clone(),
+        }
     }
 }

@@ -52,7 +52,11 @@ pub struct ManifestRewrite<S> {
 
 impl<S> ManifestRewrite<S> {
     pub fn new(inner: S, engine: MeshEngine) -> Self {
-        Self { inner, engine, upstream: None }
+        Self {
+            inner,
+            engine,
+            upstream: None,
+        }
     }
 
     pub fn layer(engine: MeshEngine) -> ManifestRewriteLayer {
@@ -94,8 +98,13 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let Some(kind) = self.engine.classify(request.method(), request.uri(), request.headers()) else {
-            return ResponseFuture::Passthrough { future: self.inner.call(request) };
+        let Some(kind) = self
+            .engine
+            .classify(request.method(), request.uri(), request.headers())
+        else {
+            return ResponseFuture::Passthrough {
+                future: self.inner.call(request),
+            };
         };
         let upstream = match &self.upstream {
             Some(u) => u.clone(),
@@ -103,6 +112,8 @@ where
         };
         let engine = self.engine.clone();
         let (parts, _body) = request.into_parts();
-        ResponseFuture::Manifest { future: Box::pin(async move { engine.serve(upstream, parts, kind).await }) }
+        ResponseFuture::Manifest {
+            future: Box::pin(async move { engine.serve(upstream, parts, kind).await }),
+        }
     }
 }

@@ -28,11 +28,15 @@ pub fn media_dir() -> PathBuf {
 }
 
 pub fn media(path: &str) -> Vec<u8> {
-    std::fs::read(media_dir().join(path)).unwrap_or_else(|e| panic!("media/{path}: {e} (run scripts/make-media.sh)"))
+    std::fs::read(media_dir().join(path))
+        .unwrap_or_else(|e| panic!("media/{path}: {e} (run scripts/make-media.sh)"))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Waits until `cond` holds, polling; fails the test after `timeout`.
@@ -44,11 +48,14 @@ pub async fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() ->
     }
 }
 
-pub const BAD_PLAYLIST: &str = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n#EXT-X-BYTERANGE:zzz\nseg.ts\n";
+pub const BAD_PLAYLIST: &str =
+    "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n#EXT-X-BYTERANGE:zzz\nseg.ts\n";
 
 /// Live sliding window of 4 segments; each request moves it on by one segment.
 pub fn live_playlist(first: u64) -> String {
-    let mut s = format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n");
+    let mut s = format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n"
+    );
     if first.is_multiple_of(3) {
         s.push_str("#EXT-X-DISCONTINUITY\n");
     }
@@ -97,22 +104,43 @@ async fn count(State(state): State<UpstreamState>, request: Request, next: Next)
     // ServeDir sends Last-Modified but no ETag or Cache-Control; add both to media files so
     // tests can see them pass through.
     let media_file = path.ends_with(".ts") || path.ends_with(".m4s") || path.ends_with(".mp4");
-    if response.status().is_success() && media_file && !response.headers().contains_key(header::ETAG) {
-        let etag = format!("\"{}\"", sha256_hex(path.as_bytes()).get(..16).unwrap_or_default());
-        response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).unwrap());
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    if response.status().is_success()
+        && media_file
+        && !response.headers().contains_key(header::ETAG)
+    {
+        let etag = format!(
+            "\"{}\"",
+            sha256_hex(path.as_bytes()).get(..16).unwrap_or_default()
+        );
+        response
+            .headers_mut()
+            .insert(header::ETAG, HeaderValue::from_str(&etag).unwrap());
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        );
     }
     response
 }
 
 async fn live_index(State(state): State<UpstreamState>) -> Response {
     let first = state.live_position.fetch_add(1, Ordering::SeqCst);
-    ([(header::CONTENT_TYPE, "application/vnd.apple.mpegurl"), (header::CACHE_CONTROL, "no-cache")], live_playlist(first))
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        live_playlist(first),
+    )
         .into_response()
 }
 
 async fn live_seg(Path(name): Path<String>) -> Response {
-    match name.strip_prefix("seg").and_then(|n| n.strip_suffix(".ts")).and_then(|n| n.parse::<u64>().ok()) {
+    match name
+        .strip_prefix("seg")
+        .and_then(|n| n.strip_suffix(".ts"))
+        .and_then(|n| n.parse::<u64>().ok())
+    {
         Some(i) => ([(header::CONTENT_TYPE, "video/mp2t")], live_segment(i)).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
@@ -134,18 +162,28 @@ async fn gzip_master() -> Response {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&media("hls-ts/master.m3u8")).unwrap();
     let mut r = gz.finish().unwrap().into_response();
-    r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    r.headers_mut()
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     r
 }
 
 pub fn mutable_segment(version: u64) -> Vec<u8> {
-    format!("segment version {version} ").repeat(300).into_bytes()
+    format!("segment version {version} ")
+        .repeat(300)
+        .into_bytes()
 }
 
-async fn mutable_seg(State(state): State<UpstreamState>, headers: axum::http::HeaderMap) -> Response {
+async fn mutable_seg(
+    State(state): State<UpstreamState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let version = state.mutable_version.load(Ordering::SeqCst);
     let etag = format!("\"v{version}\"");
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         state.not_modified.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
@@ -157,7 +195,9 @@ pub const MUTABLE_PLAYLIST: &str = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,
 pub fn big_playlist(segments: usize) -> String {
     let mut s = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n");
     for i in 0..segments {
-        s.push_str(&format!("#EXTINF:2.000,\nsegment-with-a-long-name-{i:06}.ts\n"));
+        s.push_str(&format!(
+            "#EXTINF:2.000,\nsegment-with-a-long-name-{i:06}.ts\n"
+        ));
     }
     s.push_str("#EXT-X-ENDLIST\n");
     s
@@ -168,12 +208,21 @@ pub async fn start_upstream() -> TestUpstream {
     let app = Router::new()
         .route("/live/index.m3u8", get(live_index))
         .route("/live/{name}", get(live_seg))
-        .route("/slow/{name}", get(|| async { std::future::pending::<()>().await }))
-        .route("/broken/{name}", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))
+        .route(
+            "/slow/{name}",
+            get(|| async { std::future::pending::<()>().await }),
+        )
+        .route(
+            "/broken/{name}",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+        )
         .route("/gated/master.m3u8", get(gated_master))
         .route("/gz/master.m3u8", get(gzip_master))
         .route("/bad/index.m3u8", get(|| async { BAD_PLAYLIST }))
-        .route("/mutable/index.m3u8", get(|| async { ([(header::CACHE_CONTROL, "no-cache")], MUTABLE_PLAYLIST) }))
+        .route(
+            "/mutable/index.m3u8",
+            get(|| async { ([(header::CACHE_CONTROL, "no-cache")], MUTABLE_PLAYLIST) }),
+        )
         .route("/mutable/seg.ts", get(mutable_seg))
         .route("/big/index.m3u8", get(|| async { big_playlist(2_000) }))
         .fallback_service(ServeDir::new(media_dir()))
@@ -196,7 +245,10 @@ pub async fn serve(router: Router) -> SocketAddr {
 pub fn test_config(upstream: &str) -> OriginConfig {
     let mut c = OriginConfig {
         upstream: Some(upstream.into()),
-        trackers: vec!["ws://127.0.0.1:8000/announce".into(), "ws://127.0.0.2:8000/announce".into()],
+        trackers: vec![
+            "ws://127.0.0.1:8000/announce".into(),
+            "ws://127.0.0.2:8000/announce".into(),
+        ],
         ..OriginConfig::default()
     };
     c.upstream_timeouts.response_ms = 400;
@@ -211,5 +263,8 @@ pub async fn start_proxy(config: &OriginConfig) -> (SocketAddr, MeshEngine) {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
 }
