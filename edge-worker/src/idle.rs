@@ -12,10 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::metrics::{Metrics, Reject};
-use crate::outbox::Outbox;
-
-/// Close code and reason sent to an idle peer.
-pub const IDLE_CLOSE: (u16, &str) = (1000, "idle timeout");
+use crate::outbox::{CloseOrder, Outbox};
 
 #[derive(Default)]
 struct Slab {
@@ -99,7 +96,7 @@ impl IdleSweeper {
         let mut closed = 0;
         for outbox in slab.entries.iter().flatten() {
             if now_ms.saturating_sub(outbox.last_active_ms()) >= self.timeout_ms
-                && outbox.close(IDLE_CLOSE.0, IDLE_CLOSE.1)
+                && outbox.close(CloseOrder::Idle)
             {
                 metrics.reject(Reject::Idle);
                 closed += 1;
@@ -140,7 +137,7 @@ mod tests {
         busy.touch(t0 + 600);
         assert_eq!(sweeper.sweep(t0 + 999, &metrics), 0);
         assert_eq!(sweeper.sweep(t0 + 1000, &metrics), 1);
-        assert_eq!(quiet.take().1.map(|c| (c.code, c.reason)), Some(IDLE_CLOSE));
+        assert_eq!(quiet.take().1, Some(CloseOrder::Idle));
         assert_eq!(busy.take().1, None);
         // Already closing: not counted again.
         assert_eq!(sweeper.sweep(t0 + 1500, &metrics), 0);

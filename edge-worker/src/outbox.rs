@@ -3,7 +3,6 @@
 //! Deliberately small (no preallocated channel blocks): an idle connection costs a few dozen
 //! bytes here, which matters at tens of thousands of peers per host.
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -11,16 +10,39 @@ use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 
-/// A close the connection task must perform after sending what is queued.
+/// A close the connection task must perform after sending what is queued (one byte: it sits in
+/// every connection's outbox).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CloseOrder {
-    pub code: u16,
-    pub reason: &'static str,
+pub enum CloseOrder {
+    /// Silent for the idle timeout.
+    Idle,
+    /// The outbound queue overflowed: a reader that stopped reading.
+    Overflow,
+    /// A shard holding one of its swarms was re-instantiated.
+    ShardRestarted,
+}
+
+impl CloseOrder {
+    pub fn code(self) -> u16 {
+        match self {
+            CloseOrder::Idle => 1000,
+            CloseOrder::Overflow => 1008,
+            CloseOrder::ShardRestarted => 1012,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            CloseOrder::Idle => "idle timeout",
+            CloseOrder::Overflow => "outbound queue overflow",
+            CloseOrder::ShardRestarted => "tracker shard restarted",
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
-    queue: VecDeque<String>,
+    queue: Vec<String>,
     close: Option<CloseOrder>,
 }
 
@@ -30,7 +52,7 @@ pub struct Outbox {
     /// The connection task, woken when there is something to send (lighter than a `Notify`:
     /// nothing of it lives in the task while it waits).
     waker: AtomicWaker,
-    cap: usize,
+    cap: u32,
     /// When the peer last sent a frame, in the [`crate::idle::IdleSweeper`]'s milliseconds.
     /// Kept here because the outbox is already shared with the sweeper's slab.
     last_active_ms: AtomicU64,
@@ -47,11 +69,12 @@ pub enum Pushed {
 }
 
 impl Outbox {
+    /// An outbox holding at most `cap` messages (beyond `u32::MAX` is treated as `u32::MAX`).
     pub fn new(cap: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             waker: AtomicWaker::new(),
-            cap,
+            cap: u32::try_from(cap).unwrap_or(u32::MAX),
             last_active_ms: AtomicU64::new(0),
         }
     }
@@ -66,28 +89,25 @@ impl Outbox {
         if inner.close.is_some() {
             return Pushed::Closed;
         }
-        if inner.queue.len() >= self.cap {
+        if inner.queue.len() >= self.cap as usize {
             inner.queue.clear();
-            inner.close = Some(CloseOrder {
-                code: 1008,
-                reason: "outbound queue overflow",
-            });
+            inner.close = Some(CloseOrder::Overflow);
             drop(inner);
             self.waker.wake();
             return Pushed::Overflow;
         }
-        inner.queue.push_back(text);
+        inner.queue.push(text);
         drop(inner);
         self.waker.wake();
         Pushed::Queued
     }
 
-    /// Sends what is queued, then closes with `code` (first close order wins). Returns whether
-    /// this order was the first.
-    pub fn close(&self, code: u16, reason: &'static str) -> bool {
+    /// Sends what is queued, then closes (the first close order wins). Returns whether this order
+    /// was the first.
+    pub fn close(&self, order: CloseOrder) -> bool {
         let mut inner = self.lock();
         let first = inner.close.is_none();
-        inner.close.get_or_insert(CloseOrder { code, reason });
+        inner.close.get_or_insert(order);
         drop(inner);
         self.waker.wake();
         first
@@ -103,7 +123,7 @@ impl Outbox {
     }
 
     /// Everything queued, and the close order if any.
-    pub fn take(&self) -> (VecDeque<String>, Option<CloseOrder>) {
+    pub fn take(&self) -> (Vec<String>, Option<CloseOrder>) {
         let mut inner = self.lock();
         let queue = std::mem::take(&mut inner.queue);
         (queue, inner.close)
@@ -126,6 +146,16 @@ impl Outbox {
 mod tests {
     use super::*;
 
+    /// Every connection has one: keep it within a 112-byte allocation (with the `Arc` counts).
+    #[test]
+    fn an_outbox_stays_small() {
+        assert!(
+            std::mem::size_of::<Outbox>() <= 80,
+            "{}",
+            std::mem::size_of::<Outbox>()
+        );
+    }
+
     #[test]
     fn overflow_orders_a_close_and_drops_later_messages() {
         let ob = Outbox::new(2);
@@ -135,6 +165,7 @@ mod tests {
         assert_eq!(ob.push("d".into()), Pushed::Closed);
         let (queue, close) = ob.take();
         assert!(queue.is_empty());
-        assert_eq!(close.map(|c| c.code), Some(1008));
+        assert_eq!(close, Some(CloseOrder::Overflow));
+        assert_eq!(CloseOrder::Overflow.code(), 1008);
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -275,8 +275,8 @@ async fn announce(
         outbox,
         facts,
         admission,
-        touched: 0,
-        rate: RateLimit::new(app.config.limits.message_burst as f32),
+        touched: ShardSet::default(),
+        rate: RateLimit::new(app.config.limits.message_burst as f32, app.idle.now_ms()),
         pending_pong: None,
         decoder: Decoder::new(app.config.limits.max_message_bytes),
         idle_key,
@@ -289,31 +289,53 @@ async fn announce(
     })
 }
 
-/// Token bucket of one connection (its rate and burst are the host's, from the config).
+/// Token bucket of one connection (its rate and burst are the host's, from the config). Eight
+/// bytes: it sits in every connection's context.
 struct RateLimit {
     tokens: f32,
-    last: Instant,
+    /// Last refill, in the idle sweeper's milliseconds (wrapping; connections live far shorter
+    /// than the 49 days a `u32` of milliseconds spans).
+    last_ms: u32,
 }
 
 impl RateLimit {
-    fn new(burst: f32) -> Self {
+    fn new(burst: f32, now_ms: u64) -> Self {
         Self {
             tokens: burst,
-            last: Instant::now(),
+            last_ms: now_ms as u32,
         }
     }
 
-    fn allow(&mut self, per_sec: f32, burst: f32) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.last).as_secs_f32() * per_sec).min(burst);
-        self.last = now;
+    fn allow(&mut self, now_ms: u64, per_sec: f32, burst: f32) -> bool {
+        let now_ms = now_ms as u32;
+        let elapsed_ms = now_ms.wrapping_sub(self.last_ms);
+        self.tokens = (self.tokens + elapsed_ms as f32 / 1000.0 * per_sec).min(burst);
+        self.last_ms = now_ms;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
         } else {
             false
         }
+    }
+}
+
+/// A set of shard indices below [`crate::config::MAX_SHARDS`] (two words, 8-byte aligned: a
+/// `u128` would be 16-byte aligned and pad the connection context by 8 bytes).
+#[derive(Debug, Default, Clone, Copy)]
+struct ShardSet([u64; 2]);
+
+impl ShardSet {
+    /// Adds `shard`; returns whether it was not in the set yet.
+    fn insert(&mut self, shard: usize) -> bool {
+        let (word, bit) = (shard / 64, 1u64 << (shard % 64));
+        let new = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        new
+    }
+
+    fn contains(&self, shard: usize) -> bool {
+        self.0[shard / 64] & (1u64 << (shard % 64)) != 0
     }
 }
 
@@ -324,7 +346,7 @@ struct ConnCtx {
     facts: NetworkFacts,
     admission: Admission,
     /// Shards that saw this connection's `opened` (bit per shard).
-    touched: u128,
+    touched: ShardSet,
     rate: RateLimit,
     /// Payload of a ping to answer (only the latest ping needs an answer).
     pending_pong: Option<Box<[u8]>>,
@@ -343,9 +365,7 @@ impl Drop for ConnCtx {
 
 impl ConnCtx {
     fn send_to_shard(&mut self, app: &AppState, shard: usize, text: String) {
-        let bit = 1u128 << shard;
-        if self.touched & bit == 0 {
-            self.touched |= bit;
+        if self.touched.insert(shard) {
             app.pool.open(
                 shard,
                 self.conn,
@@ -440,10 +460,9 @@ impl ConnCtx {
                 self.outbox.touch(app.idle.now_ms());
                 app.metrics.messages_in.fetch_add(1, Relaxed);
                 let limits = &app.config.limits;
-                if !self
-                    .rate
-                    .allow(limits.messages_per_sec as f32, limits.message_burst as f32)
-                {
+                let (per_sec, burst) =
+                    (limits.messages_per_sec as f32, limits.message_burst as f32);
+                if !self.rate.allow(app.idle.now_ms(), per_sec, burst) {
                     app.metrics.reject(Reject::RateLimited);
                     self.reply(app, failure("rate limit exceeded; slow down"));
                     return Flow::Continue;
@@ -584,7 +603,7 @@ async fn connection(app: Arc<AppState>, mut stream: WsStream, mut ctx: Box<ConnC
             match event {
                 Event::Outbox => match Box::pin(flush_outbox(&mut stream, &outbox, &app)).await {
                     Ok(None) => {}
-                    Ok(Some(order)) => break End::Close(order.code, order.reason),
+                    Ok(Some(order)) => break End::Close(order.code(), order.reason()),
                     Err(_) => break End::Gone,
                 },
                 Event::Read(read) => {
@@ -604,7 +623,7 @@ async fn connection(app: Arc<AppState>, mut stream: WsStream, mut ctx: Box<ConnC
     };
     // A closed socket means `stopped` in every swarm of this connection.
     for shard in 0..app.pool.len() {
-        if ctx.touched & (1u128 << shard) != 0 {
+        if ctx.touched.contains(shard) {
             app.pool.close(shard, ctx.conn);
         }
     }
@@ -753,6 +772,38 @@ mod tests {
         std::mem::size_of::<F>()
     }
 
+    #[test]
+    fn shard_sets_hold_every_index_up_to_the_maximum() {
+        let mut set = ShardSet::default();
+        for shard in [0, 1, 63, 64, 65, crate::config::MAX_SHARDS - 1] {
+            assert!(!set.contains(shard));
+            assert!(set.insert(shard));
+            assert!(!set.insert(shard), "already there");
+            assert!(set.contains(shard));
+        }
+        assert!(!set.contains(2) && !set.contains(100));
+    }
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_then_refills_at_the_rate_across_the_clock_wrap() {
+        let start = u64::from(u32::MAX) - 500;
+        let mut rate = RateLimit::new(3.0, start);
+        assert!((0..3).all(|_| rate.allow(start, 5.0, 3.0)));
+        assert!(!rate.allow(start, 5.0, 3.0), "burst spent");
+        assert!(
+            !rate.allow(start + 100, 5.0, 3.0),
+            "half a token after 100 ms"
+        );
+        assert!(
+            rate.allow(start + 200, 5.0, 3.0),
+            "one token after 200 ms at 5/s"
+        );
+        // Past the u32 wrap of the millisecond clock, and capped at the burst.
+        let later = start + 10_000;
+        assert!((0..3).all(|_| rate.allow(later, 5.0, 3.0)));
+        assert!(!rate.allow(later, 5.0, 3.0));
+    }
+
     /// The connection future lives in every idle peer's task: keep it small. Tokio's task cell is
     /// 128-byte aligned and adds about 100 bytes, so up to ~270 bytes the cell stays at 384 bytes
     /// (docs/benchmarks/edge.md); more would cost every idle peer another 128.
@@ -765,5 +816,7 @@ mod tests {
             std::mem::size_of::<ConnCtx>()
         );
         assert!(size <= 256, "{size}");
+        // Boxed, 248 bytes is a 256-byte allocation; every 16 more costs each idle peer 16.
+        assert!(std::mem::size_of::<ConnCtx>() <= 248);
     }
 }

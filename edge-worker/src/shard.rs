@@ -17,7 +17,7 @@ use crate::engine::{EngineFactory, Event, ShardEngine};
 use crate::error::EngineError;
 use crate::metrics::Metrics;
 use crate::metrics::Reject;
-use crate::outbox::{Outbox, Pushed};
+use crate::outbox::{CloseOrder, Outbox, Pushed};
 
 /// Events taken into one call, at most (bounds call time and the outbound burst).
 const MAX_BATCH: usize = 512;
@@ -206,7 +206,7 @@ impl Shard {
         tracing::error!(shard = self.index, %error, peers = self.conns.len(), "shard failed; re-instantiating");
         for (_, outbox) in self.conns.drain() {
             outbox.push(RESTART_NOTICE.to_owned());
-            let _ = outbox.close(1012, "tracker shard restarted");
+            let _ = outbox.close(CloseOrder::ShardRestarted);
         }
         self.engine = None;
         if let Err(e) = self.engine() {
