@@ -150,6 +150,9 @@ pub struct LimitsConfig {
     pub max_queued_messages: usize,
     /// A write the peer does not take within this long drops the connection, in milliseconds.
     pub send_timeout_ms: u64,
+    /// An HTTP request whose headers have not all arrived within this long is dropped (slow
+    /// clients holding connections open), in milliseconds.
+    pub header_timeout_ms: u64,
 }
 
 impl Default for LimitsConfig {
@@ -164,6 +167,7 @@ impl Default for LimitsConfig {
             idle_timeout_secs: 300,
             max_queued_messages: 1024,
             send_timeout_ms: 10_000,
+            header_timeout_ms: 10_000,
         }
     }
 }
@@ -200,7 +204,7 @@ impl EdgeConfig {
         let l = &self.limits;
         if l.call_deadline_ms == 0 || l.max_message_bytes < 1024 || l.max_connections == 0 {
             return bad(
-                "limits: call_deadline_ms > 0, max_message_bytes >= 1024, max_connections > 0, send_timeout_ms > 0",
+                "limits: call_deadline_ms > 0, max_message_bytes >= 1024, max_connections > 0, send_timeout_ms > 0, header_timeout_ms > 0",
             );
         }
         if l.messages_per_sec == 0

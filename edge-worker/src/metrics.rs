@@ -62,6 +62,8 @@ pub struct Metrics {
     pub shard_restarts: AtomicU64,
     pub reloads: AtomicU64,
     pub reloads_failed: AtomicU64,
+    /// Upgrades served through hyper's `Upgraded` wrapper instead of the bare socket.
+    pub upgrades_wrapped: AtomicU64,
     rejects: [AtomicU64; Reject::ALL.len()],
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
@@ -169,6 +171,12 @@ impl Metrics {
             "counter",
             "Shards re-instantiated after a trap or a missed deadline.",
             self.shard_restarts.load(Relaxed),
+        );
+        metric(
+            "meshcdn_edge_upgrades_wrapped_total",
+            "counter",
+            "WebSocket connections served through hyper's upgrade wrapper rather than the bare socket (router embedded in another server; more memory per peer).",
+            self.upgrades_wrapped.load(Relaxed),
         );
         if let Some(rss) = resident_memory_bytes() {
             metric(

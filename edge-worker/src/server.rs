@@ -12,15 +12,17 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
 use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, Route, TrackerStats};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 
 use crate::auth::{Gate, KeySource};
 use crate::config::EdgeConfig;
@@ -102,18 +104,6 @@ impl EdgeHandle {
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
-impl Connected<axum::serve::IncomingStream<'_, TcpListener>> for PeerAddr {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
-
-impl Connected<axum::serve::IncomingStream<'_, TlsListener>> for PeerAddr {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
-
 /// Starts an edge host on `listener` (ws, or wss when `config.tls` is set) and returns once it
 /// accepts connections. Loads the component (wasm engine), key set and geo database first, so
 /// configuration errors are returned here.
@@ -171,9 +161,15 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
     let shutdown = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
+    let header_timeout = Duration::from_millis(state.config.limits.header_timeout_ms);
     let server = match tls {
-        None => spawn_server(listener, app, shutdown),
-        Some(tls) => spawn_server(TlsListener::new(listener, tls)?, app, shutdown),
+        None => spawn_server(listener, app, header_timeout, shutdown),
+        Some(tls) => spawn_server(
+            TlsListener::new(listener, tls)?,
+            app,
+            header_timeout,
+            shutdown,
+        ),
     };
     Ok(EdgeHandle {
         local_addr,
@@ -186,24 +182,61 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
 }
 
 /// Serves `app` on `listener` (plain or TLS) until `shutdown` resolves.
+///
+/// hyper's HTTP/1 server directly (axum's "serve with hyper" pattern) rather than `axum::serve`:
+/// the tracker is HTTP/1.1 WebSocket only, and with the connection type in our hands an upgrade
+/// hands back the bare socket (`ws::WsStream`), where `axum::serve` would wrap it in a private
+/// type that keeps hyper's boxed `Upgraded` alive for the connection's whole life.
 fn spawn_server<L>(
-    listener: L,
+    mut listener: L,
     app: Router,
+    header_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()>
 where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-    for<'a> PeerAddr: Connected<axum::serve::IncomingStream<'a, L>>,
+    L: axum::serve::Listener<Addr = SocketAddr>,
 {
-    let service = app.into_make_service_with_connect_info::<PeerAddr>();
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "edge server stopped");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::pin!(shutdown);
+        loop {
+            let (io, peer) = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = &mut shutdown => break,
+            };
+            let service = app.clone().map_request(
+                move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(PeerAddr(peer)));
+                    req
+                },
+            );
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let mut http = hyper::server::conn::http1::Builder::new();
+                http.timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_timeout);
+                let conn = http
+                    .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
+                    .with_upgrades();
+                tokio::pin!(conn);
+                let finished = tokio::select! {
+                    result = conn.as_mut() => Some(result),
+                    _ = stopped.wait_for(|s| *s) => None,
+                };
+                let result = match finished {
+                    Some(result) => result,
+                    None => {
+                        // Finish the request in flight, then close (upgraded sockets are not ours).
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(e) = result {
+                    tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
+                }
+            });
         }
+        let _ = stop.send(true);
     })
 }
 
@@ -568,6 +601,9 @@ fn after_read(app: &AppState, conn: ConnId, read: Result<ReadOutcome, ReadError>
 /// the rest is in the boxed [`ConnCtx`]): it sits in the task of every idle peer.
 async fn connection(app: Arc<AppState>, mut stream: WsStream, mut ctx: Box<ConnCtx>) {
     app.metrics.connections_total.fetch_add(1, Relaxed);
+    if stream.is_wrapped() {
+        app.metrics.upgrades_wrapped.fetch_add(1, Relaxed);
+    }
     let outbox = ctx.outbox.clone();
     // Frames the client sent right behind its upgrade request (hyper had read them already).
     let early = ctx.decode_held(&app);

@@ -200,6 +200,13 @@ async fn wss_serves_the_tracker_over_tls() {
     let mut a = Client { ws };
     a.send(announce(&id_n(41, 1), &id_n(41, 2), &[])).await;
     assert!(a.recv().await.get("interval").is_some());
+    // The TLS stream itself, not hyper's wrapper around it.
+    assert_eq!(
+        edge.metrics()
+            .upgrades_wrapped
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
     // A plain-text client gets no WebSocket from a TLS port.
     let plain = format!("ws://127.0.0.1:{}/announce", edge.local_addr().port());
     assert!(

@@ -152,6 +152,36 @@ async fn requests_that_are_not_upgrades_get_clear_http_errors() {
 }
 
 #[tokio::test]
+async fn a_client_that_never_finishes_its_request_headers_is_dropped() {
+    let mut config = config(Native);
+    config.limits.header_timeout_ms = 300;
+    let edge = start(config).await;
+    let mut slow = TcpStream::connect(edge.local_addr()).await.unwrap();
+    slow.write_all(b"GET /announce HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // The host closes the connection (perhaps after a 408); the read ends instead of hanging.
+    let mut rest = Vec::new();
+    tokio::time::timeout(WAIT, slow.read_to_end(&mut rest))
+        .await
+        .expect("dropped within the bound")
+        .ok();
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        rest.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    // A complete upgrade still works.
+    let mut ok = Raw::connect(edge.local_addr()).await;
+    ok.tcp
+        .write_all(&client_frame(true, 0x9, b"x"))
+        .await
+        .unwrap();
+    assert_eq!(ok.frame().await, (true, 0xA, b"x".to_vec()));
+    edge.shutdown().await;
+}
+
+#[tokio::test]
 async fn pings_get_pongs_and_a_client_close_is_answered() {
     let edge = start(config(Native)).await;
     let mut c = Raw::connect(edge.local_addr()).await;
@@ -182,6 +212,13 @@ async fn frames_sent_with_the_upgrade_request_are_served() {
     let early = text(&announce(&id_n(32, 1), &id_n(32, 2), &[]));
     let mut c = Raw::connect_with(edge.local_addr(), &early).await;
     assert!(c.json().await.get("interval").is_some());
+    // Served on the bare socket (hyper handed back what it had read past the request).
+    assert_eq!(
+        edge.metrics()
+            .upgrades_wrapped
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
     edge.shutdown().await;
 }
 

@@ -152,6 +152,12 @@ pub enum WsStream {
 }
 
 impl WsStream {
+    /// Whether this is hyper's wrapper rather than the bare socket (the router is served by
+    /// another server than `meshcdn_edge::serve`): it works, with a little more memory per peer.
+    pub fn is_wrapped(&self) -> bool {
+        matches!(self, Self::Other(_))
+    }
+
     /// The stream, and bytes the client sent right after its handshake that hyper already read.
     fn from_upgraded(upgraded: Upgraded) -> (Self, Bytes) {
         let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
