@@ -98,6 +98,15 @@ impl Raw {
         serde_json::from_slice(&payload).unwrap()
     }
 
+    /// Pings with `payload` and expects the pong that echoes it.
+    async fn ping_pong(&mut self, payload: &[u8]) {
+        self.tcp
+            .write_all(&client_frame(true, 0x9, payload))
+            .await
+            .unwrap();
+        assert_eq!(self.frame().await, (true, 0xA, payload.to_vec()));
+    }
+
     /// Expects a close frame with `code`, then the end of the stream.
     async fn expect_close(&mut self, code: u16) {
         let (_, opcode, payload) = self.frame().await;
@@ -172,12 +181,7 @@ async fn a_client_that_never_finishes_its_request_headers_is_dropped() {
         "{text}"
     );
     // A complete upgrade still works.
-    let mut ok = Raw::connect(edge.local_addr()).await;
-    ok.tcp
-        .write_all(&client_frame(true, 0x9, b"x"))
-        .await
-        .unwrap();
-    assert_eq!(ok.frame().await, (true, 0xA, b"x".to_vec()));
+    Raw::connect(edge.local_addr()).await.ping_pong(b"x").await;
     edge.shutdown().await;
 }
 
@@ -185,11 +189,7 @@ async fn a_client_that_never_finishes_its_request_headers_is_dropped() {
 async fn pings_get_pongs_and_a_client_close_is_answered() {
     let edge = start(config(Native)).await;
     let mut c = Raw::connect(edge.local_addr()).await;
-    c.tcp
-        .write_all(&client_frame(true, 0x9, b"are you there"))
-        .await
-        .unwrap();
-    assert_eq!(c.frame().await, (true, 0xA, b"are you there".to_vec()));
+    c.ping_pong(b"are you there").await;
     // Join a swarm, then close: the host answers the close and the peer leaves the swarm.
     c.tcp
         .write_all(&text(&announce(&id_n(31, 1), &id_n(31, 2), &[])))
