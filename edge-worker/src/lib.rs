@@ -17,4 +17,4 @@ pub mod ws;
 
 pub use config::{EdgeConfig, EngineKind};
 pub use error::{ConfigError, EdgeError, EngineError};
-pub use server::{EdgeHandle, router, serve};
+pub use server::{EdgeHandle, serve};

@@ -175,7 +175,7 @@ impl Metrics {
         metric(
             "meshcdn_edge_upgrades_wrapped_total",
             "counter",
-            "WebSocket connections served through hyper's upgrade wrapper rather than the bare socket (router embedded in another server; more memory per peer).",
+            "WebSocket connections served through hyper's upgrade wrapper rather than the bare socket (more memory per peer; expected 0).",
             self.upgrades_wrapped.load(Relaxed),
         );
         if let Some(rss) = resident_memory_bytes() {

@@ -38,7 +38,7 @@ use crate::ws::frame::{self, Decoder, Flow, FrameError, Message as WsMessage};
 use crate::ws::{self, ReadError, ReadOutcome, WsStream, WsUpgrade};
 
 /// Shared by every request and connection of one host.
-pub struct AppState {
+struct AppState {
     config: EdgeConfig,
     pool: ShardPool,
     metrics: Arc<Metrics>,
@@ -240,8 +240,8 @@ where
     })
 }
 
-/// The routes of an edge host around `state` (for embedding in another axum app).
-pub fn router(state: Arc<AppState>) -> Router {
+/// The routes of an edge host around `state`.
+fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/announce", get(announce))
         .route("/health", get(health))

@@ -152,8 +152,8 @@ pub enum WsStream {
 }
 
 impl WsStream {
-    /// Whether this is hyper's wrapper rather than the bare socket (the router is served by
-    /// another server than `meshcdn_edge::serve`): it works, with a little more memory per peer.
+    /// Whether this is hyper's wrapper rather than the bare socket (if the server in front ever
+    /// wraps its sockets, e.g. a future hyper): it works, with a little more memory per peer.
     pub fn is_wrapped(&self) -> bool {
         matches!(self, Self::Other(_))
     }
