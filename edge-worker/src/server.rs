@@ -470,20 +470,30 @@ impl ConnCtx {
         app: &AppState,
         stream: &mut WsStream,
     ) -> std::task::Poll<Result<ReadOutcome, ReadError>> {
-        // Out of `self` while decoding, so that the message handler can borrow `self`.
-        let mut decoder = std::mem::replace(&mut self.decoder, Decoder::new(0));
-        let read =
-            ws::poll_read_messages(cx, stream, &mut decoder, &mut |m| self.on_message(app, m));
-        self.decoder = decoder;
-        read
+        self.decode_with(app, |decoder, on_message| {
+            ws::poll_read_messages(cx, stream, decoder, on_message)
+        })
     }
 
     /// Decodes the bytes held back by the decoder: those that came with the upgrade request.
     fn decode_held(&mut self, app: &AppState) -> Result<ReadOutcome, ReadError> {
-        let mut decoder = std::mem::replace(&mut self.decoder, Decoder::new(0));
-        let decoded = decoder.decode(&mut [], &mut |m| self.on_message(app, m));
-        self.decoder = decoder;
+        let decoded = self.decode_with(app, |decoder, on_message| {
+            decoder.decode(&mut [], on_message)
+        });
         Ok(ReadOutcome::Decoded(decoded?))
+    }
+
+    /// Runs `decode` with the decoder taken out of `self`, so that the message handler it is
+    /// given can borrow `self`.
+    fn decode_with<R>(
+        &mut self,
+        app: &AppState,
+        decode: impl FnOnce(&mut Decoder, &mut dyn FnMut(WsMessage<'_>) -> Flow) -> R,
+    ) -> R {
+        let mut decoder = std::mem::replace(&mut self.decoder, Decoder::new(0));
+        let result = decode(&mut decoder, &mut |m| self.on_message(app, m));
+        self.decoder = decoder;
+        result
     }
 
     /// Handles one message from the peer (called while decoding, on the worker's read buffer).
