@@ -70,11 +70,6 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     if (bootstrap?.token) this.tokens = this.keepTokenFresh(bootstrap.token, masterUrl);
   }
 
-  /** The swarm token in use (null when the tracker runs open), and when it expires (Unix ms). */
-  get token(): { token: string | null; expiresAtMs: number | null } {
-    return { token: this.tokens?.current ?? null, expiresAtMs: this.tokens?.expiresAtMs ?? null };
-  }
-
   private keepTokenFresh(initial: string, masterUrl: string): TokenKeeper {
     const getToken = this.config.getToken;
     const keeper = new TokenKeeper(initial, {

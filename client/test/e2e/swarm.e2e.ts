@@ -4,36 +4,24 @@
  * (test/e2e/run.mjs). Live stream: a sliding window over the sample media, 2 s segments.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import type { Browser } from "playwright-core";
-import { launchBrowser, openViewer, segs, summary, waitFor, withStack, type Stack, type Viewer } from "../support/harness.js";
+import { test } from "node:test";
+import { openViewer, segs, sharedBrowser, summary, waitFor, withStack, type Stack, type Viewer } from "../support/harness.js";
 
-if (!process.env.MESHCDN_E2E_NETNS) {
-  throw new Error("run the browser tests with `npm run test:e2e` (it makes the network namespace they need)");
-}
-
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-
+const browser = sharedBrowser();
 
 test("three viewers: the second and third get at least half of their bytes from peers, without stalls", { timeout: 180_000 }, async () => {
   await withStack(async (stack) => {
-    const v1 = await openViewer(browser, stack);
+    const v1 = await openViewer(browser(), stack);
     try {
       await waitFor("viewer 1 playing 4 segments", async () => (await v1.snapshot()).started && (await segs(v1)) >= 4, 40_000);
       const s1 = await v1.snapshot();
       assert.ok(s1.stats.p2pEnabled, "the bootstrap was read");
       assert.ok(s1.tagsSeen, "hls.js kept #EXT-X-MESHCDN-SHA256 in frag.tagList");
-      const v2 = await openViewer(browser, stack);
+      const v2 = await openViewer(browser(), stack);
       let v3: Viewer | undefined;
       try {
         await waitFor("viewer 2 to connect to viewer 1", async () => (await v2.snapshot()).stats.peers.length >= 1, 30_000);
-        v3 = await openViewer(browser, stack);
+        v3 = await openViewer(browser(), stack);
         const third = v3;
         await waitFor("viewer 3 to connect to both", async () => (await third.snapshot()).stats.peers.length >= 2, 30_000);
         // Long enough that the steady state, not the start-up, dominates (2 s segments).
@@ -60,11 +48,11 @@ test("three viewers: the second and third get at least half of their bytes from 
 
 test("a peer that serves corrupted bytes never gets them into the player and is banned", { timeout: 180_000 }, async () => {
   await withStack(async (stack) => {
-    const bad = await openViewer(browser, stack, { corrupt: true });
+    const bad = await openViewer(browser(), stack, { corrupt: true });
     try {
       await waitFor("the corrupting viewer playing 2 segments", async () => (await bad.snapshot()).started && (await segs(bad)) >= 2, 30_000);
       const badId = (await bad.snapshot()).stats.peerId;
-      const good = await openViewer(browser, stack);
+      const good = await openViewer(browser(), stack);
       try {
         await waitFor("the honest viewer to ban the corrupting peer", async () => (await good.snapshot()).stats.bannedPeers.includes(badId), 60_000);
         const atBan = await segs(good);
@@ -92,10 +80,10 @@ test("a peer that serves corrupted bytes never gets them into the player and is 
 test("a peer that stalls mid-segment: the rest comes over HTTP with Range, and playback goes on", { timeout: 180_000 }, async () => {
   await withStack(async (stack) => {
     // Small chunks, so the first one is a real part of the segment.
-    const slow = await openViewer(browser, stack, { stall: true, config: { uploadChunkBytes: 8192 } });
+    const slow = await openViewer(browser(), stack, { stall: true, config: { uploadChunkBytes: 8192 } });
     try {
       await waitFor("the stalling viewer playing 2 segments", async () => (await slow.snapshot()).started && (await segs(slow)) >= 2, 30_000);
-      const v = await openViewer(browser, stack);
+      const v = await openViewer(browser(), stack);
       try {
         const resumed = await waitFor("a segment resumed over HTTP after a P2P stall", async () =>
           (await v.snapshot()).stats.segments.find((s) => s.decisions.includes("http:resume-range")), 60_000);
@@ -119,11 +107,11 @@ test("a peer that stalls mid-segment: the rest comes over HTTP with Range, and p
 
 test("VOD, with a dead first tracker: viewers fail over, and the second gets most of its bytes from the first", { timeout: 120_000 }, async () => {
   await withStack(async (stack) => {
-    const v1 = await openViewer(browser, stack, { src: stack.vodMasterUrl });
+    const v1 = await openViewer(browser(), stack, { src: stack.vodMasterUrl });
     try {
       // hls.js buffers ahead (30 s by default), so the first viewer soon holds the whole 20 s stream.
       await waitFor("viewer 1 to load all 10 segments", async () => (await segs(v1)) >= 10, 40_000);
-      const v2 = await openViewer(browser, stack, { src: stack.vodMasterUrl });
+      const v2 = await openViewer(browser(), stack, { src: stack.vodMasterUrl });
       try {
         await waitFor("viewer 2 to load all 10 segments", async () => (await segs(v2)) >= 10, 40_000);
         await waitFor("viewer 2 to play 6 s", async () => (await v2.snapshot()).currentTime > 6, 30_000);
@@ -146,10 +134,10 @@ test("VOD, with a dead first tracker: viewers fail over, and the second gets mos
 
 test("a viewer with upload off still downloads from peers but never uploads", { timeout: 120_000 }, async () => {
   await withStack(async (stack) => {
-    const leech = await openViewer(browser, stack, { config: { uploadPolicy: { disabled: true } } });
+    const leech = await openViewer(browser(), stack, { config: { uploadPolicy: { disabled: true } } });
     try {
       await waitFor("the non-uploading viewer playing 2 segments", async () => (await leech.snapshot()).started && (await segs(leech)) >= 2, 30_000);
-      const v = await openViewer(browser, stack);
+      const v = await openViewer(browser(), stack);
       try {
         await waitFor("both connected", async () => (await v.snapshot()).stats.peers.length >= 1, 30_000);
         const at = await segs(leech);
@@ -175,8 +163,8 @@ test("a viewer with upload off still downloads from peers but never uploads", { 
 
 test("killing the tracker mid-playback leaves playback going over HTTP", { timeout: 180_000 }, async () => {
   await withStack(async (stack) => {
-    const v1 = await openViewer(browser, stack);
-    const v2 = await openViewer(browser, stack);
+    const v1 = await openViewer(browser(), stack);
+    const v2 = await openViewer(browser(), stack);
     try {
       await waitFor("both viewers playing and connected", async () => {
         const [a, b] = [await v1.snapshot(), await v2.snapshot()];
@@ -185,7 +173,7 @@ test("killing the tracker mid-playback leaves playback going over HTTP", { timeo
       await stack.killTracker();
       await waitFor("both viewers to see the tracker gone", async () => !(await v1.snapshot()).stats.trackerConnected && !(await v2.snapshot()).stats.trackerConnected, 30_000);
       const before = [await segs(v1), await segs(v2)];
-      const v3 = await openViewer(browser, stack);
+      const v3 = await openViewer(browser(), stack);
       try {
         await waitFor("4 more segments for the old viewers and 4 for a newcomer", async () =>
           (await segs(v1)) >= before[0]! + 4 && (await segs(v2)) >= before[1]! + 4 && (await segs(v3)) >= 4, 60_000, 500);
@@ -221,7 +209,7 @@ test("without a bootstrap in the master playlist the client stays out of the way
     killTracker: async () => undefined,
     close: () => upstream.close(),
   };
-  const v = await openViewer(browser, stack);
+  const v = await openViewer(browser(), stack);
   try {
     const before = [...upstream.segmentRequests.values()].reduce((a, b) => a + b, 0);
     await waitFor("playback to pass 4 s", async () => (await v.snapshot()).currentTime > 4, 40_000);

@@ -4,27 +4,16 @@
  * refuse them.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import type { Browser } from "playwright-core";
-import { launchBrowser, openViewer, segs, summary, waitFor, withStack } from "../support/harness.js";
+import { test } from "node:test";
+import { openViewer, segs, sharedBrowser, summary, waitFor, withStack } from "../support/harness.js";
 
-if (!process.env.MESHCDN_E2E_NETNS) {
-  throw new Error("run the browser tests with `npm run test:e2e` (it makes the network namespace they need)");
-}
-
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 test("swarm tokens that expire every 10 s are replaced in time: the tracker keeps admitting viewers", { timeout: 180_000 }, async () => {
   const ttlSecs = 10;
   await withStack(async (stack) => {
-    const v1 = await openViewer(browser, stack);
-    const v2 = await openViewer(browser, stack);
+    const v1 = await openViewer(browser(), stack);
+    const v2 = await openViewer(browser(), stack);
     try {
       await waitFor("both viewers playing and connected", async () => {
         const [a, b] = [await v1.snapshot(), await v2.snapshot()];
@@ -42,7 +31,7 @@ test("swarm tokens that expire every 10 s are replaced in time: the tracker keep
         return [a, b].every((s, i) => s.stats.trackerConnected && s.stats.tokenRefreshes >= 6 && s.stats.tokenExpiresAtMs! > Date.now() && s.stats.segments.length >= before[i]! + 2);
       }, 30_000, 500);
       // A newcomer now joins the swarm and finds the others through the tracker.
-      const v3 = await openViewer(browser, stack);
+      const v3 = await openViewer(browser(), stack);
       try {
         await waitFor("the newcomer connected to a peer", async () => (await v3.snapshot()).stats.peers.length >= 1, 40_000);
         const snaps = [await v1.snapshot(), await v2.snapshot(), await v3.snapshot()];

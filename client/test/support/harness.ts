@@ -2,6 +2,7 @@
  * What the browser e2e tests share: the server stack (upstream + origin + tracker), Chromium with
  * viewers as separate browser contexts, and condition waits with bounds (no fixed sleeps).
  */
+import { after, before } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startUpstream, type Upstream } from "./upstream.js";
 import { freePort, makeKeys, meshcdnParts, startEdge, startOrigin } from "./meshcdn.js";
@@ -87,6 +88,27 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+}
+
+/**
+ * The Chromium every test of an e2e file shares: launched before the first test, closed after the
+ * last. Call once at the top of the file; refuses to run outside `npm run test:e2e`.
+ */
+export function sharedBrowser(): () => Browser {
+  if (!process.env.MESHCDN_E2E_NETNS) {
+    throw new Error("run the browser tests with `npm run test:e2e` (it makes the network namespace they need)");
+  }
+  let browser: Browser | undefined;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error("the shared browser is only there while the file's tests run");
+    return browser;
+  };
 }
 
 export interface Viewer {
