@@ -14,6 +14,8 @@ DEBS=(
   chromium ffmpeg
   # network namespaces for WebRTC browser tests
   iproute2
+  # analytics: its PostgreSQL test starts a throw-away cluster (initdb, pg_ctl)
+  postgresql
 )
 # Node.js (with npm) may come from elsewhere already; only install Debian's when there is none.
 command -v npm >/dev/null || DEBS+=(nodejs npm)
@@ -26,6 +28,11 @@ if [ -f client/package.json ]; then
     (cd client && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)
   fi
   (cd client && npm run --silent build)
+fi
+# The analytics dashboard's chart library (uPlot), embedded into the binary by analytics/build.rs.
+if [ ! -d analytics/dashboard/node_modules ] || [ analytics/dashboard/package-lock.json -nt analytics/dashboard/node_modules/.package-lock.json ]; then
+  echo "setup: npm install (analytics dashboard)"
+  (cd analytics/dashboard && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)
 fi
 
 # Interop tooling of the edge tests (the real bittorrent-tracker client, bundled for Chromium).
