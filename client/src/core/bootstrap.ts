@@ -17,6 +17,17 @@ export interface Bootstrap {
   /** Variant URI exactly as in the master playlist -> info_hash (40 hex). */
   swarms: Record<string, string>;
   integrity: "sha256-tags";
+  /** Where the client posts analytics beacons (absent when the origin runs no analytics). */
+  beacons?: { url: string; intervalMs: number };
+}
+
+/** The optional `beacons` field; a malformed one only turns beacons off (P2P stays on). */
+function parseBeacons(o: unknown): Bootstrap["beacons"] {
+  if (typeof o !== "object" || o === null) return undefined;
+  const b = o as Record<string, unknown>;
+  if (typeof b.url !== "string" || b.url === "") return undefined;
+  if (typeof b.interval_ms !== "number" || !Number.isFinite(b.interval_ms) || b.interval_ms < 1000) return undefined;
+  return { url: b.url, intervalMs: b.interval_ms };
 }
 
 function base64UrlDecode(s: string): string {
@@ -61,7 +72,10 @@ export function parseBootstrap(value: string): Bootstrap {
     swarms[uri] = hash;
   }
   if (o.integrity !== "sha256-tags") throw new BootstrapError(`unsupported integrity ${JSON.stringify(o.integrity)}`);
-  return { v: 1, content: o.content, trackers: o.trackers as string[], token: (o.token as string | null) ?? null, swarms, integrity: "sha256-tags" };
+  const parsed: Bootstrap = { v: 1, content: o.content, trackers: o.trackers as string[], token: (o.token as string | null) ?? null, swarms, integrity: "sha256-tags" };
+  const beacons = parseBeacons(o.beacons);
+  if (beacons) parsed.beacons = beacons;
+  return parsed;
 }
 
 /** Encodes a bootstrap the way the origin plugin does (used by tests and tools). */

@@ -16,6 +16,7 @@ import { createFragmentLoaderClass, type FragmentLoaderClass } from "./fragment-
 const MANIFEST_LOADING = "hlsManifestLoading";
 const MANIFEST_LOADED = "hlsManifestLoaded";
 const DESTROYING = "hlsDestroying";
+const MEDIA_ATTACHED = "hlsMediaAttached";
 
 export type MeshCdnClientConfig = CoreConfigInput;
 
@@ -70,6 +71,8 @@ export class MeshCdnClient {
     on(MANIFEST_LOADING, () => this.core.setBootstrap(null, ""));
     on(MANIFEST_LOADED, ((_e: string, data: ManifestLoadedData) => this.onManifest(data)) as never);
     on(DESTROYING, () => this.destroy());
+    // Startup time and stalls for the analytics beacons.
+    on(MEDIA_ATTACHED, ((_e: string, data: { media: HTMLMediaElement }) => this.core.watchMedia(data.media)) as never);
   }
 
   private onManifest(data: ManifestLoadedData): void {
