@@ -172,14 +172,6 @@ impl Analytics {
         routes::router(self.clone())
     }
 
-    /// The bootstrap's `beacons` field: where and how often clients send beacons.
-    pub fn bootstrap_field(config: &AnalyticsConfig) -> serde_json::Value {
-        serde_json::json!({
-            "url": config.beacon_url,
-            "interval_ms": config.beacon_interval_secs.saturating_mul(1000),
-        })
-    }
-
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
         // A poisoned lock still holds complete sums (every update is one `add`).
         self.inner.pending.lock().unwrap_or_else(|p| p.into_inner())

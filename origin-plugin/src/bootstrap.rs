@@ -35,6 +35,29 @@ pub struct Bootstrap {
     /// DASH only: URL of the hash document, relative to the MPD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashes: Option<String>,
+    /// Where and how often the client posts analytics beacons; absent when analytics is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beacons: Option<BeaconTarget>,
+}
+
+/// The bootstrap's `beacons` field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeaconTarget {
+    /// `POST` URL; relative URLs resolve against the manifest's URL.
+    pub url: String,
+    /// Interval between two beacons, in ms.
+    pub interval_ms: u64,
+}
+
+impl BeaconTarget {
+    /// The target of `config`, or `None` when analytics is off.
+    pub fn of(config: &meshcdn_analytics::AnalyticsConfig) -> Option<Self> {
+        config.enabled().then(|| Self {
+            url: config.beacon_url.clone(),
+            interval_ms: config.beacon_interval_secs.saturating_mul(1000),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +118,10 @@ mod tests {
             swarms: [("360p/index.m3u8".to_string(), "ab".repeat(20))].into(),
             integrity: INTEGRITY_HLS.into(),
             hashes: None,
+            beacons: Some(BeaconTarget {
+                url: "/v1/beacons".into(),
+                interval_ms: 10_000,
+            }),
         };
         let enc = b.encode();
         assert!(

@@ -51,6 +51,8 @@ pub struct OriginConfig {
     pub upstream_timeouts: UpstreamTimeouts,
     pub tokens: TokenConfig,
     pub cors: CorsConfig,
+    /// Viewer analytics (beacons, dashboard, API): off unless `analytics.database_url` is set.
+    pub analytics: meshcdn_analytics::AnalyticsConfig,
 }
 
 impl Default for OriginConfig {
@@ -67,6 +69,7 @@ impl Default for OriginConfig {
             upstream_timeouts: UpstreamTimeouts::default(),
             tokens: TokenConfig::default(),
             cors: CorsConfig::default(),
+            analytics: meshcdn_analytics::AnalyticsConfig::default(),
         }
     }
 }
@@ -275,6 +278,12 @@ impl OriginConfig {
                 self.tokens.viewer_header
             ))
         })?;
+        self.analytics.validate().map_err(ConfigError::Invalid)?;
+        if self.analytics.enabled() && self.keys_dir.is_none() {
+            return Err(ConfigError::Invalid(
+                "analytics needs keys_dir: beacons are authenticated by the swarm token".into(),
+            ));
+        }
         Ok(())
     }
 

@@ -687,6 +687,7 @@ impl MeshEngine {
             swarms,
             integrity: integrity.into(),
             hashes,
+            beacons: crate::bootstrap::BeaconTarget::of(&self.inner.config.analytics),
         };
         Ok((bootstrap.encode(), private))
     }

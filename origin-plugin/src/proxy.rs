@@ -388,7 +388,13 @@ pub fn local_dir_router(dir: impl AsRef<Path>, engine: MeshEngine) -> Router {
 
 /// Runs the reverse proxy until Ctrl-C.
 pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
-    let (router, _engine) = build_proxy(config)?;
+    let (router, engine) = build_proxy(config)?;
+    // Analytics routes answer before the proxy's fallback; CORS as for the rest.
+    let analytics = crate::analytics::open(&engine).await?;
+    let router = match &analytics {
+        Some(a) => a.routes().layer(cors_layer(&config.cors)).merge(router),
+        None => router,
+    };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| OriginError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -402,12 +408,22 @@ pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| OriginError::Io(e.to_string()))
+    // Peer addresses for the analytics' per-IP beacon limit.
+    let result = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| OriginError::Io(e.to_string()));
+    if let Some(a) = analytics
+        && let Err(e) = a.shutdown().await
+    {
+        tracing::warn!(error = %e, "analytics: last beacons not written");
+    }
+    result
 }
 
 #[cfg(test)]
