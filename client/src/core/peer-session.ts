@@ -5,7 +5,8 @@
  */
 import { PeerProtocolError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
-import { decode, encode, MAX_CHUNK_BYTES, MAX_LIST_ENTRIES, type PeerMessage } from "./protocol.js";
+import { decode, encode, MAX_CHUNK_BYTES, MAX_LIST_ENTRIES, MAX_RANGES, type PeerMessage } from "./protocol.js";
+import { inRanges, toRanges, type SnRange } from "./segment-store.js";
 import type { TokenBucket } from "./switcher.js";
 
 /** The part of RTCDataChannel the session uses. */
@@ -59,8 +60,15 @@ export interface Download {
   cancel(): void;
 }
 
+/** A peer's playhead and want window (protocol version 2 STATE); inclusive. */
+export interface PeerState {
+  playheadSn: number | null;
+  wantFirst: number;
+  wantLast: number;
+}
+
 export type PeerSessionEvents = {
-  /** HELLO, HAVE or FETCHING changed what we know about the peer. */
+  /** HELLO, HAVE, FETCHING or STATE changed what we know about the peer. */
   update: () => void;
   /** The peer broke the protocol; the owner drops and bans it. */
   "protocol-error": (err: PeerProtocolError) => void;
@@ -69,6 +77,7 @@ export type PeerSessionEvents = {
 
 interface DownloadState {
   sn: number;
+  startedAt: number;
   offset: number;
   buf: Uint8Array | null;
   received: number;
@@ -81,8 +90,18 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   remoteUploadEnabled = false;
   private helloSeen = false;
   private haveSeen = false;
-  remoteHave = new Set<number>();
+  /** What the peer holds (its last HAVE or HAVE_RANGES), minus what it answered ABSENT for since. */
+  private remoteRanges: SnRange[] = [];
+  private remoteAbsent = new Set<number>();
   remoteFetching = new Set<number>();
+  /** The peer's last STATE (null: a version-1 peer, or none yet). */
+  remoteState: PeerState | null = null;
+  /** The peer reads version-2 frames (its HELLO said so). */
+  remoteV2 = false;
+  /** Measured delivery rate of this peer's completed downloads (bytes per ms, moving average); 0 = unknown. */
+  throughputBytesPerMs = 0;
+  private localHave: SnRange[] | null = null;
+  private localState: PeerState | null = null;
   private nextRequestId = 1;
   private readonly downloads = new Map<number, DownloadState>();
   private readonly uploads = new Set<number>();
@@ -135,8 +154,34 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     }
   }
 
-  sendHave(sns: Iterable<number>): void {
-    this.send({ type: "have", sns: [...sns].slice(-MAX_LIST_ENTRIES) });
+  /** True when the peer's last HAVE lists `sn` (and it has not answered ABSENT for it since). */
+  remoteHas(sn: number): boolean {
+    return inRanges(this.remoteRanges, sn) && !this.remoteAbsent.has(sn);
+  }
+
+  /** Announces what we hold: ranges to a version-2 peer, the newest 4096 as a list to a version-1 peer. */
+  sendHave(ranges: readonly SnRange[]): void {
+    this.localHave = [...ranges];
+    const have = this.localHave;
+    if (this.remoteV2) {
+      this.send({ type: "have-ranges", ranges: have.slice(-MAX_RANGES).map(([a, b]) => [a, b]) });
+      return;
+    }
+    const sns: number[] = [];
+    for (let i = have.length - 1; i >= 0 && sns.length < MAX_LIST_ENTRIES; i--) {
+      const [a, b] = have[i]!;
+      for (let sn = b; sn >= a && sns.length < MAX_LIST_ENTRIES; sn--) sns.push(sn);
+    }
+    this.send({ type: "have", sns: sns.reverse() });
+  }
+
+  /** Tells a version-2 peer our playhead and want window (version-1 peers do not read STATE). */
+  sendState(state: PeerState): void {
+    const last = this.localState;
+    this.localState = state;
+    if (!this.remoteV2) return;
+    if (last && last.playheadSn === state.playheadSn && last.wantFirst === state.wantFirst && last.wantLast === state.wantLast) return;
+    this.send({ type: "state", ...state });
   }
 
   sendFetching(sns: Iterable<number>): void {
@@ -149,7 +194,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     const startedAt = this.deps.now();
     let resolve!: (o: DownloadOutcome) => void;
     const result = new Promise<DownloadOutcome>((r) => (resolve = r));
-    const st: DownloadState = { sn, offset, buf: null, received: 0, total: null, lastProgressAt: startedAt, resolve };
+    const st: DownloadState = { sn, startedAt, offset, buf: null, received: 0, total: null, lastProgressAt: startedAt, resolve };
     if (!this.isOpen) resolve({ kind: "closed" });
     else {
       this.downloads.set(requestId, st);
@@ -203,14 +248,35 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       throw e;
     }
     switch (msg.type) {
-      case "hello":
+      case "hello": {
         this.remoteUploadEnabled = msg.uploadEnabled;
         this.helloSeen = true;
+        const learnedV2 = msg.v2 && !this.remoteV2;
+        this.remoteV2 = msg.v2;
+        if (learnedV2 && this.localHave) {
+          // What we sent before we knew, again in the version-2 form.
+          this.sendHave(this.localHave);
+          const st = this.localState;
+          this.localState = null;
+          if (st) this.sendState(st);
+        }
         this.emit("update");
         break;
+      }
       case "have":
-        this.remoteHave = new Set(msg.sns);
+        this.remoteRanges = toRanges(msg.sns);
+        this.remoteAbsent.clear();
         this.haveSeen = true;
+        this.emit("update");
+        break;
+      case "have-ranges":
+        this.remoteRanges = msg.ranges;
+        this.remoteAbsent.clear();
+        this.haveSeen = true;
+        this.emit("update");
+        break;
+      case "state":
+        this.remoteState = { playheadSn: msg.playheadSn, wantFirst: msg.wantFirst, wantLast: msg.wantLast };
         this.emit("update");
         break;
       case "fetching":
@@ -227,7 +293,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
         const d = this.downloads.get(msg.requestId);
         if (d) {
           this.downloads.delete(msg.requestId);
-          this.remoteHave.delete(d.sn);
+          this.remoteAbsent.add(d.sn);
           d.resolve({ kind: "absent" });
         }
         break;
@@ -264,6 +330,9 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     d.lastProgressAt = this.deps.now();
     if (d.offset + d.received === total) {
       this.downloads.delete(requestId);
+      const ms = Math.max(1, d.lastProgressAt - d.startedAt);
+      const rate = d.received / ms;
+      this.throughputBytesPerMs = this.throughputBytesPerMs > 0 ? 0.7 * this.throughputBytesPerMs + 0.3 * rate : rate;
       d.resolve({ kind: "done", data: d.buf! });
     }
   }

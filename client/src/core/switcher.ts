@@ -14,6 +14,12 @@ export interface PeerView {
   fetching: boolean;
   /** Requests from us to this peer still in flight (spreads load across peers). */
   inFlight: number;
+  /**
+   * The peer's want window (its STATE) covers the segment: it will fetch it itself. False for a
+   * peer already past it or too far behind, which is never elected; absent (a version-1 peer, or
+   * no STATE yet) counts as wanting it, as before windows existed.
+   */
+  wants?: boolean;
 }
 
 export interface SwitcherInput {
@@ -32,6 +38,8 @@ export interface SwitcherInput {
   httpUrgentWindowMs: number;
   /** Most requests in flight to a single peer before it counts as busy. */
   maxInFlightPerPeer: number;
+  /** Upper bound of any wait (below the player's own load timeout); none when absent. */
+  waitCapMs?: number;
 }
 
 export type Decision =
@@ -61,12 +69,23 @@ export function electFetcher(sn: number, candidateIds: readonly string[]): strin
   return ordered[sn % ordered.length];
 }
 
+/**
+ * The HTTP-fetcher candidates for a segment: us (when we upload) and the uploading peers that lack
+ * it and whose want window covers it. Peers that will never fetch it are left out, so nobody waits
+ * for them.
+ */
+export function fetcherCandidates(selfId: string, selfUploadEnabled: boolean, peers: readonly PeerView[]): string[] {
+  const out = peers.filter((p) => p.uploadEnabled && !p.has && p.wants !== false).map((p) => p.id);
+  if (selfUploadEnabled) out.push(selfId);
+  return out;
+}
+
 /** Per segment, by deadline: HTTP when urgent, else a peer that has it, else wait for the elected fetcher. */
 export function decide(i: SwitcherInput): Decision {
   if (!i.p2pAllowed) return { kind: "http", reason: "no-p2p" };
   if (i.p2pFailed) return { kind: "http", reason: "p2p-failed" };
-  // Urgent segments are never delayed by P2P.
-  const p2pWindowMs = i.timeToDeadlineMs - i.httpUrgentWindowMs;
+  // Urgent segments are never delayed by P2P; no wait outlasts the player's own load timeout.
+  const p2pWindowMs = Math.min(i.timeToDeadlineMs - i.httpUrgentWindowMs, i.waitCapMs ?? Infinity);
   if (p2pWindowMs <= 0) return { kind: "http", reason: "urgent" };
 
   const holders = i.peers.filter((p) => p.has && p.uploadEnabled && p.inFlight < i.maxInFlightPerPeer);
@@ -82,12 +101,84 @@ export function decide(i: SwitcherInput): Decision {
   }
   // Alone only because our first connections are still opening: they may well have it.
   if (i.peers.length === 0 && i.awaitingPeers) return { kind: "wait", reason: "awaiting-peers", maxWaitMs: p2pWindowMs };
-  const candidates = i.peers.filter((p) => p.uploadEnabled && !p.has).map((p) => p.id);
-  if (i.selfUploadEnabled) candidates.push(i.selfId);
-  const fetcher = electFetcher(i.sn, candidates);
+  const fetcher = electFetcher(i.sn, fetcherCandidates(i.selfId, i.selfUploadEnabled, i.peers));
   if (fetcher === undefined) return { kind: "http", reason: "no-candidates" };
   if (fetcher === i.selfId) return { kind: "http", reason: "elected" };
   return { kind: "wait", reason: "peer-elected", maxWaitMs: p2pWindowMs };
+}
+
+/** A connected peer as the scheduler sees it. */
+export interface SchedulerPeer {
+  id: string;
+  uploadEnabled: boolean;
+  /** Requests from us in flight to it. */
+  inFlight: number;
+  /** Measured throughput of its past deliveries to us, bytes per ms; 0 = not measured yet. */
+  bytesPerMs: number;
+  has(sn: number): boolean;
+}
+
+export interface PrefetchInput {
+  /** Segments of the P2P window ahead of the playhead, nearest first, with ms until each is needed. */
+  window: readonly { sn: number; timeToDeadlineMs: number }[];
+  /** Held already, or being fetched (by us, from a peer or HTTP). */
+  busy(sn: number): boolean;
+  peers: readonly SchedulerPeer[];
+  /** P2P downloads in flight now, and the most allowed at once. */
+  inFlight: number;
+  maxDownloads: number;
+  maxInFlightPerPeer: number;
+  /** Segments needed sooner than this are left to the player's own request (HTTP when urgent). */
+  httpUrgentWindowMs: number;
+}
+
+/**
+ * Which P2P downloads to start now: nearest missing segments first, each from the holder that
+ * should deliver it soonest (fewest requests queued per measured byte/ms; unmeasured peers count as
+ * the median of the measured ones), up to `maxDownloads` in flight. Pure: the same input gives the same plan.
+ */
+export function planPrefetch(i: PrefetchInput): { sn: number; peerId: string }[] {
+  const out: { sn: number; peerId: string }[] = [];
+  const load = new Map(i.peers.map((p) => [p.id, p.inFlight]));
+  const measured = i.peers.map((p) => p.bytesPerMs).filter((r) => r > 0).sort((a, b) => a - b);
+  const fallbackRate = measured.length ? measured[measured.length >> 1]! : 1;
+  let slots = i.maxDownloads - i.inFlight;
+  for (const seg of i.window) {
+    if (slots <= 0) break;
+    if (seg.timeToDeadlineMs <= i.httpUrgentWindowMs || i.busy(seg.sn)) continue;
+    let best: SchedulerPeer | undefined;
+    let bestCost = Infinity;
+    for (const p of i.peers) {
+      const q = load.get(p.id)!;
+      if (!p.uploadEnabled || q >= i.maxInFlightPerPeer || !p.has(seg.sn)) continue;
+      const cost = (q + 1) / (p.bytesPerMs > 0 ? p.bytesPerMs : fallbackRate);
+      if (cost < bestCost || (cost === bestCost && best && stableHash(`${p.id}/${seg.sn}`) < stableHash(`${best.id}/${seg.sn}`))) {
+        best = p;
+        bestCost = cost;
+      }
+    }
+    if (!best) continue;
+    out.push({ sn: seg.sn, peerId: best.id });
+    load.set(best.id, load.get(best.id)! + 1);
+    slots--;
+  }
+  return out;
+}
+
+/**
+ * Whether a non-urgent segment should wait for the first peer connections: not when the tracker
+ * said we are alone, not once a connected peer told us what it holds; otherwise (others are in the
+ * swarm, or the tracker has not answered yet) until `joinWaitMs` after joining at the most.
+ */
+export function awaitingPeers(s: {
+  /** Other peers in the swarm by the tracker's last announce response; null before the first. */
+  othersInSwarm: number | null;
+  readyPeers: number;
+  msSinceJoin: number;
+  joinWaitMs: number;
+}): boolean {
+  if (s.readyPeers > 0 || s.othersInSwarm === 0) return false;
+  return s.msSinceJoin < s.joinWaitMs;
 }
 
 export interface P2PProgress {

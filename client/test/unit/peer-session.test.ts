@@ -85,16 +85,16 @@ test("HELLO, HAVE and FETCHING update what we know of the peer", async () => {
   const remote = session("A", b, deps(new Map()));
   let updates = 0;
   s.on("update", () => updates++);
-  remote.send({ type: "hello", uploadEnabled: true });
+  remote.send({ type: "hello", uploadEnabled: true, v2: false });
   await new Promise((r) => setImmediate(r));
   assert.equal(s.ready, false, "HELLO alone is not enough to decide about the peer");
-  remote.sendHave([1, 2]);
+  remote.sendHave([[1, 2]]);
   remote.sendFetching([3]);
   await new Promise((r) => setImmediate(r));
   assert.equal(updates, 3);
   assert.equal(s.ready, true, "HELLO and HAVE seen");
   assert.equal(s.remoteUploadEnabled, true);
-  assert.deepEqual([...s.remoteHave], [1, 2]);
+  assert.ok(s.remoteHas(1) && s.remoteHas(2) && !s.remoteHas(0) && !s.remoteHas(3));
   assert.deepEqual([...s.remoteFetching], [3]);
 });
 
@@ -188,10 +188,10 @@ test("closing the channel ends downloads in flight", async () => {
 
 test("messages that arrived before the session started are replayed", () => {
   const [a] = channelPair();
-  const early = [encode({ type: "hello", uploadEnabled: true }), encode({ type: "have", sns: [4] })].map((f) => f.buffer);
+  const early = [encode({ type: "hello", uploadEnabled: true, v2: false }), encode({ type: "have", sns: [4] })].map((f) => f.buffer);
   const s = session("B", a, deps(new Map()), early);
   assert.equal(s.ready, true);
-  assert.deepEqual([...s.remoteHave], [4]);
+  assert.ok(s.remoteHas(4) && !s.remoteHas(5));
 });
 
 test("a peer cannot make us serve more than a few uploads at once", async () => {
@@ -206,4 +206,37 @@ test("a peer cannot make us serve more than a few uploads at once", async () => 
   b.flush();
   const results = await Promise.all(dls.map((d) => d.result));
   assert.deepEqual(results.map((r) => r.kind), [...Array(MAX_UPLOADS_PER_PEER).fill("done"), "absent", "absent"]);
+});
+
+test("a version-2 pair switches to HAVE_RANGES and STATE once both HELLOs are in; a version-1 peer keeps lists", async () => {
+  const [a, b] = channelPair();
+  const s = session("B", a, deps(new Map()));
+  const remote = session("A", b, deps(new Map()));
+  // The remote announces before it knows our version: a version-1 list goes out first.
+  remote.sendHave([[0, 4999]]);
+  remote.sendState({ playheadSn: 10, wantFirst: 10, wantLast: 30 });
+  await new Promise((r) => setImmediate(r));
+  assert.ok(!s.remoteHas(0), "a version-1 HAVE carries only the newest 4096");
+  assert.ok(!s.remoteHas(903) && s.remoteHas(904) && s.remoteHas(4999));
+  assert.equal(s.remoteState, null, "no STATE to a peer not known to read version 2");
+  s.send({ type: "hello", uploadEnabled: true, v2: true });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(remote.remoteV2, true);
+  assert.ok(s.remoteHas(0) && s.remoteHas(4999) && !s.remoteHas(5000), "resent as ranges: the whole set");
+  assert.deepEqual(s.remoteState, { playheadSn: 10, wantFirst: 10, wantLast: 30 });
+});
+
+test("ABSENT takes the segment out of the peer's HAVE view until its next HAVE", async () => {
+  const [a, b] = channelPair();
+  const s = session("B", a, deps(new Map()));
+  const remote = session("A", b, deps(new Map()));
+  remote.send({ type: "hello", uploadEnabled: true, v2: false });
+  remote.sendHave([[1, 3]]);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(s.remoteHas(2));
+  assert.deepEqual(await s.request(2).result, { kind: "absent" });
+  assert.ok(!s.remoteHas(2) && s.remoteHas(3));
+  remote.sendHave([[1, 3]]);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(s.remoteHas(2));
 });
