@@ -54,6 +54,8 @@ export class Swarm {
   private readonly loader: SegmentLoader;
   /** Other peers in the swarm by the tracker's last announce response (null before one). */
   private othersInSwarm: number | null = null;
+  /** Peers whose connection with us failed or closed since the last announce (reported to the tracker). */
+  private readonly failedPeers = new Set<string>();
   private destroyed = false;
 
   constructor(
@@ -107,6 +109,11 @@ export class Swarm {
       reconnectMaxMs: c.trackerReconnectMaxMs,
       maxAnnounceIntervalMs: c.maxAnnounceIntervalMs,
       connectedPeers: () => this.peers.size,
+      failedPeers: () => {
+        const out = [...this.failedPeers].filter((id) => !this.peers.has(id));
+        this.failedPeers.clear();
+        return out;
+      },
     });
     this.tracker.on("swarm", (complete, incomplete) => {
       this.othersInSwarm = Math.max(0, complete + incomplete - 1);
@@ -201,7 +208,10 @@ export class Swarm {
       if (this.destroyed) return pc.close();
       this.tracker?.sendAnswer(from, offerId, answer);
       const ch = await Promise.race([channel, new Promise<null>((r) => setTimeout(() => r(null), c.offerTimeoutMs))]);
-      if (!ch || !(await channelOpen(ch.channel, c.offerTimeoutMs))) return pc.close();
+      if (!ch || !(await channelOpen(ch.channel, c.offerTimeoutMs))) {
+        this.failedPeers.add(from);
+        return pc.close();
+      }
       this.attach(from, pc, ch.channel, ch.takeEarly, from);
     } catch {
       // A broken offer only costs us that connection.
@@ -218,9 +228,13 @@ export class Swarm {
     if (this.destroyed || this.ctx.isBanned(from) || this.peers.has(from)) return pending.pc.close();
     try {
       await pending.pc.setRemoteDescription({ type: "answer", sdp });
-      if (!(await channelOpen(pending.channel, this.ctx.config.offerTimeoutMs))) return pending.pc.close();
+      if (!(await channelOpen(pending.channel, this.ctx.config.offerTimeoutMs))) {
+        this.failedPeers.add(from);
+        return pending.pc.close();
+      }
       this.attach(from, pending.pc, pending.channel, pending.takeEarly, this.ctx.peerId);
     } catch {
+      this.failedPeers.add(from);
       pending.pc.close();
     }
   }
@@ -253,7 +267,8 @@ export class Swarm {
       if (this.peers.get(peerId) === entry) {
         this.peers.delete(peerId);
         this.ctx.onPeer(this.infoHash, peerId, false);
-        // Lost a peer: look for others.
+        this.failedPeers.add(peerId);
+        // Lost a peer: look for others (and tell the tracker the link is gone).
         this.tracker?.announceNow();
       }
       pc.close();

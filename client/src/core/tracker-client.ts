@@ -51,6 +51,11 @@ export interface TrackerClientOptions {
   maxAnnounceIntervalMs: number;
   /** Peers we are connected to now, reported to the tracker (`meshcdn.peers`) so its link view stays current. */
   connectedPeers?: () => number;
+  /**
+   * Peers whose connection with us failed or closed since the last call (`meshcdn.failed`, at
+   * most 32): the tracker forgets those links and may pair us with them again right away.
+   */
+  failedPeers?: () => string[];
   WebSocketImpl?: typeof WebSocket;
 }
 
@@ -226,7 +231,10 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
       ...this.totals(),
       offers: offers.map((o) => ({ offer_id: o.offerId, offer: { type: "offer", sdp: o.sdp } })),
     };
-    if (this.o.connectedPeers) msg.meshcdn = { peers: Math.min(0xffff, this.o.connectedPeers()) };
+    if (this.o.connectedPeers) {
+      const failed = (this.o.failedPeers?.() ?? []).filter(isBinaryId).slice(0, 32);
+      msg.meshcdn = { peers: Math.min(0xffff, this.o.connectedPeers()), ...(failed.length ? { failed } : {}) };
+    }
     if (!this.sentStarted) msg.event = "started";
     this.sentStarted = true;
     this.sendJson(ws, msg);
