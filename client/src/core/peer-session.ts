@@ -6,6 +6,7 @@
 import { PeerProtocolError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 import { decode, encode, MAX_CHUNK_BYTES, MAX_LIST_ENTRIES, MAX_RANGES, type PeerMessage } from "./protocol.js";
+import { GrowingSegment } from "./growing-segment.js";
 import { inRanges, toRanges, type SnRange } from "./segment-store.js";
 import type { TokenBucket } from "./switcher.js";
 
@@ -27,7 +28,8 @@ export const MAX_UPLOADS_PER_PEER = 4;
 export interface PeerSessionDeps {
   now(): number;
   /** A verified segment we hold, or undefined. */
-  getSegment(sn: number): Uint8Array | undefined;
+  /** A verified segment we hold, one still arriving (relayed while it downloads), or undefined. */
+  getSegment(sn: number): Uint8Array | GrowingSegment | undefined;
   uploadAllowed(): boolean;
   /** Shared across peers: the upload rate cap. */
   uploadBucket: TokenBucket;
@@ -344,28 +346,51 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   }
 
   private async serve(requestId: number, sn: number, offset: number): Promise<void> {
-    const seg = this.deps.uploadAllowed() ? this.deps.getSegment(sn) : undefined;
-    if (!seg || offset > seg.length || this.uploads.has(requestId) || this.uploads.size >= MAX_UPLOADS_PER_PEER) {
+    const src = this.deps.uploadAllowed() ? this.deps.getSegment(sn) : undefined;
+    if (!src || this.uploads.has(requestId) || this.uploads.size >= MAX_UPLOADS_PER_PEER) {
       this.send({ type: "absent", requestId });
       return;
     }
     this.uploads.add(requestId);
+    if (src instanceof GrowingSegment) {
+      // Relay: DATA needs the size, so wait for it (the HTTP response headers usually carry it).
+      while (src.total() === null && !src.failed()) await src.next();
+    }
+    const total = src instanceof GrowingSegment ? src.total() : src.length;
+    if (total === null || offset > total || (src instanceof GrowingSegment && src.failed())) {
+      this.uploads.delete(requestId);
+      this.send({ type: "absent", requestId });
+      return;
+    }
     let pos = offset;
     do {
+      let seg = src instanceof GrowingSegment ? src.bytes() : src;
+      while (src instanceof GrowingSegment && seg.length <= pos && pos < total) {
+        if (src.failed()) {
+          // Our download broke off: the peer takes the rest elsewhere (its partial bytes are kept).
+          this.uploads.delete(requestId);
+          this.send({ type: "absent", requestId });
+          return;
+        }
+        await src.next();
+        if (!this.isOpen || !this.uploads.has(requestId)) return;
+        seg = src.bytes();
+      }
       // Back-pressure: let the channel drain before queueing more.
       while (this.isOpen && this.channel.bufferedAmount > this.deps.sendBufferHighBytes) {
         await new Promise<void>((r) => this.bufferLowWaiters.push(r));
       }
       const n = Math.min(this.deps.chunkBytes ?? MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, seg.length - pos);
+      if (n === 0 && pos < total) continue;
       for (let wait = this.deps.uploadBucket.take(n, this.deps.now()); wait > 0; wait = this.deps.uploadBucket.take(n, this.deps.now())) {
         await new Promise((r) => setTimeout(r, wait));
       }
       if (!this.isOpen || !this.uploads.has(requestId)) return;
-      this.send({ type: "data", requestId, offset: pos, total: seg.length, bytes: seg.subarray(pos, pos + n) });
+      this.send({ type: "data", requestId, offset: pos, total, bytes: seg.subarray(pos, pos + n) });
       pos += n;
       this.uploadedBytes += n;
       this.deps.onUploaded(n);
-    } while (pos < seg.length);
+    } while (pos < total);
     this.uploads.delete(requestId);
   }
 }

@@ -7,6 +7,7 @@
 import { binaryStringToHex } from "./binary-string.js";
 import type { CoreConfig } from "./config.js";
 import { AbortedError, HttpError, IntegrityError, type PeerProtocolError } from "./errors.js";
+import { GrowingSegment } from "./growing-segment.js";
 import { verifySegment } from "./integrity.js";
 import type { Download, PeerSession } from "./peer-session.js";
 import { DESKTOP_STORE_BYTES, MOBILE_STORE_BYTES, SegmentStore } from "./segment-store.js";
@@ -112,6 +113,8 @@ export class SegmentLoader {
   private readonly held = new Map<number, Held>();
   /** Segments we are fetching over HTTP (announced in FETCHING). */
   private readonly fetching = new Set<number>();
+  /** Those of them still arriving, served to peers while they download (relay). */
+  private readonly arriving = new Map<number, GrowingSegment>();
   private readonly jobs = new Map<number, Job>();
   /** Bytes a stalled peer download left behind, resumed over HTTP when the player asks. */
   private readonly partials = new Map<number, { data: Uint8Array; peerId: string }>();
@@ -215,6 +218,11 @@ export class SegmentLoader {
     this.broadcastHave();
   }
 
+  /** What a peer's REQUEST for `sn` is served from: the verified segment, or one still arriving over HTTP. */
+  servable(sn: number): Uint8Array | GrowingSegment | undefined {
+    return this.store.get(sn)?.data ?? this.arriving.get(sn);
+  }
+
   // ---- the scheduler -----------------------------------------------------------------------
 
   private queuePlan(): void {
@@ -246,7 +254,8 @@ export class SegmentLoader {
       uploadEnabled: s.remoteUploadEnabled,
       inFlight: s.inFlight,
       bytesPerMs: s.throughputBytesPerMs,
-      has: (sn) => s.remoteHas(sn) && !this.failedFor.get(sn)?.has(s.remoteId),
+      // A version-2 peer fetching a segment over HTTP serves it while it arrives (relay).
+      has: (sn) => (s.remoteHas(sn) || (s.remoteV2 && s.remoteFetching.has(sn))) && !this.failedFor.get(sn)?.has(s.remoteId),
     }));
     const plan = planPrefetch({
       window,
@@ -364,6 +373,7 @@ export class SegmentLoader {
         uploadEnabled: s.remoteUploadEnabled,
         has: s.remoteHas(sn) && !skip,
         fetching: s.remoteFetching.has(sn) && !skip,
+        relays: s.remoteV2 && s.remoteFetching.has(sn) && !skip,
         inFlight: s.inFlight,
         wants: st ? sn >= st.wantFirst && sn <= st.wantLast : undefined,
       };
@@ -463,15 +473,23 @@ export class SegmentLoader {
       this.fetching.add(req.sn);
       this.broadcastFetching();
     }
+    // Whole-resource fetches are relayed to peers as they arrive (byte ranges are not: rare, and small).
+    const relay = announce && req.expectedSha256 !== null && req.rangeStart === undefined && req.rangeEnd === undefined;
+    const sink = relay ? new GrowingSegment(null) : undefined;
+    if (sink) this.arriving.set(req.sn, sink);
     try {
       const t0 = this.ctx.now();
-      const data = await this.httpFetch(req, 0);
+      const data = await this.httpFetch(req, 0, sink);
       // Only bytes that match the origin's hash are offered to peers.
       if (req.expectedSha256 !== null && (await verifySegment(data, req.expectedSha256)).ok) {
         this.keep(req.sn, data, "http", null, true, this.ctx.now() - t0);
       }
       return data;
+    } catch (e) {
+      sink?.fail();
+      throw e;
     } finally {
+      if (sink && this.arriving.get(req.sn) === sink) this.arriving.delete(req.sn);
       if (announce) {
         this.fetching.delete(req.sn);
         this.broadcastFetching();
@@ -479,8 +497,8 @@ export class SegmentLoader {
     }
   }
 
-  /** GET the segment, or its tail from `offset` with Range. */
-  private async httpFetch(req: SegmentRequest, offset: number): Promise<Uint8Array> {
+  /** GET the segment, or its tail from `offset` with Range; a whole-resource body also streams into `sink`. */
+  private async httpFetch(req: SegmentRequest, offset: number, sink?: GrowingSegment): Promise<Uint8Array> {
     const headers: Record<string, string> = {};
     const start = (req.rangeStart ?? 0) + offset;
     if (start > 0 || req.rangeEnd !== undefined) {
@@ -494,11 +512,36 @@ export class SegmentLoader {
       throw new HttpError(req.url, 0, (e as Error).message);
     }
     if (!res.ok) throw new HttpError(req.url, res.status, `status ${res.status}`);
+    if (sink && !headers.Range && res.status === 200 && res.body) return this.streamInto(req, res, sink);
     const body = new Uint8Array(await res.arrayBuffer());
     // A server that ignored our Range sent the whole resource: take the part we asked for.
     if (headers.Range && res.status === 200) {
       return body.slice(start, req.rangeEnd !== undefined ? req.rangeEnd : undefined);
     }
     return body;
+  }
+
+  /** Reads the body chunk by chunk into `sink` (peers are served from it meanwhile); returns the whole. */
+  private async streamInto(req: SegmentRequest, res: Response, sink: GrowingSegment): Promise<Uint8Array> {
+    const length = Number(res.headers.get("content-length"));
+    const known = Number.isSafeInteger(length) && length >= 0 && !res.headers.get("content-encoding") ? length : null;
+    const growing = sink;
+    // Peers waiting for the size (DATA frames carry it) start getting bytes now.
+    if (known !== null) growing.setTotal(known);
+    const reader = res.body!.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        growing.append(value);
+      }
+    } catch (e) {
+      growing.fail();
+      if (req.signal.aborted) throw new AbortedError();
+      throw new HttpError(req.url, 0, (e as Error).message);
+    }
+    growing.finish();
+    if (growing.failed()) throw new HttpError(req.url, res.status, "body length differs from Content-Length");
+    return growing.bytes().slice();
   }
 }

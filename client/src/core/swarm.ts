@@ -251,7 +251,7 @@ export class Swarm {
     }
     const session = new PeerSession(peerId, channel as unknown as ChannelLike, {
       now: this.ctx.now,
-      getSegment: (sn) => this.loader.store.get(sn)?.data,
+      getSegment: (sn) => this.loader.servable(sn),
       uploadAllowed: () => this.ctx.uploadEnabled(),
       uploadBucket: this.ctx.uploadBucket,
       maxSegmentBytes: this.ctx.config.maxSegmentBytes,

@@ -20,6 +20,8 @@ export interface PeerView {
    * no STATE yet) counts as wanting it, as before windows existed.
    */
   wants?: boolean;
+  /** The peer is fetching it over HTTP and serves it while it arrives (peer protocol v2: relay). */
+  relays?: boolean;
 }
 
 export interface SwitcherInput {
@@ -88,11 +90,15 @@ export function decide(i: SwitcherInput): Decision {
   const p2pWindowMs = Math.min(i.timeToDeadlineMs - i.httpUrgentWindowMs, i.waitCapMs ?? Infinity);
   if (p2pWindowMs <= 0) return { kind: "http", reason: "urgent" };
 
-  const holders = i.peers.filter((p) => p.has && p.uploadEnabled && p.inFlight < i.maxInFlightPerPeer);
+  const holders = i.peers.filter((p) => (p.has || p.relays) && p.uploadEnabled && p.inFlight < i.maxInFlightPerPeer);
   if (holders.length > 0) {
-    // Least busy holder first; ties broken by a per-segment hash so load spreads across holders.
+    // Peers holding it before peers still receiving it, then the least busy; ties broken by a
+    // per-segment hash so load spreads across holders.
     holders.sort(
-      (a, b) => a.inFlight - b.inFlight || stableHash(`${a.id}/${i.sn}`) - stableHash(`${b.id}/${i.sn}`),
+      (a, b) =>
+        Number(!a.has) - Number(!b.has) ||
+        a.inFlight - b.inFlight ||
+        stableHash(`${a.id}/${i.sn}`) - stableHash(`${b.id}/${i.sn}`),
     );
     return { kind: "p2p", peerId: holders[0]!.id };
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PeerProtocolError } from "../../src/core/errors.js";
 import { MAX_UPLOADS_PER_PEER, PeerSession, type PeerSessionDeps } from "../../src/core/peer-session.js";
+import { GrowingSegment } from "../../src/core/growing-segment.js";
 import { decode, encode, MAX_CHUNK_BYTES } from "../../src/core/protocol.js";
 import { TokenBucket } from "../../src/core/switcher.js";
 import { channelPair, type FakeChannel } from "../support/fake-channel.js";
@@ -13,7 +14,7 @@ function session(id: string, ch: FakeChannel, d: PeerSessionDeps, early: unknown
   return s;
 }
 
-function deps(segments: Map<number, Uint8Array>, o: Partial<PeerSessionDeps> = {}): PeerSessionDeps {
+function deps(segments: Map<number, Uint8Array | GrowingSegment>, o: Partial<PeerSessionDeps> = {}): PeerSessionDeps {
   return {
     now: () => Date.now(),
     getSegment: (sn) => segments.get(sn),
@@ -239,4 +240,43 @@ test("ABSENT takes the segment out of the peer's HAVE view until its next HAVE",
   remote.sendHave([[1, 3]]);
   await new Promise((r) => setImmediate(r));
   assert.ok(s.remoteHas(2));
+});
+
+test("relay: a segment still arriving is served as it comes, and the receiver gets all of it", async () => {
+  const [a, b] = channelPair();
+  const seg = segment(2 * MAX_CHUNK_BYTES + 500);
+  const growing = new GrowingSegment(null);
+  const downloader = session("B", a, deps(new Map()));
+  session("A", b, deps(new Map([[3, growing]])));
+  const dl = downloader.request(3);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(dl.received(), 0, "nothing before the size is known");
+  growing.setTotal(seg.length);
+  growing.append(seg.subarray(0, 1000));
+  for (let i = 0; i < 20 && dl.received() < 1000; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(dl.received(), 1000, "the first bytes went out before the download ended");
+  growing.append(seg.subarray(1000));
+  growing.finish();
+  const out = await dl.result;
+  assert.equal(out.kind, "done");
+  assert.deepEqual(out.kind === "done" && out.data, seg);
+});
+
+test("relay: when the relayer's own download breaks off, the receiver gets ABSENT (and tries elsewhere)", async () => {
+  const [a, b] = channelPair();
+  const growing = new GrowingSegment(5000);
+  const downloader = session("B", a, deps(new Map()));
+  session("A", b, deps(new Map([[3, growing]])));
+  const dl = downloader.request(3);
+  growing.append(segment(100));
+  for (let i = 0; i < 20 && dl.received() < 100; i++) await new Promise((r) => setImmediate(r));
+  growing.fail();
+  assert.deepEqual(await dl.result, { kind: "absent" });
+  // Unknown size and a failure before any byte: ABSENT too.
+  const g2 = new GrowingSegment(null);
+  const [c, d] = channelPair();
+  const dl2 = session("B", c, deps(new Map())).request(4);
+  session("A", d, deps(new Map([[4, g2]])));
+  g2.fail();
+  assert.deepEqual(await dl2.result, { kind: "absent" });
 });

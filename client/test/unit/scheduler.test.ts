@@ -94,3 +94,9 @@ test("prefetch: the same input gives the same plan", () => {
   const i = { window: win(5, 6, 7), peers: [peer("x", [5, 6, 7]), peer("y", [5, 6, 7]), peer("z", [5, 6, 7])] };
   assert.deepEqual(plan(i), plan(i));
 });
+
+test("relay: a version-2 peer fetching the segment is asked for it at once (served while it arrives); real holders first", () => {
+  assert.deepEqual(decide(input({ peers: [view("f", { fetching: true, relays: true })] })), { kind: "p2p", peerId: "f" });
+  assert.deepEqual(decide(input({ peers: [view("f", { fetching: true, relays: true }), view("h", { has: true })] })), { kind: "p2p", peerId: "h" });
+  assert.equal(decide(input({ peers: [view("v1", { fetching: true })] })).kind, "wait", "a version-1 fetcher is waited for");
+});
