@@ -11,7 +11,7 @@ import { GrowingSegment } from "./growing-segment.js";
 import { verifySegment } from "./integrity.js";
 import type { Download, PeerSession } from "./peer-session.js";
 import { DESKTOP_STORE_BYTES, MOBILE_STORE_BYTES, SegmentStore } from "./segment-store.js";
-import { decide, planPrefetch, shouldAbandonP2P, type PeerView, type SchedulerPeer } from "./switcher.js";
+import { decide, planPrefetch, shouldAbandonP2P, wantWindow, type PeerView, type SchedulerPeer } from "./switcher.js";
 import type { BanReason, SegmentSource } from "./types.js";
 
 /** One media segment of the playlist, as a player adapter describes it (no player types). */
@@ -161,13 +161,7 @@ export class SegmentLoader {
   /** The segment at the playhead and the last one of the P2P window ahead of it. */
   private windowBounds(): { playheadSn: number; lastSn: number } | null {
     const p = this.playback;
-    if (!p || this.order.length === 0) return null;
-    const pos = p.positionSec;
-    const at = this.order.find((s) => s.startSec + s.durationSec > pos + 0.05) ?? this.order[this.order.length - 1]!;
-    const horizon = pos + (this.ctx.config.p2pWindowMs / 1000) * (p.rate > 0 ? p.rate : 1);
-    let last = at.sn;
-    for (const s of this.order) if (s.sn >= at.sn && s.startSec < horizon) last = s.sn;
-    return { playheadSn: at.sn, lastSn: last };
+    return p ? wantWindow(this.order, p.positionSec, p.rate, this.ctx.config.p2pWindowMs, this.live) : null;
   }
 
   private reposition(): void {
@@ -521,27 +515,35 @@ export class SegmentLoader {
     return body;
   }
 
-  /** Reads the body chunk by chunk into `sink` (peers are served from it meanwhile); returns the whole. */
+  /**
+   * Reads the body chunk by chunk, feeding `sink` (peers are served from it meanwhile); returns the
+   * whole body. The sink is best effort: a Content-Length that does not match the bytes (e.g. a
+   * compressed transfer, whose encoding header a cross-origin page cannot see) fails the relay
+   * (peers get ABSENT and go elsewhere), never the player's own fetch.
+   */
   private async streamInto(req: SegmentRequest, res: Response, sink: GrowingSegment): Promise<Uint8Array> {
-    const length = Number(res.headers.get("content-length"));
-    const known = Number.isSafeInteger(length) && length >= 0 && !res.headers.get("content-encoding") ? length : null;
-    const growing = sink;
-    // Peers waiting for the size (DATA frames carry it) start getting bytes now.
-    if (known !== null) growing.setTotal(known);
+    const length = Number(res.headers.get("content-length") ?? NaN);
+    if (Number.isSafeInteger(length) && length >= 0) sink.setTotal(length);
     const reader = res.body!.getReader();
+    const chunks: Uint8Array[] = [];
+    let n = 0;
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        growing.append(value);
+        chunks.push(value);
+        n += value.length;
+        sink.append(value);
       }
     } catch (e) {
-      growing.fail();
+      sink.fail();
       if (req.signal.aborted) throw new AbortedError();
       throw new HttpError(req.url, 0, (e as Error).message);
     }
-    growing.finish();
-    if (growing.failed()) throw new HttpError(req.url, res.status, "body length differs from Content-Length");
-    return growing.bytes().slice();
+    sink.finish();
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const c of chunks) (out.set(c, at), (at += c.length));
+    return out;
   }
 }

@@ -187,6 +187,31 @@ export function awaitingPeers(s: {
   return s.msSinceJoin < s.joinWaitMs;
 }
 
+/**
+ * The want window a viewer announces (STATE) and the scheduler fetches within: from the segment
+ * at the playhead to the one at `windowMs` of media ahead. For live, segments the playlist does
+ * not list yet count too (extrapolated by the last segment's duration): the window grows, and a
+ * peer that reloaded the playlist first must not leave us out of the election for new segments.
+ * `segments` sorted by sn; null when there are none.
+ */
+export function wantWindow(
+  segments: readonly { sn: number; startSec: number; durationSec: number }[],
+  positionSec: number,
+  rate: number,
+  windowMs: number,
+  live: boolean,
+): { playheadSn: number; lastSn: number } | null {
+  if (segments.length === 0) return null;
+  const end = segments[segments.length - 1]!;
+  const at = segments.find((s) => s.startSec + s.durationSec > positionSec + 0.05) ?? end;
+  const horizon = positionSec + (windowMs / 1000) * (rate > 0 ? rate : 1);
+  let last = at.sn;
+  for (const s of segments) if (s.sn >= at.sn && s.startSec < horizon) last = s.sn;
+  const endSec = end.startSec + end.durationSec;
+  if (live && last === end.sn && horizon > endSec && end.durationSec > 0) last += Math.ceil((horizon - endSec) / end.durationSec);
+  return { playheadSn: at.sn, lastSn: last };
+}
+
 export interface P2PProgress {
   /** ms since the last DATA chunk arrived (or since the request was sent, before any). */
   msSinceProgress: number;

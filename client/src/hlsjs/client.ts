@@ -134,9 +134,11 @@ export class MeshCdnClient {
       if (e instanceof BootstrapError) return this.core.reportError(e);
       throw e;
     }
-    // Join the swarm of the rendition playback starts with now, not at the first segment.
+    // Join the swarm of the rendition playback starts with now, not at the first segment. hls.js
+    // indexes \`startLevel\` in its levels sorted by bitrate; without one it starts with the first listed.
     const start = this.hls?.config.startLevel;
-    const level = data.levels[typeof start === "number" && start >= 0 ? start : 0];
+    const sorted = [...data.levels].sort((a, b) => a.bitrate - b.bitrate);
+    const level = typeof start === "number" && start >= 0 ? sorted[Math.min(start, sorted.length - 1)] : data.levels[0];
     if (level) this.core.prepare(new URL(level.url, data.url).href);
   }
 

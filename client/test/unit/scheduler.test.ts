@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { awaitingPeers, decide, fetcherCandidates, planPrefetch, type PeerView, type PrefetchInput, type SchedulerPeer, type SwitcherInput } from "../../src/core/switcher.js";
+import { awaitingPeers, wantWindow, decide, fetcherCandidates, planPrefetch, type PeerView, type PrefetchInput, type SchedulerPeer, type SwitcherInput } from "../../src/core/switcher.js";
 
 const view = (id: string, o: Partial<PeerView> = {}): PeerView => ({ id, uploadEnabled: true, has: false, fetching: false, inFlight: 0, ...o });
 const input = (o: Partial<SwitcherInput> = {}): SwitcherInput => ({
@@ -99,4 +99,13 @@ test("relay: a version-2 peer fetching the segment is asked for it at once (serv
   assert.deepEqual(decide(input({ peers: [view("f", { fetching: true, relays: true })] })), { kind: "p2p", peerId: "f" });
   assert.deepEqual(decide(input({ peers: [view("f", { fetching: true, relays: true }), view("h", { has: true })] })), { kind: "p2p", peerId: "h" });
   assert.equal(decide(input({ peers: [view("v1", { fetching: true })] })).kind, "wait", "a version-1 fetcher is waited for");
+});
+
+test("want window: playhead segment to the horizon; live extends past the playlist's end", () => {
+  const segs = Array.from({ length: 6 }, (_, i) => ({ sn: 10 + i, startSec: 20 + 2 * i, durationSec: 2 }));
+  assert.deepEqual(wantWindow(segs, 23, 1, 6000, false), { playheadSn: 11, lastSn: 14 }, "VOD: [23 s, 29 s)");
+  assert.deepEqual(wantWindow(segs, 23, 1, 40_000, false), { playheadSn: 11, lastSn: 15 }, "VOD: nothing past the end");
+  assert.deepEqual(wantWindow(segs, 23, 1, 40_000, true), { playheadSn: 11, lastSn: 15 + 16 }, "live: up to 63 s, by 2 s segments");
+  assert.deepEqual(wantWindow(segs, 23, 2, 6000, false), { playheadSn: 11, lastSn: 15 }, "faster playback, further ahead");
+  assert.equal(wantWindow([], 0, 1, 1000, true), null);
 });
