@@ -91,12 +91,14 @@ async function startMediaServer(media: ReturnType<typeof loadMedia>) {
       res.end(req.method === "HEAD" ? undefined : body);
     };
     if (statics[path]) return send(200, statics[path]![1], readFileSync(statics[path]![0]));
-    const m = /^\/(vod|live)\/(master\.m3u8|240p\/index\.m3u8|240p\/([^/]+\.ts))$/.exec(path);
+    // Live streams live under /live/r<run>/ (a fresh path per run, so no cache serves an old window).
+    const m = /^\/(vod|live\/r\d+)\/(master\.m3u8|240p\/index\.m3u8|240p\/([^/]+\.ts))$/.exec(path);
     if (!m) return send(404, "text/plain", "not found");
     if (m[2] === "master.m3u8") return send(200, "application/vnd.apple.mpegurl", master);
     if (m[2] === "240p/index.m3u8") return send(200, "application/vnd.apple.mpegurl", m[1] === "vod" ? media.playlist : livePlaylist());
     const i = byName.get(m[3]!);
-    if (i === undefined || (m[1] === "live" && i > latest())) return send(404, "text/plain", "no such segment (yet)");
+    const live = m[1] !== "vod";
+    if (i === undefined || (live && i > latest())) return send(404, "text/plain", "no such segment (yet)");
     let body = media.segs[i]!.data;
     let status = 200;
     const headers: Record<string, string> = { "content-type": "video/mp2t", "access-control-allow-origin": "*", etag: `"seg-${i}"` };
@@ -161,7 +163,13 @@ interface Row {
 
 async function runOne(browser: Browser, mediaUrl: string, system: System, mode: Mode, n: number, stack: { originUrl: string; pmlTracker: string }, server: Awaited<ReturnType<typeof startMediaServer>>): Promise<Row> {
   server.reset();
-  const src = system === "mesh" ? `${stack.originUrl}/${mode}/master.m3u8` : `${mediaUrl}/${mode}/master.m3u8`;
+  const path = mode === "vod" ? "vod" : `live/r${++liveRuns}`;
+  if (system === "mesh" && mode === "live") {
+    // The origin hashes a live window's segments when it first serves the playlist; in production
+    // it has long been serving the stream. Warm it (these bytes are counted as origin-hash).
+    await fetch(`${stack.originUrl}/${path}/240p/index.m3u8`).then((r) => r.text());
+  }
+  const src = system === "mesh" ? `${stack.originUrl}/${path}/master.m3u8` : `${mediaUrl}/${path}/master.m3u8`;
   const q = new URLSearchParams({ system, src, tracker: stack.pmlTracker });
   if (system === "pml" && PML_HLS_16) q.set("hls", "1.6");
   const viewers: { context: BrowserContext; page: Page }[] = [];
@@ -208,6 +216,7 @@ async function runOne(browser: Browser, mediaUrl: string, system: System, mode: 
   }
 }
 
+let liveRuns = 0;
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 async function main(): Promise<void> {

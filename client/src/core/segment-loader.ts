@@ -11,7 +11,7 @@ import { GrowingSegment } from "./growing-segment.js";
 import { verifySegment } from "./integrity.js";
 import type { Download, PeerSession } from "./peer-session.js";
 import { DESKTOP_STORE_BYTES, MOBILE_STORE_BYTES, SegmentStore } from "./segment-store.js";
-import { decide, planPrefetch, shouldAbandonP2P, wantWindow, type PeerView, type SchedulerPeer } from "./switcher.js";
+import { decide, planHttpPrefetch, planPrefetch, shouldAbandonP2P, wantWindow, type PeerView, type SchedulerPeer } from "./switcher.js";
 import type { BanReason, SegmentSource } from "./types.js";
 
 /** One media segment of the playlist, as a player adapter describes it (no player types). */
@@ -100,6 +100,8 @@ interface Held {
 
 const MONITOR_INTERVAL_MS = 100;
 const SCHEDULE_INTERVAL_MS = 250;
+/** Self-elected HTTP fetches ahead of our player at once. */
+const MAX_HTTP_PREFETCH = 2;
 
 /** The default store budget for this device: smaller on phones. */
 export function defaultStoreBytes(): number {
@@ -116,6 +118,9 @@ export class SegmentLoader {
   /** Those of them still arriving, served to peers while they download (relay). */
   private readonly arriving = new Map<number, GrowingSegment>();
   private readonly jobs = new Map<number, Job>();
+  /** Self-elected HTTP fetches the scheduler started ahead of our player. */
+  private readonly httpJobs = new Map<number, Promise<void>>();
+  private readonly stop = new AbortController();
   /** Bytes a stalled peer download left behind, resumed over HTTP when the player asks. */
   private readonly partials = new Map<number, { data: Uint8Array; peerId: string }>();
   /** Peers that failed to deliver a segment (ABSENT, closed, stalled): not asked for it again. */
@@ -140,6 +145,7 @@ export class SegmentLoader {
   destroy(): void {
     this.destroyed = true;
     clearInterval(this.timer);
+    this.stop.abort();
     this.notify();
   }
 
@@ -253,7 +259,7 @@ export class SegmentLoader {
     }));
     const plan = planPrefetch({
       window,
-      busy: (sn) => this.store.has(sn) || this.jobs.has(sn) || this.fetching.has(sn) || this.partials.has(sn),
+      busy: (sn) => this.busy(sn),
       peers,
       inFlight: this.jobs.size,
       maxDownloads: this.ctx.config.maxP2PDownloads,
@@ -269,6 +275,51 @@ export class SegmentLoader {
         return pb ? Math.max(0, ((seg.startSec - pb.positionSec) / (pb.rate > 0 ? pb.rate : 1)) * 1000) : Infinity;
       };
       this.startJob(sn, seg.expectedSha256!, session, deadline);
+    }
+    this.planHttp(w.playheadSn, window);
+  }
+
+  private busy(sn: number): boolean {
+    return this.store.has(sn) || this.jobs.has(sn) || this.fetching.has(sn) || this.partials.has(sn) || this.httpJobs.has(sn);
+  }
+
+  /** Starts the self-elected HTTP fetches some player (ours or a peer's) will ask for soon. */
+  private planHttp(playheadSn: number, window: readonly { sn: number; timeToDeadlineMs: number }[]): void {
+    const ready = this.readyPeers();
+    if (ready.length === 0 || this.ctx.awaitingPeers() || !this.ctx.uploadEnabled()) return;
+    const at = this.segments.get(playheadSn);
+    const segSec = at && at.durationSec > 0 ? at.durationSec : 2;
+    const bufferSec = (this.ctx.config.playerBufferMs > 0 ? this.ctx.config.playerBufferMs : 30_000) / 1000;
+    let furthest = playheadSn;
+    for (const s of ready) if (s.remoteState?.playheadSn != null) furthest = Math.max(furthest, s.remoteState.playheadSn);
+    const sns = planHttpPrefetch({
+      window,
+      busy: (sn) => this.busy(sn),
+      selfId: this.ctx.selfId,
+      selfUploadEnabled: true,
+      peers: (sn) => this.peerViews(sn, new Set()),
+      horizonSn: furthest + Math.ceil(bufferSec / segSec),
+      inFlight: this.httpJobs.size,
+      maxDownloads: MAX_HTTP_PREFETCH,
+    });
+    for (const sn of sns) {
+      const seg = this.segments.get(sn)!;
+      const req: SegmentRequest = {
+        sn,
+        url: seg.url,
+        rangeStart: seg.rangeStart,
+        rangeEnd: seg.rangeEnd,
+        expectedSha256: seg.expectedSha256,
+        timeToDeadlineMs: () => Infinity,
+        signal: this.stop.signal,
+      };
+      const job = this.announcingFetch(req, false)
+        .then(() => undefined, () => undefined)
+        .finally(() => {
+          this.httpJobs.delete(sn);
+          this.notify();
+        });
+      this.httpJobs.set(sn, job);
     }
   }
 
@@ -387,10 +438,13 @@ export class SegmentLoader {
       if (stored) {
         const h = this.held.get(req.sn);
         if (h && !h.delivered) {
+          // Fetched ahead by the scheduler: its bytes count for this first delivery.
           h.delivered = true;
           if (stored.source === "p2p") {
             return { data: stored.data, source: "p2p", httpBytes: 0, p2pBytes: stored.data.length, peerId: h.peerId, decisions, transferMs: h.transferMs };
           }
+          log("http:prefetched");
+          return { data: stored.data, source: "http", httpBytes: stored.data.length, p2pBytes: 0, peerId: null, decisions, transferMs: h.transferMs };
         }
         return { data: stored.data, source: "cache", httpBytes: 0, p2pBytes: 0, peerId: null, decisions, transferMs: 0 };
       }
@@ -413,6 +467,16 @@ export class SegmentLoader {
         this.ctx.onIntegrityFailure(err);
         this.ctx.ban(partial.peerId, "integrity", err);
         p2pFailed = true;
+        continue;
+      }
+      const httpJob = this.httpJobs.get(req.sn);
+      if (httpJob) {
+        const ok = await Promise.race([
+          httpJob.then(() => true),
+          new Promise<false>((r) => req.signal.addEventListener("abort", () => r(false), { once: true })),
+        ]);
+        if (!ok) throw new AbortedError();
+        if (!this.store.has(req.sn)) p2pFailed = true; // it failed: our own request goes to HTTP now
         continue;
       }
       const job = this.jobs.get(req.sn);
@@ -461,7 +525,7 @@ export class SegmentLoader {
    * HTTP fetch of the whole segment while telling peers we are fetching it (so they wait for us
    * instead of fetching it too), until the bytes are verified and announced in HAVE.
    */
-  private async announcingFetch(req: SegmentRequest): Promise<Uint8Array> {
+  private async announcingFetch(req: SegmentRequest, forPlayer = true): Promise<Uint8Array> {
     const announce = !this.fetching.has(req.sn);
     if (announce) {
       this.fetching.add(req.sn);
@@ -476,7 +540,7 @@ export class SegmentLoader {
       const data = await this.httpFetch(req, 0, sink);
       // Only bytes that match the origin's hash are offered to peers.
       if (req.expectedSha256 !== null && (await verifySegment(data, req.expectedSha256)).ok) {
-        this.keep(req.sn, data, "http", null, true, this.ctx.now() - t0);
+        this.keep(req.sn, data, "http", null, forPlayer, this.ctx.now() - t0);
       }
       return data;
     } catch (e) {

@@ -171,6 +171,44 @@ export function planPrefetch(i: PrefetchInput): { sn: number; peerId: string }[]
   return out;
 }
 
+export interface HttpPrefetchInput {
+  /** Segments of the want window, nearest first. */
+  window: readonly { sn: number }[];
+  /** Held, or being fetched by us already. */
+  busy(sn: number): boolean;
+  selfId: string;
+  selfUploadEnabled: boolean;
+  /** The peers as the switcher sees them for `sn`. */
+  peers(sn: number): readonly PeerView[];
+  /**
+   * The furthest segment some player (ours or a peer's, by STATE) will ask for soon: its playhead
+   * plus the player's forward buffer. Fetching beyond it could load bytes nobody plays.
+   */
+  horizonSn: number;
+  inFlight: number;
+  maxDownloads: number;
+}
+
+/**
+ * Self-elected segments to fetch over HTTP ahead of our own player: the election made us the
+ * fetcher, nobody holds or fetches it, and some player will need it soon. Without this, peers
+ * ahead of us wait for our player to get there (until their copy turns urgent).
+ */
+export function planHttpPrefetch(i: HttpPrefetchInput): number[] {
+  const out: number[] = [];
+  let slots = i.maxDownloads - i.inFlight;
+  for (const { sn } of i.window) {
+    if (slots <= 0 || sn > i.horizonSn) break;
+    if (i.busy(sn)) continue;
+    const peers = i.peers(sn);
+    if (peers.some((p) => p.uploadEnabled && (p.has || p.fetching))) continue;
+    if (electFetcher(sn, fetcherCandidates(i.selfId, i.selfUploadEnabled, peers)) !== i.selfId) continue;
+    out.push(sn);
+    slots--;
+  }
+  return out;
+}
+
 /**
  * Whether a non-urgent segment should wait for the first peer connections: not when the tracker
  * said we are alone, not once a connected peer told us what it holds; otherwise (others are in the

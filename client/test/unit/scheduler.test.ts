@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { awaitingPeers, wantWindow, decide, fetcherCandidates, planPrefetch, type PeerView, type PrefetchInput, type SchedulerPeer, type SwitcherInput } from "../../src/core/switcher.js";
+import { awaitingPeers, planHttpPrefetch, wantWindow, decide, fetcherCandidates, planPrefetch, type PeerView, type PrefetchInput, type SchedulerPeer, type SwitcherInput } from "../../src/core/switcher.js";
 
 const view = (id: string, o: Partial<PeerView> = {}): PeerView => ({ id, uploadEnabled: true, has: false, fetching: false, inFlight: 0, ...o });
 const input = (o: Partial<SwitcherInput> = {}): SwitcherInput => ({
@@ -108,4 +108,28 @@ test("want window: playhead segment to the horizon; live extends past the playli
   assert.deepEqual(wantWindow(segs, 23, 1, 40_000, true), { playheadSn: 11, lastSn: 15 + 16 }, "live: up to 63 s, by 2 s segments");
   assert.deepEqual(wantWindow(segs, 23, 2, 6000, false), { playheadSn: 11, lastSn: 15 }, "faster playback, further ahead");
   assert.equal(wantWindow([], 0, 1, 1000, true), null);
+});
+
+test("HTTP prefetch: only self-elected segments nobody holds or fetches, up to the furthest player's horizon", () => {
+  const base = {
+    window: [10, 11, 12, 13, 14, 15].map((sn) => ({ sn })),
+    busy: (sn: number) => sn === 11,
+    selfId: "me",
+    selfUploadEnabled: true,
+    horizonSn: 14,
+    inFlight: 0,
+    maxDownloads: 10,
+  };
+  // Alone with a peer that holds 12 and fetches 13: of the rest, the ones the election gives us.
+  const peers = (sn: number) => [view("p", { has: sn === 12, fetching: sn === 13 })];
+  const got = planHttpPrefetch({ ...base, peers });
+  for (const sn of got) {
+    assert.ok(![11, 12, 13, 15].includes(sn), `${sn}: busy, held, fetched or past the horizon`);
+    assert.deepEqual(decide(input({ sn, peers: peers(sn) })), { kind: "http", reason: "elected" }, "the same election as the player's request");
+  }
+  const elected = [10, 14].filter((sn) => decide(input({ sn, peers: peers(sn) })).kind === "http");
+  assert.deepEqual(got, elected);
+  assert.deepEqual(planHttpPrefetch({ ...base, peers, maxDownloads: 0 }), []);
+  // A peer past the segments (its window does not cover them): we are the only candidate.
+  assert.deepEqual(planHttpPrefetch({ ...base, peers: () => [view("p", { wants: false })] }), [10, 12, 13, 14]);
 });
