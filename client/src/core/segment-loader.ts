@@ -416,9 +416,10 @@ export class SegmentLoader {
       return {
         id: s.remoteId,
         uploadEnabled: s.remoteUploadEnabled,
-        has: s.remoteHas(sn) && !skip,
-        fetching: s.remoteFetching.has(sn) && !skip,
-        relays: s.remoteV2 && s.remoteFetching.has(sn) && !skip,
+        has: s.remoteHas(sn),
+        fetching: s.remoteFetching.has(sn),
+        relays: s.remoteV2 && s.remoteFetching.has(sn),
+        avoid: skip,
         inFlight: s.inFlight,
         wants: st ? sn >= st.wantFirst && sn <= st.wantLast : undefined,
       };

@@ -22,6 +22,11 @@ export interface PeerView {
   wants?: boolean;
   /** The peer is fetching it over HTTP and serves it while it arrives (peer protocol v2: relay). */
   relays?: boolean;
+  /**
+   * It already failed to deliver this segment to us (stalled, absent): not asked again. Its `has`
+   * stays true, so it is still no fetcher candidate (every member must elect the same fetcher).
+   */
+  avoid?: boolean;
 }
 
 export interface SwitcherInput {
@@ -90,7 +95,7 @@ export function decide(i: SwitcherInput): Decision {
   const p2pWindowMs = Math.min(i.timeToDeadlineMs - i.httpUrgentWindowMs, i.waitCapMs ?? Infinity);
   if (p2pWindowMs <= 0) return { kind: "http", reason: "urgent" };
 
-  const holders = i.peers.filter((p) => (p.has || p.relays) && p.uploadEnabled && p.inFlight < i.maxInFlightPerPeer);
+  const holders = i.peers.filter((p) => (p.has || p.relays) && !p.avoid && p.uploadEnabled && p.inFlight < i.maxInFlightPerPeer);
   if (holders.length > 0) {
     // Peers holding it before peers still receiving it, then the least busy; ties broken by a
     // per-segment hash so load spreads across holders.
@@ -102,7 +107,7 @@ export function decide(i: SwitcherInput): Decision {
     );
     return { kind: "p2p", peerId: holders[0]!.id };
   }
-  if (i.peers.some((p) => p.uploadEnabled && (p.fetching || (p.has && p.inFlight >= i.maxInFlightPerPeer)))) {
+  if (i.peers.some((p) => p.uploadEnabled && !p.avoid && (p.fetching || (p.has && p.inFlight >= i.maxInFlightPerPeer)))) {
     return { kind: "wait", reason: "peer-fetching", maxWaitMs: p2pWindowMs };
   }
   // Alone only because our first connections are still opening: they may well have it.
@@ -201,7 +206,7 @@ export function planHttpPrefetch(i: HttpPrefetchInput): number[] {
     if (slots <= 0 || sn > i.horizonSn) break;
     if (i.busy(sn)) continue;
     const peers = i.peers(sn);
-    if (peers.some((p) => p.uploadEnabled && (p.has || p.fetching))) continue;
+    if (peers.some((p) => p.uploadEnabled && !p.avoid && (p.has || p.fetching))) continue;
     if (electFetcher(sn, fetcherCandidates(i.selfId, i.selfUploadEnabled, peers)) !== i.selfId) continue;
     out.push(sn);
     slots--;

@@ -133,3 +133,12 @@ test("HTTP prefetch: only self-elected segments nobody holds or fetches, up to t
   // A peer past the segments (its window does not cover them): we are the only candidate.
   assert.deepEqual(planHttpPrefetch({ ...base, peers: () => [view("p", { wants: false })] }), [10, 12, 13, 14]);
 });
+
+test("a peer that failed to deliver a segment is not asked again, yet stays out of the election (it holds it)", () => {
+  // We stalled on "h" for this segment; "h" holds it. Electing "h" would wait for a fetch it never makes.
+  const peers = [view("h", { has: true, avoid: true }), view("o")];
+  const d = decide(input({ peers }));
+  assert.ok(d.kind !== "p2p" || d.peerId !== "h", "not asked again");
+  assert.deepEqual(fetcherCandidates("me", true, peers).sort(), ["me", "o"]);
+  assert.equal(decide(input({ peers: [view("f", { fetching: true, avoid: true })] })).kind, "http", "no wait for a fetcher we avoid");
+});
