@@ -51,6 +51,9 @@ pub struct OriginConfig {
     pub upstream_timeouts: UpstreamTimeouts,
     pub tokens: TokenConfig,
     pub cors: CorsConfig,
+    /// Longest wait on `SIGTERM` for requests in flight (segments being streamed) before the
+    /// proxy exits, in seconds; keep it below Kubernetes' `terminationGracePeriodSeconds`.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for OriginConfig {
@@ -67,6 +70,7 @@ impl Default for OriginConfig {
             upstream_timeouts: UpstreamTimeouts::default(),
             tokens: TokenConfig::default(),
             cors: CorsConfig::default(),
+            shutdown_grace_secs: 20,
         }
     }
 }
