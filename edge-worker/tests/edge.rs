@@ -330,9 +330,10 @@ async fn tracker_paths_choose_where_the_tracker_answers() {
     a.send(announce(&id_n(24, 1), &id_n(24, 2), &[])).await;
     a.recv_until(is_announce_reply).await;
     for other in ["/", "/announce"] {
-        let err = tokio_tungstenite::connect_async(format!("ws://{addr}{other}"))
-            .await
-            .expect_err("no tracker there");
+        let Err(err) = tokio_tungstenite::connect_async(format!("ws://{addr}{other}")).await
+        else {
+            panic!("{other}: no tracker there, yet the upgrade succeeded");
+        };
         assert!(
             matches!(&err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 404),
             "{other}: {err:?}"
