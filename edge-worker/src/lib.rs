@@ -1,5 +1,6 @@
 #![doc = include_str!("../../docs/edge.md")]
 
+pub mod accept;
 pub mod auth;
 pub mod config;
 pub mod engine;

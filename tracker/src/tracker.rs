@@ -594,9 +594,10 @@ impl Tracker {
                 break;
             };
             let pairs = &self.pairs;
+            let dedupe = self.config.offer_dedupe;
             let cap = u32::from(self.config.max_peers_per_viewer);
             let Some(to) = swarm.pick(sender, cap, &mut self.rng, |a, b| {
-                pairs.contains_key(&pair(a, b))
+                dedupe && pairs.contains_key(&pair(a, b))
             }) else {
                 break; // nobody eligible is left for this sender
             };
