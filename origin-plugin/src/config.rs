@@ -51,6 +51,9 @@ pub struct OriginConfig {
     pub upstream_timeouts: UpstreamTimeouts,
     pub tokens: TokenConfig,
     pub cors: CorsConfig,
+    /// STUN/TURN servers for viewers, sent in the bootstrap (`None`: the client's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ice: Option<crate::ice::IceConfig>,
 }
 
 impl Default for OriginConfig {
@@ -67,6 +70,7 @@ impl Default for OriginConfig {
             upstream_timeouts: UpstreamTimeouts::default(),
             tokens: TokenConfig::default(),
             cors: CorsConfig::default(),
+            ice: None,
         }
     }
 }
@@ -275,6 +279,9 @@ impl OriginConfig {
                 self.tokens.viewer_header
             ))
         })?;
+        if let Some(ice) = &self.ice {
+            ice.validate()?;
+        }
         Ok(())
     }
 
