@@ -4,6 +4,7 @@
  */
 import { binaryStringToHex, hexToBinaryString, randomBinaryId } from "./binary-string.js";
 import type { CoreConfig } from "./config.js";
+import type { Attempt, ConnectionStats } from "./connection-stats.js";
 import { AbortedError, HttpError, IntegrityError, type PeerProtocolError, type TrackerError } from "./errors.js";
 import { verifySegment } from "./integrity.js";
 import { PeerSession, type ChannelLike, type Download } from "./peer-session.js";
@@ -55,6 +56,10 @@ export interface SwarmContext {
   onIntegrityFailure(err: IntegrityError): void;
   onUploaded(bytes: number): void;
   fetch: typeof fetch;
+  /** STUN/TURN servers for new connections (page override, else the bootstrap's, else the default). */
+  iceServers(): RTCIceServer[];
+  /** Connection outcomes (stats, and failed attempts for the next announce). */
+  connections: ConnectionStats;
 }
 
 interface ConnectedPeer {
@@ -117,6 +122,7 @@ export class Swarm {
       reconnectMinMs: c.trackerReconnectMinMs,
       reconnectMaxMs: c.trackerReconnectMaxMs,
       maxAnnounceIntervalMs: c.maxAnnounceIntervalMs,
+      extension: () => this.ctx.connections.takeAnnounceExtension(this.infoHash),
     });
     this.tracker.on("offer", (from, offerId, sdp) => void this.onOffer(from, offerId, sdp));
     this.tracker.on("answer", (from, offerId, sdp) => void this.onAnswer(from, offerId, sdp));
@@ -161,7 +167,7 @@ export class Swarm {
     const c = this.ctx.config;
     const count = Math.max(0, Math.min(n, c.maxPeers - this.peers.size - this.pendingOffers.size));
     const made = await Promise.allSettled(
-      Array.from({ length: count }, () => createOffer(c.iceServers, c.iceGatheringTimeoutMs)),
+      Array.from({ length: count }, () => createOffer(this.ctx.iceServers(), c.iceGatheringTimeoutMs)),
     );
     const out: { offerId: string; sdp: string }[] = [];
     for (const r of made) {
@@ -187,12 +193,14 @@ export class Swarm {
     this.connecting.add(from);
     try {
       const c = this.ctx.config;
-      const { pc, channel, sdp: answer } = await acceptOffer(c.iceServers, c.iceGatheringTimeoutMs, sdp);
+      const { pc, channel, sdp: answer } = await acceptOffer(this.ctx.iceServers(), c.iceGatheringTimeoutMs, sdp);
       if (this.destroyed) return pc.close();
+      const attempt = this.ctx.connections.begin(this.infoHash, binaryStringToHex(from) ?? "", from, "answerer");
       this.tracker?.sendAnswer(from, offerId, answer);
       const ch = await Promise.race([channel, new Promise<null>((r) => setTimeout(() => r(null), c.offerTimeoutMs))]);
-      if (!ch || !(await channelOpen(ch.channel, c.offerTimeoutMs))) return pc.close();
-      this.attach(from, pc, ch.channel, ch.takeEarly, from);
+      const outcome = ch ? await channelOpen(ch.channel, c.offerTimeoutMs, pc) : "timeout";
+      if (!ch || outcome !== "open") return (attempt.failed(outcome === "open" ? "timeout" : outcome), pc.close());
+      this.attach(from, pc, ch.channel, ch.takeEarly, from, attempt);
     } catch {
       // A broken offer only costs us that connection.
     } finally {
@@ -206,26 +214,31 @@ export class Swarm {
     this.pendingOffers.delete(offerId);
     clearTimeout(pending.timer);
     if (this.destroyed || this.ctx.isBanned(from) || this.peers.has(from)) return pending.pc.close();
+    const attempt = this.ctx.connections.begin(this.infoHash, binaryStringToHex(from) ?? "", from, "offerer");
     try {
       await pending.pc.setRemoteDescription({ type: "answer", sdp });
-      if (!(await channelOpen(pending.channel, this.ctx.config.offerTimeoutMs))) return pending.pc.close();
-      this.attach(from, pending.pc, pending.channel, pending.takeEarly, this.ctx.peerId);
+      const outcome = await channelOpen(pending.channel, this.ctx.config.offerTimeoutMs, pending.pc);
+      if (outcome !== "open") return (attempt.failed(outcome), pending.pc.close());
+      this.attach(from, pending.pc, pending.channel, pending.takeEarly, this.ctx.peerId, attempt);
     } catch {
+      attempt.failed("failed");
       pending.pc.close();
     }
   }
 
-  private attach(peerId: string, pc: RTCPeerConnection, channel: RTCDataChannel, takeEarly: () => unknown[], offerer: string): void {
-    if (this.destroyed || this.ctx.isBanned(peerId)) return pc.close();
+  private attach(peerId: string, pc: RTCPeerConnection, channel: RTCDataChannel, takeEarly: () => unknown[], offerer: string, attempt: Attempt): void {
+    let session: PeerSession | undefined;
+    void attempt.opened(pc, () => ({ received: session?.downloadedBytes ?? 0, sent: session?.uploadedBytes ?? 0 }));
+    if (this.destroyed || this.ctx.isBanned(peerId)) return (attempt.closed(), pc.close());
     const existing = this.peers.get(peerId);
     if (existing) {
       // Both sides offered at once: keep the connection offered by the smaller id (both sides agree).
       const keepNew = offerer < existing.offerer;
-      if (!keepNew) return pc.close();
+      if (!keepNew) return (attempt.closed(), pc.close());
       this.peers.delete(peerId);
       existing.session.close();
     }
-    const session = new PeerSession(peerId, channel as unknown as ChannelLike, {
+    session = new PeerSession(peerId, channel as unknown as ChannelLike, {
       now: this.ctx.now,
       getSegment: (sn) => this.store.get(sn)?.data,
       uploadAllowed: () => this.ctx.uploadEnabled(),
@@ -240,6 +253,7 @@ export class Swarm {
     session.on("update", () => this.notify());
     session.on("protocol-error", (err) => this.ctx.ban(peerId, "protocol", err));
     session.on("close", () => {
+      attempt.closed();
       if (this.peers.get(peerId) === entry) {
         this.peers.delete(peerId);
         this.ctx.onPeer(this.infoHash, peerId, false);

@@ -49,6 +49,8 @@ export interface TrackerClientOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   maxAnnounceIntervalMs: number;
+  /** Extra members of the announce's `meshcdn` object (docs/protocol.md), asked right before each announce is sent. */
+  extension?: () => Record<string, unknown> | null;
   WebSocketImpl?: typeof WebSocket;
 }
 
@@ -211,6 +213,8 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
     };
     if (!this.sentStarted) msg.event = "started";
     this.sentStarted = true;
+    const ext = this.o.extension?.();
+    if (ext) msg.meshcdn = { ...((msg.meshcdn as object | undefined) ?? {}), ...ext };
     this.sendJson(ws, msg);
     this.announceTimer = setTimeout(() => void this.announce(ws), this.intervalMs);
   }

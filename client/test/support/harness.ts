@@ -4,6 +4,7 @@
  */
 import { after, before } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { ConnectionTotals } from "../../src/core/connection-stats.js";
 import { startUpstream, type Upstream } from "./upstream.js";
 import { freePort, makeKeys, meshcdnParts, startEdge, startOrigin } from "./meshcdn.js";
 
@@ -66,7 +67,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // `meshcdn origin` in front of the test's upstream (static VOD + a live sliding window).
     const upstream = await startUpstream({ host });
     cleanups.push(() => upstream.close());
-    const origin = await startOrigin(parts, host, upstream.url, trackerUrls, keys.keysDir, opts.tokenTtlSecs);
+    const origin = await startOrigin(parts, host, upstream.url, trackerUrls, keys.keysDir, { tokenTtlSecs: opts.tokenTtlSecs });
     cleanups.push(() => origin.proc.stop());
     const base = origin.url;
     const originName = "meshcdn origin";
@@ -136,6 +137,7 @@ export interface ViewerSnapshot {
     tokenRefreshes: number;
     peerId: string;
     segments: { sn: number; source: string; bytes: number; p2pBytes: number; httpBytes: number; peerId: string | null; decisions: string[] }[];
+    connections: ConnectionTotals;
   };
   started: boolean;
   stalls: number;
