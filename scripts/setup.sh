@@ -14,6 +14,9 @@ DEBS=(
   chromium ffmpeg
   # network namespaces for WebRTC browser tests
   iproute2
+  # NAT routers (iptables) and a TURN/STUN server (coturn) for the NAT browser tests
+  iptables
+  coturn
 )
 # Node.js (with npm) may come from elsewhere already; only install Debian's when there is none.
 command -v npm >/dev/null || DEBS+=(nodejs npm)
