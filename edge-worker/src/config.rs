@@ -33,6 +33,10 @@ pub struct EdgeConfig {
     pub expire_interval_ms: u64,
     /// Bearer token for `POST /admin/reload`; the admin API is off when absent.
     pub admin_token: Option<String>,
+    /// Longest drain on `SIGTERM`, in seconds: peers are told to reconnect elsewhere and the
+    /// host exits when they are gone or this has passed (keep it below Kubernetes'
+    /// `terminationGracePeriodSeconds`). See [`crate::lifecycle`].
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for EdgeConfig {
@@ -49,6 +53,7 @@ impl Default for EdgeConfig {
             tracker: serde_json::Value::Object(Default::default()),
             expire_interval_ms: 5_000,
             admin_token: None,
+            shutdown_grace_secs: 20,
         }
     }
 }

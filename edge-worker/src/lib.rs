@@ -6,6 +6,7 @@ pub mod engine;
 pub mod error;
 pub mod heap;
 pub mod idle;
+pub mod lifecycle;
 pub mod loadtest;
 pub mod metrics;
 pub mod netfacts;

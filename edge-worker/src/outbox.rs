@@ -20,6 +20,8 @@ pub enum CloseOrder {
     Overflow,
     /// A shard holding one of its swarms was re-instantiated.
     ShardRestarted,
+    /// The host is draining (shutting down): connect to another tracker.
+    Draining,
 }
 
 impl CloseOrder {
@@ -28,6 +30,7 @@ impl CloseOrder {
             CloseOrder::Idle => 1000,
             CloseOrder::Overflow => 1008,
             CloseOrder::ShardRestarted => 1012,
+            CloseOrder::Draining => 1001,
         }
     }
 
@@ -36,6 +39,7 @@ impl CloseOrder {
             CloseOrder::Idle => "idle timeout",
             CloseOrder::Overflow => "outbound queue overflow",
             CloseOrder::ShardRestarted => "tracker shard restarted",
+            CloseOrder::Draining => "edge host draining; use another tracker",
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::config::EdgeConfig;
 use crate::engine;
 use crate::error::{EdgeError, EngineError};
 use crate::idle::{IdleKey, IdleSweeper};
+use crate::lifecycle::{DrainReport, Lifecycle, Readiness};
 use crate::metrics::{Metrics, Reject};
 use crate::netfacts::FactSource;
 use crate::outbox::{CloseOrder, Outbox, Pushed};
@@ -46,6 +47,7 @@ struct AppState {
     facts: FactSource,
     next_conn: AtomicU64,
     idle: Arc<IdleSweeper>,
+    lifecycle: Lifecycle,
 }
 
 /// A running edge host (see [`serve`]). Dropping it does not stop the host; call [`EdgeHandle::shutdown`].
@@ -85,6 +87,31 @@ impl EdgeHandle {
     /// Hot upgrade to the component at `component` (default: the configured one).
     pub async fn reload(&self, component: Option<PathBuf>) -> Result<String, EdgeError> {
         reload(&self.state, component).await
+    }
+
+    /// Graceful shutdown (see [`crate::lifecycle`]): readiness turns 503 and new tracker
+    /// connections are refused, every connected peer is told to reconnect elsewhere (close 1001),
+    /// then the host waits until they are gone, at most `grace`, and stops.
+    pub async fn drain(self, grace: std::time::Duration) -> DrainReport {
+        let started = tokio::time::Instant::now();
+        let closed = self.begin_drain();
+        let remaining = crate::lifecycle::wait_for_zero(&self.state.metrics.connections, grace).await;
+        let report = DrainReport {
+            closed,
+            remaining,
+            waited_ms: started.elapsed().as_millis() as u64,
+        };
+        tracing::info!(closed, remaining, waited_ms = report.waited_ms, "edge host drained");
+        self.shutdown().await;
+        report
+    }
+
+    /// The first half of [`Self::drain`]: from now on readiness is 503 and new tracker
+    /// connections are refused; every connected peer is told to reconnect elsewhere. Returns how
+    /// many were told. The host keeps serving HTTP until [`Self::drain`] or [`Self::shutdown`].
+    pub fn begin_drain(&self) -> usize {
+        self.state.lifecycle.begin_drain();
+        self.state.idle.close_all(CloseOrder::Draining)
     }
 
     /// Stops accepting, closes connections, stops the shards.
@@ -155,6 +182,7 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         facts,
         next_conn: AtomicU64::new(1),
         idle,
+        lifecycle: Lifecycle::default(),
     });
     let app = router(state.clone());
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
@@ -245,6 +273,8 @@ fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/announce", get(announce))
         .route("/health", get(health))
+        .route("/health/live", get(health_live))
+        .route("/health/ready", get(health_ready))
         .route("/metrics", get(metrics))
         .route("/stats", get(stats))
         .route("/admin/reload", post(admin_reload))
@@ -287,6 +317,13 @@ async fn announce(
     headers: HeaderMap,
     ws: WsUpgrade,
 ) -> Response {
+    if app.lifecycle.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "edge host draining; use another tracker\n",
+        )
+            .into_response();
+    }
     let admission = match app.gate.admit(query.token.as_deref(), now_ms()) {
         Ok(a) => a,
         Err(e) => {
@@ -302,6 +339,10 @@ async fn announce(
     let conn = app.next_conn.fetch_add(1, Relaxed);
     let outbox = Arc::new(Outbox::new(app.config.limits.max_queued_messages));
     let idle_key = app.idle.register(outbox.clone());
+    // A drain that began since the check above did not see this connection: close it here.
+    if app.lifecycle.is_draining() {
+        outbox.close(CloseOrder::Draining);
+    }
     // Boxed: the connection task keeps what it captures for the connection's whole life.
     let ctx = Box::new(ConnCtx {
         conn,
@@ -686,13 +727,38 @@ async fn connection(app: Arc<AppState>, mut stream: WsStream, mut ctx: Box<ConnC
 }
 
 async fn health(State(app): State<Arc<AppState>>) -> Response {
+    let draining = app.lifecycle.is_draining();
     let body = serde_json::json!({
-        "status": "ok",
+        "status": if draining { "draining" } else { "ok" },
         "engine": app.pool.describe(),
         "shards": app.pool.len(),
         "connections": app.metrics.connections.load(Relaxed),
+        "ready": !draining,
+        "draining": draining,
     });
     axum::Json(body).into_response()
+}
+
+/// Liveness: the process serves HTTP (see [`crate::lifecycle`]).
+async fn health_live() -> Response {
+    axum::Json(serde_json::json!({ "status": "live" })).into_response()
+}
+
+/// Readiness: every shard answers, keys are loaded, not draining (see [`crate::lifecycle`]).
+async fn health_ready(State(app): State<Arc<AppState>>) -> Response {
+    let shards = tokio::time::timeout(Duration::from_secs(2), app.pool.shard_stats()).await;
+    let shards_answering = shards.is_ok_and(|all| all.iter().all(Result::is_ok));
+    let readiness = Readiness::judge(
+        app.lifecycle.is_draining(),
+        shards_answering,
+        app.gate.keys_loaded(),
+    );
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(readiness)).into_response()
 }
 
 async fn merged_stats_json(app: &AppState) -> serde_json::Value {

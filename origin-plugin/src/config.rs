@@ -54,6 +54,9 @@ pub struct OriginConfig {
     /// STUN/TURN servers for viewers, sent in the bootstrap (`None`: the client's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ice: Option<crate::ice::IceConfig>,
+    /// Longest wait on `SIGTERM` for requests in flight (segments being streamed) before the
+    /// proxy exits, in seconds; keep it below Kubernetes' `terminationGracePeriodSeconds`.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for OriginConfig {
@@ -71,6 +74,7 @@ impl Default for OriginConfig {
             tokens: TokenConfig::default(),
             cors: CorsConfig::default(),
             ice: None,
+            shutdown_grace_secs: 20,
         }
     }
 }

@@ -33,8 +33,21 @@ export interface CoreConfig {
   trackerReconnectMaxMs: number;
   /** Requests in flight from us to one peer before it counts as busy. @default 2 */
   maxInFlightPerPeer: number;
-  /** Segments kept in memory to serve peers (most recent kept). @default 30 */
-  cacheMaxSegments: number;
+  /**
+   * Bytes of segments kept in memory (for the player and to serve peers); evicted behind the
+   * playhead first, for VOD the whole stream while it fits, for live what left the playlist at
+   * once. 0 = by device: 256 MiB on desktops, 64 MiB on phones. @default 0
+   */
+  storeMaxBytes: number;
+  /** The scheduler fetches segments from peers this far ahead of the playhead (media time). @default 40000 */
+  p2pWindowMs: number;
+  /** P2P downloads the scheduler keeps in flight at once (across peers). @default 3 */
+  maxP2PDownloads: number;
+  /**
+   * The player's own forward buffer is capped at this (hls.js `maxBufferLength`), so the scheduler,
+   * not the player, decides what is fetched ahead; 0 leaves the player's setting. @default 12000
+   */
+  playerBufferMs: number;
   /** A peer claiming a segment larger than this is dropped and banned. @default 52428800 (50 MiB) */
   maxSegmentBytes: number;
   /** Upload rate cap across all peers, bytes per second; 0 = no cap. @default 0 */
@@ -70,7 +83,10 @@ export const DEFAULT_CONFIG: CoreConfig = {
   trackerReconnectMinMs: 1000,
   trackerReconnectMaxMs: 30_000,
   maxInFlightPerPeer: 2,
-  cacheMaxSegments: 30,
+  storeMaxBytes: 0,
+  p2pWindowMs: 40_000,
+  maxP2PDownloads: 3,
+  playerBufferMs: 12_000,
   maxSegmentBytes: 50 * 1024 * 1024,
   uploadRateLimitBytesPerSec: 0,
   uploadChunkBytes: 64 * 1024,

@@ -1,8 +1,8 @@
 /**
  * Connection outcomes: for each peer connection we try, whether it opened, over which ICE
  * candidate pair (host, srflx, prflx, relay; from `RTCPeerConnection.getStats()`), and how long
- * it took; totals for `stats().connections`; and the failed attempts of each swarm, reported to
- * the tracker in the next announce (`meshcdn.failed`, docs/protocol.md).
+ * it took; totals for `stats().connections`. (The swarm reports failed peers to the tracker
+ * itself: `meshcdn.failed`, docs/protocol.md.)
  *
  * The parsing of stats reports is pure (`selectedPair`, `pairType`); `ConnectionStats` only
  * keeps records. Time comes from the caller.
@@ -103,12 +103,7 @@ export function pairType(p: Pick<SelectedPair, "localType" | "remoteType">): Can
   return "host";
 }
 
-/** A failed attempt as the tracker gets it (`meshcdn.failed[]` on announce). */
-export interface FailedReport {
-  /** The remote peer's id as a 20-char binary string (like every id on the tracker protocol). */
-  peer_id: string;
-  reason: FailureReason;
-}
+const MAX_RECENT = 50;
 
 interface Entry {
   record: ConnectionRecord;
@@ -116,10 +111,6 @@ interface Entry {
   bytes: (() => { received: number; sent: number }) | null;
   stopWatching?: () => void;
 }
-
-/** Most failed attempts one announce reports (older ones are dropped first). */
-export const MAX_FAILED_PER_ANNOUNCE = 20;
-const MAX_RECENT = 50;
 
 /** What `opened` needs of an RTCPeerConnection. */
 export interface PeerConnectionLike {
@@ -146,15 +137,11 @@ export class ConnectionStats {
   private openMsSum = 0;
   private readonly byType: Record<CandidateType, number> = { host: 0, srflx: 0, prflx: 0, relay: 0 };
   private readonly recent: Entry[] = [];
-  private readonly failedBySwarm = new Map<string, FailedReport[]>();
 
   constructor(private readonly now: () => number) {}
 
-  /**
-   * A connection attempt with a known peer, from the moment both descriptions are known.
-   * `peerIdHex` for the stats, `peerIdBin` for the tracker report.
-   */
-  begin(swarm: string, peerIdHex: string, peerIdBin: string, role: "offerer" | "answerer"): Attempt {
+  /** A connection attempt with a known peer (40 hex), from the moment both descriptions are known. */
+  begin(swarm: string, peerIdHex: string, role: "offerer" | "answerer"): Attempt {
     const record: ConnectionRecord = {
       swarm, peerId: peerIdHex, role, state: "connecting", failure: null, timeToOpenMs: null, pairType: null, pair: null, bytesReceived: 0, bytesSent: 0,
     };
@@ -196,10 +183,6 @@ export class ConnectionStats {
         record.state = "failed";
         record.failure = reason;
         this.failed++;
-        const list = this.failedBySwarm.get(swarm) ?? [];
-        list.push({ peer_id: peerIdBin, reason });
-        if (list.length > MAX_FAILED_PER_ANNOUNCE) list.shift();
-        this.failedBySwarm.set(swarm, list);
       },
       closed: () => {
         entry.stopWatching?.();
@@ -213,17 +196,6 @@ export class ConnectionStats {
         if (record.state === "open") record.state = "closed";
       },
     };
-  }
-
-  /**
-   * The `meshcdn` announce fields of this swarm's next announce: the failed attempts since the
-   * previous one (then forgotten), or null when there are none.
-   */
-  takeAnnounceExtension(swarm: string): { failed: FailedReport[] } | null {
-    const list = this.failedBySwarm.get(swarm);
-    if (!list || list.length === 0) return null;
-    this.failedBySwarm.delete(swarm);
-    return { failed: list };
   }
 
   totals(): ConnectionTotals {

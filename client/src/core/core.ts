@@ -8,7 +8,8 @@ import { resolveConfig, type CoreConfig, type CoreConfigInput } from "./config.j
 import { ConnectionStats } from "./connection-stats.js";
 import { AbortedError, HttpError, type IntegrityError, type MeshCdnError, type PeerProtocolError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
-import { Swarm, type SegmentRequest } from "./swarm.js";
+import { Swarm } from "./swarm.js";
+import type { PlaybackInfo, SegmentInfo, SegmentRequest } from "./segment-loader.js";
 import { TokenBucket } from "./switcher.js";
 import type { BanReason, MeshCdnEvents, MeshCdnStats, SegmentRecord } from "./types.js";
 import { fetchBootstrapFromMaster, TokenKeeper } from "./token.js";
@@ -99,6 +100,27 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     });
     keeper.on("error", (err) => this.emit("error", err));
     return keeper;
+  }
+
+  /**
+   * Joins the swarm of a media playlist now (tracker socket, first offers), before any segment is
+   * requested: call it as soon as the player knows which rendition it starts with.
+   */
+  prepare(playlistUrl: string): void {
+    this.swarmFor(playlistUrl);
+  }
+
+  /**
+   * The media playlist's segments, on every (re)load of it: the scheduler fetches from peers
+   * within them, and live windows tell the store what no peer can ask for any more.
+   */
+  setSegments(playlistUrl: string, segments: readonly SegmentInfo[], live: boolean): void {
+    this.swarmFor(playlistUrl)?.setSegments(segments, live);
+  }
+
+  /** Where playback is (media time): call it often (every ~250 ms and on seeks). */
+  setPlayback(p: PlaybackInfo): void {
+    for (const s of this.swarms.values()) s.setPlayback(p);
   }
 
   /** Reports a problem found outside the core (e.g. a bad bootstrap) as an `error` event. */

@@ -1,16 +1,14 @@
 /**
  * Connectivity pieces without a browser: which ICE servers are used, the bootstrap's `ice` list,
  * reading the selected candidate pair from stats reports as Chromium and Firefox shape them, the
- * connection totals, and the failed attempts that ride on the next announce.
+ * connection totals.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { WebSocket as WsWebSocket, WebSocketServer } from "ws";
 import { encodeBootstrap, parseBootstrap, type Bootstrap } from "../../src/core/bootstrap.js";
 import { resolveConfig } from "../../src/core/config.js";
-import { ConnectionStats, MAX_FAILED_PER_ANNOUNCE, pairType, selectedPair } from "../../src/core/connection-stats.js";
+import { ConnectionStats, pairType, selectedPair } from "../../src/core/connection-stats.js";
 import { BootstrapError } from "../../src/core/errors.js";
-import { TrackerClient } from "../../src/core/tracker-client.js";
 import { DEFAULT_ICE_SERVERS, resolveIceServers } from "../../src/core/webrtc.js";
 
 const base: Bootstrap = {
@@ -96,22 +94,22 @@ test("the selected candidate pair is read from Chromium- and Firefox-shaped stat
   assert.equal(selectedPair(new Map()), null);
 });
 
-test("connection totals count outcomes by pair type and failed attempts go to the next announce once", async () => {
+test("connection totals count outcomes by pair type, failures and time to open", async () => {
   let now = 1000;
   const stats = new ConnectionStats(() => now);
   const pc = (local: string, remote: string) => ({ getStats: async () => chromiumReport({ candidateType: local, protocol: "udp" }, { candidateType: remote }) });
-  const a = stats.begin("s1", "aa".repeat(20), "A".repeat(20), "offerer");
+  const a = stats.begin("s1", "aa".repeat(20), "offerer");
   now += 120;
   let bytes = { received: 5, sent: 7 };
   await a.opened(pc("host", "srflx"), () => bytes);
-  const b = stats.begin("s1", "bb".repeat(20), "B".repeat(20), "answerer");
+  const b = stats.begin("s1", "bb".repeat(20), "answerer");
   now += 30;
   await b.opened(pc("relay", "srflx"), () => ({ received: 0, sent: 0 }));
-  const c = stats.begin("s1", "cc".repeat(20), "C".repeat(20), "offerer");
+  const c = stats.begin("s1", "cc".repeat(20), "offerer");
   c.failed("failed");
   c.failed("timeout"); // only the first outcome counts
   await c.opened(pc("host", "host"), () => ({ received: 0, sent: 0 }));
-  const d = stats.begin("s2", "dd".repeat(20), "D".repeat(20), "answerer");
+  const d = stats.begin("s2", "dd".repeat(20), "answerer");
   d.failed("timeout");
   const t = stats.totals();
   assert.deepEqual([t.attempts, t.opened, t.failed], [4, 2, 2]);
@@ -129,14 +127,7 @@ test("connection totals count outcomes by pair type and failed attempts go to th
   bytes = { received: 999, sent: 999 };
   const after = stats.totals().recent[0];
   assert.deepEqual([after.state, after.bytesReceived, after.bytesSent], ["closed", 50, 70], "bytes frozen at close");
-  assert.deepEqual(stats.takeAnnounceExtension("s1"), { failed: [{ peer_id: "C".repeat(20), reason: "failed" }] });
-  assert.equal(stats.takeAnnounceExtension("s1"), null, "reported once");
-  assert.deepEqual(stats.takeAnnounceExtension("s2"), { failed: [{ peer_id: "D".repeat(20), reason: "timeout" }] });
-  for (let i = 0; i < MAX_FAILED_PER_ANNOUNCE + 5; i++) stats.begin("s3", "ee".repeat(20), String(i).padStart(20, "x"), "offerer").failed("failed");
-  const many = stats.takeAnnounceExtension("s3")!.failed;
-  assert.equal(many.length, MAX_FAILED_PER_ANNOUNCE, "bounded, newest kept");
-  assert.equal(many.at(-1)!.peer_id, String(MAX_FAILED_PER_ANNOUNCE + 4).padStart(20, "x"));
-  for (let i = 0; i < 60; i++) stats.begin("s4", "ff".repeat(20), "F".repeat(20), "offerer");
+  for (let i = 0; i < 60; i++) stats.begin("s4", "ff".repeat(20), "offerer");
   assert.equal(stats.totals().recent.length, 50, "recent records are bounded");
 });
 
@@ -145,7 +136,7 @@ test("a switch of the selected pair after opening updates the record and the tot
   const iceTransport = new EventTarget();
   let local = "relay";
   const pc = { getStats: async () => chromiumReport({ candidateType: local, protocol: "udp" }, { candidateType: "host" }), sctp: { transport: { iceTransport } } };
-  const a = stats.begin("s", "aa".repeat(20), "A".repeat(20), "offerer");
+  const a = stats.begin("s", "aa".repeat(20), "offerer");
   await a.opened(pc, () => ({ received: 0, sent: 0 }));
   assert.equal(stats.totals().byType.relay, 1);
   local = "host";
@@ -158,49 +149,4 @@ test("a switch of the selected pair after opening updates the record and the tot
   iceTransport.dispatchEvent(new Event("selectedcandidatepairchange"));
   await new Promise((r) => setTimeout(r, 10));
   assert.equal(stats.totals().recent[0].pairType, "host", "not watched after close");
-});
-
-test("the tracker client puts the extension in the announce's meshcdn object", async () => {
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-  await new Promise((r) => wss.once("listening", r));
-  const port = (wss.address() as { port: number }).port;
-  const announces: Record<string, unknown>[] = [];
-  const got = new Promise<void>((resolve) =>
-    wss.on("connection", (ws) =>
-      ws.on("message", (d) => {
-        announces.push(JSON.parse(String(d)));
-        if (announces.length === 2) resolve();
-      }),
-    ),
-  );
-  let ext: Record<string, unknown> | null = { failed: [{ peer_id: "P".repeat(20), reason: "failed" }] };
-  const c = new TrackerClient({
-    urls: [`ws://127.0.0.1:${port}/announce`],
-    token: () => null,
-    infoHash: "\u0001".repeat(20),
-    peerId: "-MC0001-aaaaaaaaaaaa",
-    createOffers: async () => [],
-    wantedPeers: () => 0,
-    totals: () => ({ uploaded: 0, downloaded: 0 }),
-    reconnectMinMs: 50,
-    reconnectMaxMs: 200,
-    maxAnnounceIntervalMs: 60_000,
-    extension: () => {
-      const e = ext;
-      ext = null;
-      return e;
-    },
-    WebSocketImpl: WsWebSocket as unknown as typeof WebSocket,
-  });
-  try {
-    c.start();
-    await new Promise<void>((resolve) => c.on("state", (_u, up) => up && resolve()));
-    c.announceNow();
-    await got;
-    assert.deepEqual(announces[0].meshcdn, { failed: [{ peer_id: "P".repeat(20), reason: "failed" }] });
-    assert.equal(announces[1].meshcdn, undefined, "no extension, no meshcdn object");
-  } finally {
-    c.stop();
-    wss.close();
-  }
 });
