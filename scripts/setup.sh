@@ -14,6 +14,9 @@ DEBS=(
   chromium ffmpeg
   # network namespaces for WebRTC browser tests
   iproute2
+  # NAT routers (iptables) and a TURN/STUN server (coturn) for the NAT browser tests
+  iptables
+  coturn
   # the container image and its test (scripts/image.sh, tests/container_e2e.rs)
   docker.io debootstrap
 )

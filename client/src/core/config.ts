@@ -19,8 +19,12 @@ export interface CoreConfig {
   offerTimeoutMs: number;
   /** ICE gathering (offers and answers are sent with all candidates) is cut off after this long. @default 5000 */
   iceGatheringTimeoutMs: number;
-  /** STUN/TURN servers for RTCPeerConnection. Empty works on one network (and in tests). @default [] */
-  iceServers: RTCIceServer[];
+  /**
+   * STUN/TURN servers for RTCPeerConnection, overriding the ones the origin puts in the bootstrap
+   * (`ice`). null: the bootstrap's, else DEFAULT_ICE_SERVERS (a public STUN server). `[]`: none
+   * (works on one network only). @default null
+   */
+  iceServers: RTCIceServer[] | null;
   /** Re-announce at least this often even if the tracker's interval is longer. @default 60000 */
   maxAnnounceIntervalMs: number;
   /** First reconnect delay after a tracker connection fails; doubles per failure. @default 1000 */
@@ -74,7 +78,7 @@ export const DEFAULT_CONFIG: CoreConfig = {
   offersPerAnnounce: 5,
   offerTimeoutMs: 30_000,
   iceGatheringTimeoutMs: 5000,
-  iceServers: [],
+  iceServers: null,
   maxAnnounceIntervalMs: 60_000,
   trackerReconnectMinMs: 1000,
   trackerReconnectMaxMs: 30_000,
@@ -107,6 +111,9 @@ export function resolveConfig(input: CoreConfigInput = {}): CoreConfig {
     }
     const def = (DEFAULT_CONFIG as unknown as Record<string, unknown>)[k];
     if (typeof def === "number" && (typeof v !== "number" || !(v >= 0))) throw new TypeError(`meshcdn: "${k}" must be a number >= 0`);
+    if (k === "iceServers" && v !== null && !(Array.isArray(v) && v.every((x) => typeof x === "object" && x !== null && (typeof x.urls === "string" || Array.isArray(x.urls))))) {
+      throw new TypeError('meshcdn: "iceServers" must be null or an array of RTCIceServer ({ urls, username?, credential? })');
+    }
     if (k === "getToken" && v !== null && typeof v !== "function") throw new TypeError('meshcdn: "getToken" must be a function returning a Promise of the token');
     (out as unknown as Record<string, unknown>)[k] = v;
   }

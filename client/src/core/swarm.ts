@@ -2,8 +2,9 @@
  * One swarm (one rendition of one content): the tracker connection, the peers, the segments we
  * hold for them, and the per-segment loop that follows the switcher's decisions.
  */
-import { hexToBinaryString, randomBinaryId } from "./binary-string.js";
+import { binaryStringToHex, hexToBinaryString, randomBinaryId } from "./binary-string.js";
 import type { CoreConfig } from "./config.js";
+import type { Attempt, ConnectionStats } from "./connection-stats.js";
 import type { HttpError, IntegrityError, PeerProtocolError, TrackerError } from "./errors.js";
 import { PeerSession, type ChannelLike } from "./peer-session.js";
 import { SegmentLoader, type PlaybackInfo, type SegmentInfo, type SegmentRequest, type SegmentResult } from "./segment-loader.js";
@@ -31,6 +32,10 @@ export interface SwarmContext {
   onIntegrityFailure(err: IntegrityError): void;
   onUploaded(bytes: number): void;
   fetch: typeof fetch;
+  /** STUN/TURN servers for new connections (page override, else the bootstrap's, else the default). */
+  iceServers(): RTCIceServer[];
+  /** Connection outcomes (stats()). */
+  connections: ConnectionStats;
 }
 
 interface ConnectedPeer {
@@ -178,7 +183,7 @@ export class Swarm {
     const c = this.ctx.config;
     const count = Math.max(0, Math.min(n, c.maxPeers - this.peers.size - this.pendingOffers.size));
     const made = await Promise.allSettled(
-      Array.from({ length: count }, () => createOffer(c.iceServers, c.iceGatheringTimeoutMs)),
+      Array.from({ length: count }, () => createOffer(this.ctx.iceServers(), c.iceGatheringTimeoutMs)),
     );
     const out: { offerId: string; sdp: string }[] = [];
     for (const r of made) {
@@ -204,15 +209,18 @@ export class Swarm {
     this.connecting.add(from);
     try {
       const c = this.ctx.config;
-      const { pc, channel, sdp: answer } = await acceptOffer(c.iceServers, c.iceGatheringTimeoutMs, sdp);
+      const { pc, channel, sdp: answer } = await acceptOffer(this.ctx.iceServers(), c.iceGatheringTimeoutMs, sdp);
       if (this.destroyed) return pc.close();
+      const attempt = this.ctx.connections.begin(this.infoHash, binaryStringToHex(from) ?? "", "answerer");
       this.tracker?.sendAnswer(from, offerId, answer);
       const ch = await Promise.race([channel, new Promise<null>((r) => setTimeout(() => r(null), c.offerTimeoutMs))]);
-      if (!ch || !(await channelOpen(ch.channel, c.offerTimeoutMs))) {
+      const outcome = ch ? await channelOpen(ch.channel, c.offerTimeoutMs, pc) : "timeout";
+      if (!ch || outcome !== "open") {
+        attempt.failed(outcome === "open" ? "timeout" : outcome);
         this.failedPeers.add(from);
         return pc.close();
       }
-      this.attach(from, pc, ch.channel, ch.takeEarly, from);
+      this.attach(from, pc, ch.channel, ch.takeEarly, from, attempt);
     } catch {
       // A broken offer only costs us that connection.
     } finally {
@@ -226,30 +234,36 @@ export class Swarm {
     this.pendingOffers.delete(offerId);
     clearTimeout(pending.timer);
     if (this.destroyed || this.ctx.isBanned(from) || this.peers.has(from)) return pending.pc.close();
+    const attempt = this.ctx.connections.begin(this.infoHash, binaryStringToHex(from) ?? "", "offerer");
     try {
       await pending.pc.setRemoteDescription({ type: "answer", sdp });
-      if (!(await channelOpen(pending.channel, this.ctx.config.offerTimeoutMs))) {
+      const outcome = await channelOpen(pending.channel, this.ctx.config.offerTimeoutMs, pending.pc);
+      if (outcome !== "open") {
+        attempt.failed(outcome);
         this.failedPeers.add(from);
         return pending.pc.close();
       }
-      this.attach(from, pending.pc, pending.channel, pending.takeEarly, this.ctx.peerId);
+      this.attach(from, pending.pc, pending.channel, pending.takeEarly, this.ctx.peerId, attempt);
     } catch {
+      attempt.failed("failed");
       this.failedPeers.add(from);
       pending.pc.close();
     }
   }
 
-  private attach(peerId: string, pc: RTCPeerConnection, channel: RTCDataChannel, takeEarly: () => unknown[], offerer: string): void {
-    if (this.destroyed || this.ctx.isBanned(peerId)) return pc.close();
+  private attach(peerId: string, pc: RTCPeerConnection, channel: RTCDataChannel, takeEarly: () => unknown[], offerer: string, attempt: Attempt): void {
+    let session: PeerSession | undefined;
+    void attempt.opened(pc, () => ({ received: session?.downloadedBytes ?? 0, sent: session?.uploadedBytes ?? 0 }));
+    if (this.destroyed || this.ctx.isBanned(peerId)) return (attempt.closed(), pc.close());
     const existing = this.peers.get(peerId);
     if (existing) {
       // Both sides offered at once: keep the connection offered by the smaller id (both sides agree).
       const keepNew = offerer < existing.offerer;
-      if (!keepNew) return pc.close();
+      if (!keepNew) return (attempt.closed(), pc.close());
       this.peers.delete(peerId);
       existing.session.close();
     }
-    const session = new PeerSession(peerId, channel as unknown as ChannelLike, {
+    session = new PeerSession(peerId, channel as unknown as ChannelLike, {
       now: this.ctx.now,
       getSegment: (sn) => this.loader.servable(sn),
       uploadAllowed: () => this.ctx.uploadEnabled(),
@@ -264,6 +278,7 @@ export class Swarm {
     session.on("update", () => this.loader.notify());
     session.on("protocol-error", (err) => this.ctx.ban(peerId, "protocol", err));
     session.on("close", () => {
+      attempt.closed();
       if (this.peers.get(peerId) === entry) {
         this.peers.delete(peerId);
         this.ctx.onPeer(this.infoHash, peerId, false);
