@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { awaitingPeers, planHttpPrefetch, wantWindow, decide, fetcherCandidates, planPrefetch, type PeerView, type PrefetchInput, type SchedulerPeer, type SwitcherInput } from "../../src/core/switcher.js";
+import { peerView, switcherInput } from "../support/switcher-input.js";
+import { awaitingPeers, planHttpPrefetch, wantWindow, decide, fetcherCandidates, planPrefetch, type PrefetchInput, type SchedulerPeer } from "../../src/core/switcher.js";
 
-const view = (id: string, o: Partial<PeerView> = {}): PeerView => ({ id, uploadEnabled: true, has: false, fetching: false, inFlight: 0, ...o });
-const input = (o: Partial<SwitcherInput> = {}): SwitcherInput => ({
-  sn: 10,
-  timeToDeadlineMs: 6000,
-  selfId: "me",
-  selfUploadEnabled: true,
-  p2pAllowed: true,
-  peers: [],
-  p2pFailed: false,
-  awaitingPeers: false,
-  httpUrgentWindowMs: 1500,
-  maxInFlightPerPeer: 2,
-  ...o,
-});
+const view = peerView;
+const input = switcherInput;
 
 test("election: only peers whose want window covers the segment are candidates", () => {
   const peers = [view("past", { wants: false }), view("ahead"), view("v1"), view("holder", { has: true }), view("noup", { uploadEnabled: false })];
