@@ -6,7 +6,8 @@ mod common;
 use common::*;
 use meshcdn_origin::bootstrap::Bootstrap;
 use meshcdn_origin::config::TokenScope;
-use meshcdn_origin::ice::{IceConfig, TurnConfig, turn_rest_credential, turn_user_id};
+use meshcdn_origin::config::OriginConfig;
+use meshcdn_origin::ice::{IceConfig, IceServer, TurnConfig, turn_rest_credential, turn_user_id};
 use meshcdn_origin::tokens::generate_key;
 use meshcdn_origin::{dash, hls};
 use meshcdn_tracker::token::Verifier;
@@ -30,6 +31,22 @@ fn ice_config() -> IceConfig {
             secret_file: None,
         }],
     }
+}
+
+/// The `ice` field of the bootstrap that a proxy with `config` puts in the sample master playlist.
+async fn bootstrap_ice(config: &OriginConfig) -> Option<Vec<IceServer>> {
+    let (proxy, _engine) = start_proxy(config).await;
+    let body = client()
+        .get(format!("http://{proxy}/hls-ts/master.m3u8"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    Bootstrap::decode(&hls::bootstrap_in(&body).unwrap())
+        .unwrap()
+        .ice
 }
 
 fn max_age(headers: &reqwest::header::HeaderMap) -> Option<u64> {
@@ -139,39 +156,11 @@ async fn per_viewer_tokens_get_their_own_credentials_and_no_ice_section_sends_no
     assert_ne!(user_a, user_b, "one credential per viewer token");
 
     // Without an [ice] section: no `ice` field (the client's default applies).
-    let (proxy, _engine) = start_proxy(&test_config(&upstream.url())).await;
-    let body = client()
-        .get(format!("http://{proxy}/hls-ts/master.m3u8"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(
-        Bootstrap::decode(&hls::bootstrap_in(&body).unwrap())
-            .unwrap()
-            .ice,
-        None
-    );
+    assert_eq!(bootstrap_ice(&test_config(&upstream.url())).await, None);
     // An empty [ice] section: an empty list (no STUN/TURN at all).
     let mut empty = test_config(&upstream.url());
     empty.ice = Some(IceConfig::default());
-    let (proxy, _engine) = start_proxy(&empty).await;
-    let body = client()
-        .get(format!("http://{proxy}/hls-ts/master.m3u8"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(
-        Bootstrap::decode(&hls::bootstrap_in(&body).unwrap())
-            .unwrap()
-            .ice,
-        Some(vec![])
-    );
+    assert_eq!(bootstrap_ice(&empty).await, Some(vec![]));
 }
 
 #[test]
