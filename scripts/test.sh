@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs (scripts/setup.sh), then runs every test.
+# MESHCDN_SKIP_SETUP=1 skips the setup step (everything already installed and built).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$MESHCDN_ROOT"
-scripts/setup.sh
+if [ "${MESHCDN_SKIP_SETUP:-0}" = 1 ]; then
+  echo "== setup skipped (MESHCDN_SKIP_SETUP=1)"
+else
+  scripts/setup.sh
+fi
 
+echo "== container image (scripts/image.sh; tests/container_e2e.rs runs it)"
+scripts/image.sh || image_failed=1
 echo "== cargo tests (workspace: unit, property, integration, end-to-end)"
 cargo nextest run --workspace --no-fail-fast 2>&1 || cargo_failed=1
 echo "== cargo doc tests (nextest does not run them)"
@@ -17,8 +24,8 @@ if [ -f client/package.json ]; then
   echo "== client: browser end-to-end tests (real Chromium, meshcdn origin + edge, network namespace)"
   (cd client && node test/e2e/run.mjs) || client_failed=1
 fi
-if [ -n "${cargo_failed:-}${client_failed:-}${deploy_failed:-}" ]; then
-  echo "test: FAILED (cargo=${cargo_failed:-0} client=${client_failed:-0} deploy=${deploy_failed:-0})"
+if [ -n "${cargo_failed:-}${client_failed:-}${deploy_failed:-}${image_failed:-}" ]; then
+  echo "test: FAILED (cargo=${cargo_failed:-0} client=${client_failed:-0} deploy=${deploy_failed:-0} image=${image_failed:-0})"
   exit 1
 fi
 echo "test: all suites passed"

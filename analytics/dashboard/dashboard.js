@@ -143,7 +143,7 @@
       cell(num(n.viewer_hours, 3), n.viewer_hours),
     ]), "no data");
     fillTable("connections", report.connections.map((c) => [
-      cell(c.candidate), cell(String(c.ok), c.ok), cell(String(c.failed), c.failed), cell(pct(c.success_rate), c.success_rate),
+      cell(c.candidate === "none" ? "none (failed before a pair was selected)" : c.candidate), cell(String(c.ok), c.ok), cell(String(c.failed), c.failed), cell(pct(c.success_rate), c.success_rate),
     ]), "no connection attempts reported");
     renderCharts(report);
     $("updated").textContent = "updated " + new Date().toLocaleTimeString();

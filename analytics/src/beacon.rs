@@ -33,7 +33,9 @@ pub struct Outcome {
     pub fail: u32,
 }
 
-/// Connection outcomes by candidate type (RTCIceCandidate.type).
+/// Connection outcomes by the type of the selected candidate pair (`relay` if either side
+/// relays, else `srflx`, else `prflx`, else `host`), and `none`: attempts that failed before ICE
+/// selected any pair (their type is unknown).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Connections {
@@ -41,16 +43,18 @@ pub struct Connections {
     pub srflx: Outcome,
     pub prflx: Outcome,
     pub relay: Outcome,
+    pub none: Outcome,
 }
 
 impl Connections {
-    /// `(candidate type, outcome)` for each type.
-    pub fn by_type(&self) -> [(&'static str, Outcome); 4] {
+    /// `(candidate pair type or "none", outcome)` for each.
+    pub fn by_type(&self) -> [(&'static str, Outcome); 5] {
         [
             ("host", self.host),
             ("srflx", self.srflx),
             ("prflx", self.prflx),
             ("relay", self.relay),
+            ("none", self.none),
         ]
     }
 }
@@ -219,7 +223,7 @@ mod tests {
         serde_json::json!({
             "v": 1, "token": "t", "content": "live/a", "rendition": "720p/index.m3u8",
             "viewer": "0123abcd", "seq": 0, "interval_ms": 5000, "http": 1000, "p2p": 3000,
-            "up": 500, "peers": 2, "conn": {"host": {"ok": 2, "fail": 1}}, "stalls": 1,
+            "up": 500, "peers": 2, "conn": {"host": {"ok": 2}, "none": {"fail": 1}}, "stalls": 1,
             "stall_ms": 300, "startup_ms": 800, "player": "hls.js 1.5"
         })
     }
@@ -231,7 +235,8 @@ mod tests {
     #[test]
     fn a_full_beacon_parses_and_optional_fields_default() {
         let b = parse(sample()).unwrap();
-        assert_eq!(b.conn.host, Outcome { ok: 2, fail: 1 });
+        assert_eq!(b.conn.host, Outcome { ok: 2, fail: 0 });
+        assert_eq!(b.conn.none, Outcome { ok: 0, fail: 1 });
         assert_eq!(b.conn.relay, Outcome::default());
         assert!(!b.http_only());
         let b = parse(serde_json::json!({"v":1,"token":"t","content":"c","viewer":"v","seq":3,"interval_ms":1000})).unwrap();

@@ -39,6 +39,14 @@
     return n + " B";
   }
 
+  // "3 open (host 1, srflx 1, relay 1), 1 failed, 120 ms to open"
+  function connectionsText(c) {
+    const types = Object.entries(c.byType).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`);
+    let text = `${c.opened} open${types.length ? ` (${types.join(", ")})` : ""}, ${c.failed} failed`;
+    if (c.meanTimeToOpenMs !== null) text += `, ${Math.round(c.meanTimeToOpenMs)} ms to open`;
+    return text;
+  }
+
   function render() {
     const s = client.stats();
     document.getElementById("p2p-share").textContent = Math.round(s.offloadRatio * 100);
@@ -47,6 +55,7 @@
     document.getElementById("p2p-bytes").textContent = formatBytes(s.p2pBytes);
     document.getElementById("uploaded-bytes").textContent = formatBytes(s.uploadedBytes);
     document.getElementById("tracker").textContent = !s.p2pEnabled ? "P2P off" : s.trackerConnected ? "connected" : "connecting…";
+    document.getElementById("connections").textContent = connectionsText(s.connections);
     document.getElementById("overlay").dataset.p2pBytes = String(s.p2pBytes);
   }
   render();

@@ -24,11 +24,13 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
+use crate::accept::{self, Acceptor};
 use crate::auth::{Gate, KeySource};
 use crate::config::EdgeConfig;
 use crate::engine;
 use crate::error::{EdgeError, EngineError};
 use crate::idle::{IdleKey, IdleSweeper};
+use crate::lifecycle::{DrainReport, Lifecycle, Readiness};
 use crate::metrics::{Metrics, Reject};
 use crate::netfacts::FactSource;
 use crate::outbox::{CloseOrder, Outbox, Pushed};
@@ -46,6 +48,9 @@ struct AppState {
     facts: FactSource,
     next_conn: AtomicU64,
     idle: Arc<IdleSweeper>,
+    lifecycle: Lifecycle,
+    /// The runtime that runs connection tasks (admission runs on its own, see [`accept`]).
+    workers: tokio::runtime::Handle,
 }
 
 /// A running edge host (see [`serve`]). Dropping it does not stop the host; call [`EdgeHandle::shutdown`].
@@ -54,6 +59,7 @@ pub struct EdgeHandle {
     state: Arc<AppState>,
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    acceptor: Acceptor,
     key_refresh: Option<tokio::task::JoinHandle<()>>,
     sweeper: tokio::task::JoinHandle<()>,
 }
@@ -63,14 +69,15 @@ impl EdgeHandle {
         self.local_addr
     }
 
-    /// `ws://` or `wss://` URL of the tracker endpoint.
+    /// `ws://` or `wss://` URL of the tracker endpoint (the first of `tracker_paths`).
     pub fn announce_url(&self) -> String {
         let scheme = if self.state.config.tls.is_some() {
             "wss"
         } else {
             "ws"
         };
-        format!("{scheme}://{}/announce", self.local_addr)
+        let path = &self.state.config.tracker_paths[0];
+        format!("{scheme}://{}{path}", self.local_addr)
     }
 
     /// The tracker stats of all shards, merged (for dashboards).
@@ -87,6 +94,31 @@ impl EdgeHandle {
         reload(&self.state, component).await
     }
 
+    /// Graceful shutdown (see [`crate::lifecycle`]): readiness turns 503 and new tracker
+    /// connections are refused, every connected peer is told to reconnect elsewhere (close 1001),
+    /// then the host waits until they are gone, at most `grace`, and stops.
+    pub async fn drain(self, grace: std::time::Duration) -> DrainReport {
+        let started = tokio::time::Instant::now();
+        let closed = self.begin_drain();
+        let remaining = crate::lifecycle::wait_for_zero(&self.state.metrics.connections, grace).await;
+        let report = DrainReport {
+            closed,
+            remaining,
+            waited_ms: started.elapsed().as_millis() as u64,
+        };
+        tracing::info!(closed, remaining, waited_ms = report.waited_ms, "edge host drained");
+        self.shutdown().await;
+        report
+    }
+
+    /// The first half of [`Self::drain`]: from now on readiness is 503 and new tracker
+    /// connections are refused; every connected peer is told to reconnect elsewhere. Returns how
+    /// many were told. The host keeps serving HTTP until [`Self::drain`] or [`Self::shutdown`].
+    pub fn begin_drain(&self) -> usize {
+        self.state.lifecycle.begin_drain();
+        self.state.idle.close_all(CloseOrder::Draining)
+    }
+
     /// Stops accepting, closes connections, stops the shards.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -95,6 +127,8 @@ impl EdgeHandle {
         }
         self.sweeper.abort();
         let _ = self.server.await;
+        let acceptor = self.acceptor;
+        let _ = tokio::task::spawn_blocking(move || acceptor.stop()).await;
         let state = self.state.clone();
         let _ = tokio::task::spawn_blocking(move || state.pool.shutdown()).await;
     }
@@ -118,10 +152,11 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
     };
     let shards = config.shard_count();
     let expire = Duration::from_millis(config.expire_interval_ms);
+    let backlog = config.limits.max_shard_backlog;
     let pool = {
         let metrics = metrics.clone();
         tokio::task::spawn_blocking(move || {
-            let pool = ShardPool::start(shards, factory, metrics, expire);
+            let pool = ShardPool::start(shards, factory, metrics, expire, backlog);
             // Compiling and instantiating left freed memory behind (see `heap`).
             crate::heap::release_free_pages();
             pool
@@ -155,6 +190,8 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         facts,
         next_conn: AtomicU64::new(1),
         idle,
+        lifecycle: Lifecycle::default(),
+        workers: tokio::runtime::Handle::current(),
     });
     let app = router(state.clone());
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
@@ -162,20 +199,30 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         let _ = stopped.wait_for(|s| *s).await;
     };
     let header_timeout = Duration::from_millis(state.config.limits.header_timeout_ms);
-    let server = match tls {
-        None => spawn_server(listener, app, header_timeout, shutdown),
-        Some(tls) => spawn_server(
-            TlsListener::new(listener, tls)?,
-            app,
-            header_timeout,
-            shutdown,
-        ),
+    // Accepting, handshakes and upgrades run on the admission thread (see `accept`): the
+    // listener moves to its runtime, and so do the tasks started below.
+    let acceptor = Acceptor::start()?;
+    let server = {
+        let _admission = acceptor.handle().enter();
+        let listener = accept::rebind_listener(listener)?;
+        match tls {
+            None => acceptor
+                .handle()
+                .spawn(run_server(listener, app, header_timeout, shutdown)),
+            Some(tls) => acceptor.handle().spawn(run_server(
+                TlsListener::new(listener, tls)?,
+                app,
+                header_timeout,
+                shutdown,
+            )),
+        }
     };
     Ok(EdgeHandle {
         local_addr,
         state,
         stop,
         server,
+        acceptor,
         key_refresh,
         sweeper,
     })
@@ -187,64 +234,65 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
 /// the tracker is HTTP/1.1 WebSocket only, and with the connection type in our hands an upgrade
 /// hands back the bare socket (`ws::WsStream`), where `axum::serve` would wrap it in a private
 /// type that keeps hyper's boxed `Upgraded` alive for the connection's whole life.
-fn spawn_server<L>(
+async fn run_server<L>(
     mut listener: L,
     app: Router,
     header_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> tokio::task::JoinHandle<()>
-where
+) where
     L: axum::serve::Listener<Addr = SocketAddr>,
 {
-    tokio::spawn(async move {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::pin!(shutdown);
-        loop {
-            let (io, peer) = tokio::select! {
-                accepted = listener.accept() => accepted,
-                _ = &mut shutdown => break,
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let (io, peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut shutdown => break,
+        };
+        let service = app.clone().map_request(
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(PeerAddr(peer)));
+                req
+            },
+        );
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = http
+                .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
+                .with_upgrades();
+            tokio::pin!(conn);
+            let finished = tokio::select! {
+                result = conn.as_mut() => Some(result),
+                _ = stopped.wait_for(|s| *s) => None,
             };
-            let service = app.clone().map_request(
-                move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(PeerAddr(peer)));
-                    req
-                },
-            );
-            let mut stopped = stopped.clone();
-            tokio::spawn(async move {
-                let mut http = hyper::server::conn::http1::Builder::new();
-                http.timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(header_timeout);
-                let conn = http
-                    .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
-                    .with_upgrades();
-                tokio::pin!(conn);
-                let finished = tokio::select! {
-                    result = conn.as_mut() => Some(result),
-                    _ = stopped.wait_for(|s| *s) => None,
-                };
-                let result = match finished {
-                    Some(result) => result,
-                    None => {
-                        // Finish the request in flight, then close (upgraded sockets are not ours).
-                        conn.as_mut().graceful_shutdown();
-                        conn.await
-                    }
-                };
-                if let Err(e) = result {
-                    tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
+            let result = match finished {
+                Some(result) => result,
+                None => {
+                    // Finish the request in flight, then close (upgraded sockets are not ours).
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
                 }
-            });
-        }
-        let _ = stop.send(true);
-    })
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
+            }
+        });
+    }
+    let _ = stop.send(true);
 }
 
 /// The routes of an edge host around `state`.
 fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/announce", get(announce))
+    let tracker = state.config.tracker_paths.iter().fold(Router::new(), |r, path| {
+        r.route(path, get(announce))
+    });
+    tracker
         .route("/health", get(health))
+        .route("/health/live", get(health_live))
+        .route("/health/ready", get(health_ready))
         .route("/metrics", get(metrics))
         .route("/stats", get(stats))
         .route("/admin/reload", post(admin_reload))
@@ -287,6 +335,13 @@ async fn announce(
     headers: HeaderMap,
     ws: WsUpgrade,
 ) -> Response {
+    if app.lifecycle.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "edge host draining; use another tracker\n",
+        )
+            .into_response();
+    }
     let admission = match app.gate.admit(query.token.as_deref(), now_ms()) {
         Ok(a) => a,
         Err(e) => {
@@ -300,8 +355,16 @@ async fn announce(
     };
     let facts = app.facts.facts(&headers, peer.ip());
     let conn = app.next_conn.fetch_add(1, Relaxed);
-    let outbox = Arc::new(Outbox::new(app.config.limits.max_queued_messages));
+    let limits = &app.config.limits;
+    let outbox = Arc::new(Outbox::with_overflow(
+        limits.max_queued_messages,
+        limits.queue_overflow,
+    ));
     let idle_key = app.idle.register(outbox.clone());
+    // A drain that began since the check above did not see this connection: close it here.
+    if app.lifecycle.is_draining() {
+        outbox.close(CloseOrder::Draining);
+    }
     // Boxed: the connection task keeps what it captures for the connection's whole life.
     let ctx = Box::new(ConnCtx {
         conn,
@@ -315,7 +378,7 @@ async fn announce(
         idle_key,
         slot,
     });
-    ws.on_upgrade(move |stream, early| {
+    ws.on_upgrade(&app.workers.clone(), move |stream, early| {
         let mut ctx = ctx;
         ctx.decoder.hold(&early);
         connection(app, stream, ctx)
@@ -458,8 +521,10 @@ impl ConnCtx {
 impl ConnCtx {
     /// Queues a reply of the host itself (not of a shard) to this peer.
     fn reply(&self, app: &AppState, text: String) {
-        if self.outbox.push(text) == Pushed::Overflow {
-            app.metrics.reject(Reject::SlowReader);
+        match self.outbox.push(text) {
+            Pushed::Overflow => app.metrics.reject(Reject::SlowReader),
+            Pushed::Dropped => app.metrics.reject(Reject::QueueFull),
+            Pushed::Queued | Pushed::Closed => {}
         }
     }
 
@@ -637,7 +702,10 @@ async fn connection(app: Arc<AppState>, mut stream: WsStream, mut ctx: Box<ConnC
                 if outbox_first && outbox.poll_ready(cx).is_ready() {
                     return Poll::Ready(Event::Outbox);
                 }
-                if let Poll::Ready(read) = ctx.poll_read(cx, &app, &mut stream) {
+                // Read only while the shards have room (back-pressure, see `poll_room`).
+                if app.pool.poll_room(cx).is_ready()
+                    && let Poll::Ready(read) = ctx.poll_read(cx, &app, &mut stream)
+                {
                     return Poll::Ready(Event::Read(read));
                 }
                 match outbox.poll_ready(cx) {
@@ -686,13 +754,38 @@ async fn connection(app: Arc<AppState>, mut stream: WsStream, mut ctx: Box<ConnC
 }
 
 async fn health(State(app): State<Arc<AppState>>) -> Response {
+    let draining = app.lifecycle.is_draining();
     let body = serde_json::json!({
-        "status": "ok",
+        "status": if draining { "draining" } else { "ok" },
         "engine": app.pool.describe(),
         "shards": app.pool.len(),
         "connections": app.metrics.connections.load(Relaxed),
+        "ready": !draining,
+        "draining": draining,
     });
     axum::Json(body).into_response()
+}
+
+/// Liveness: the process serves HTTP (see [`crate::lifecycle`]).
+async fn health_live() -> Response {
+    axum::Json(serde_json::json!({ "status": "live" })).into_response()
+}
+
+/// Readiness: every shard answers, keys are loaded, not draining (see [`crate::lifecycle`]).
+async fn health_ready(State(app): State<Arc<AppState>>) -> Response {
+    let shards = tokio::time::timeout(Duration::from_secs(2), app.pool.shard_stats()).await;
+    let shards_answering = shards.is_ok_and(|all| all.iter().all(Result::is_ok));
+    let readiness = Readiness::judge(
+        app.lifecycle.is_draining(),
+        shards_answering,
+        app.gate.keys_loaded(),
+    );
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(readiness)).into_response()
 }
 
 async fn merged_stats_json(app: &AppState) -> serde_json::Value {
@@ -707,9 +800,16 @@ async fn merged_stats_json(app: &AppState) -> serde_json::Value {
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
     let tracker = merged_stats_json(&app).await;
-    let text = app
+    let mut text = app
         .metrics
         .render(&tracker, app.pool.len(), &app.pool.describe());
+    let _ = std::fmt::Write::write_fmt(
+        &mut text,
+        format_args!(
+            "# HELP meshcdn_edge_shard_backlog Messages waiting for the shards.\n# TYPE meshcdn_edge_shard_backlog gauge\nmeshcdn_edge_shard_backlog {}\n",
+            app.pool.backlog()
+        ),
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -13,12 +13,6 @@ export interface BeaconTarget {
   intervalMs: number;
 }
 
-/** Outcomes of connection attempts per ICE candidate type (cumulative). */
-export interface CandidateOutcomes {
-  succeeded: number;
-  failed: number;
-}
-
 /** What a beacon reads from the client's stats (cumulative counters). */
 export interface BeaconStats {
   httpBytes: number;
@@ -26,14 +20,17 @@ export interface BeaconStats {
   uploadedBytes: number;
   peers: readonly unknown[];
   /**
-   * Connection outcomes by candidate type (`host`, `srflx`, `prflx`, `relay`), when the client
-   * reports them in `stats().connections`; `ok`/`fail` are accepted as well.
+   * Connection outcomes (`stats().connections`, connection-stats.ts): opened connections by the
+   * type of their selected candidate pair, and failed attempts (which never selected a pair).
    */
-  connections?: Record<string, Partial<CandidateOutcomes> & { ok?: number; fail?: number }>;
+  connections?: { failed: number; byType: Partial<Record<Candidate, number>> };
 }
 
 export const CANDIDATE_TYPES = ["host", "srflx", "prflx", "relay"] as const;
 type Candidate = (typeof CANDIDATE_TYPES)[number];
+/** Candidate types plus `none`: attempts that failed before ICE selected a pair. */
+type Outcome = Candidate | "none";
+const OUTCOMES: readonly Outcome[] = [...CANDIDATE_TYPES, "none"];
 
 /** Cumulative counters at one beacon. */
 export interface BeaconTotals {
@@ -43,7 +40,7 @@ export interface BeaconTotals {
   uploadedBytes: number;
   stalls: number;
   stallMs: number;
-  conn: Record<Candidate, { ok: number; fail: number }>;
+  conn: Record<Outcome, { ok: number; fail: number }>;
 }
 
 /** The beacon JSON (version 1). */
@@ -59,7 +56,7 @@ export interface BeaconBody {
   p2p: number;
   up: number;
   peers: number;
-  conn: Partial<Record<Candidate, { ok: number; fail: number }>>;
+  conn: Partial<Record<Outcome, { ok: number; fail: number }>>;
   stalls: number;
   stall_ms: number;
   startup_ms?: number;
@@ -71,10 +68,8 @@ const count = (x: unknown): number => (typeof x === "number" && Number.isFinite(
 /** The cumulative totals of `stats` (and the playback watcher's) at `atMs`. */
 export function totalsOf(stats: BeaconStats, playback: { stalls: number; stallMs: number }, atMs: number): BeaconTotals {
   const conn = {} as BeaconTotals["conn"];
-  for (const type of CANDIDATE_TYPES) {
-    const c = stats.connections?.[type];
-    conn[type] = { ok: count(c?.succeeded ?? c?.ok), fail: count(c?.failed ?? c?.fail) };
-  }
+  for (const type of CANDIDATE_TYPES) conn[type] = { ok: count(stats.connections?.byType[type]), fail: 0 };
+  conn.none = { ok: 0, fail: count(stats.connections?.failed) };
   return {
     atMs,
     httpBytes: count(stats.httpBytes),
@@ -93,10 +88,12 @@ export function beaconBetween(
   fixed: { token: string; content: string; rendition: string; viewer: string; seq: number; peers: number; player: string; startupMs?: number },
 ): BeaconBody {
   const d = (a: number, b: number) => (b >= a ? b - a : b);
+  // A connection whose selected pair changed type moves from one count to another: only gains count.
+  const gain = (a: number, b: number) => Math.max(0, b - a);
   const conn: BeaconBody["conn"] = {};
-  for (const type of CANDIDATE_TYPES) {
-    const ok = d(prev.conn[type].ok, now.conn[type].ok);
-    const fail = d(prev.conn[type].fail, now.conn[type].fail);
+  for (const type of OUTCOMES) {
+    const ok = gain(prev.conn[type].ok, now.conn[type].ok);
+    const fail = gain(prev.conn[type].fail, now.conn[type].fail);
     if (ok || fail) conn[type] = { ok, fail };
   }
   const interval = Math.max(0, Math.round(now.atMs - prev.atMs));

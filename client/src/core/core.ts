@@ -2,17 +2,20 @@
  * The player-free core: bootstrap, swarms (one per rendition), bans, upload policy, stats and
  * events. The hls.js adapter (../hlsjs) feeds it segment requests; other players could too.
  */
-import { BeaconReporter, PlaybackWatcher, type BeaconStats, type MediaLike } from "./beacon.js";
+import { BeaconReporter, PlaybackWatcher, type MediaLike } from "./beacon.js";
 import { binaryStringToHex, randomBinaryId } from "./binary-string.js";
 import { swarmForPlaylist, type Bootstrap } from "./bootstrap.js";
 import { resolveConfig, type CoreConfig, type CoreConfigInput } from "./config.js";
+import { ConnectionStats } from "./connection-stats.js";
 import { AbortedError, HttpError, type IntegrityError, type MeshCdnError, type PeerProtocolError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
-import { Swarm, type SegmentRequest } from "./swarm.js";
+import { Swarm } from "./swarm.js";
+import type { PlaybackInfo, SegmentInfo, SegmentRequest } from "./segment-loader.js";
 import { TokenBucket } from "./switcher.js";
 import type { BanReason, MeshCdnEvents, MeshCdnStats, SegmentRecord } from "./types.js";
-import { fetchTokenFromMaster, TokenKeeper } from "./token.js";
+import { fetchBootstrapFromMaster, TokenKeeper } from "./token.js";
 import { uploadOffReason, watchDeviceState, type DeviceState } from "./upload-policy.js";
+import { resolveIceServers } from "./webrtc.js";
 
 /** Swarms (renditions) kept connected at once; ABR switches make the older ones idle. */
 const MAX_SWARMS = 2;
@@ -52,6 +55,9 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   private readonly playback = new PlaybackWatcher(() => Date.now());
   /** info_hash of the swarm of the last segment loaded (the rendition playing). */
   private lastSwarm = "";
+  /** The ICE servers of the latest bootstrap (replaced when a token refresh brings a new one). */
+  private bootstrapIce: RTCIceServer[] | undefined;
+  private readonly connections = new ConnectionStats(() => Date.now());
 
   constructor(config: CoreConfigInput = {}) {
     super();
@@ -72,6 +78,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     this.tokens?.stop();
     this.tokens = null;
     this.bootstrap = bootstrap;
+    this.bootstrapIce = bootstrap?.ice;
     this.masterUrl = masterUrl;
     if (bootstrap?.token) this.tokens = this.keepTokenFresh(bootstrap.token, masterUrl);
     this.startBeacons(bootstrap, masterUrl);
@@ -96,8 +103,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
         player: "hls.js",
         token: () => this.tokens?.current ?? b.token,
         rendition: () => Object.entries(b.swarms).find(([, hash]) => hash === this.lastSwarm)?.[0] ?? "",
-        // stats() may carry connection outcomes by candidate type (`connections`).
-        stats: () => this.stats() as unknown as BeaconStats,
+        stats: () => this.stats(),
         playback: this.playback,
         now: () => Date.now(),
       });
@@ -110,7 +116,14 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   private keepTokenFresh(initial: string, masterUrl: string): TokenKeeper {
     const getToken = this.config.getToken;
     const keeper = new TokenKeeper(initial, {
-      fetchToken: getToken ?? (() => fetchTokenFromMaster(masterUrl)),
+      // The master playlist's bootstrap also brings fresh TURN credentials (they expire with the token).
+      fetchToken:
+        getToken ??
+        (async () => {
+          const b = await fetchBootstrapFromMaster(masterUrl);
+          if (this.tokens === keeper) this.bootstrapIce = b.ice;
+          return b.token;
+        }),
       marginMs: this.config.tokenRefreshMarginMs,
       now: () => Date.now(),
       retryMs: Math.max(5_000, this.config.trackerReconnectMaxMs),
@@ -123,6 +136,27 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     });
     keeper.on("error", (err) => this.emit("error", err));
     return keeper;
+  }
+
+  /**
+   * Joins the swarm of a media playlist now (tracker socket, first offers), before any segment is
+   * requested: call it as soon as the player knows which rendition it starts with.
+   */
+  prepare(playlistUrl: string): void {
+    this.swarmFor(playlistUrl);
+  }
+
+  /**
+   * The media playlist's segments, on every (re)load of it: the scheduler fetches from peers
+   * within them, and live windows tell the store what no peer can ask for any more.
+   */
+  setSegments(playlistUrl: string, segments: readonly SegmentInfo[], live: boolean): void {
+    this.swarmFor(playlistUrl)?.setSegments(segments, live);
+  }
+
+  /** Where playback is (media time): call it often (every ~250 ms and on seeks). */
+  setPlayback(p: PlaybackInfo): void {
+    for (const s of this.swarms.values()) s.setPlayback(p);
   }
 
   /** Reports a problem found outside the core (e.g. a bad bootstrap) as an `error` event. */
@@ -183,6 +217,8 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
         },
         onUploaded: (n) => (this.totals.uploadedBytes += n),
         fetch: (input, init) => globalThis.fetch(input, init),
+        iceServers: () => resolveIceServers(this.config.iceServers, this.bootstrapIce),
+        connections: this.connections,
       });
       this.swarms.set(infoHash, s);
       s.start();
@@ -259,6 +295,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
       tokenRefreshes: this.totals.tokenRefreshes,
       peerId: binaryStringToHex(this.peerId) ?? "",
       segments: this.records.map((r) => ({ ...r })),
+      connections: this.connections.totals(),
     };
   }
 

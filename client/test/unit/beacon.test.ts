@@ -58,14 +58,17 @@ const stats = (http: number, p2p: number, up: number, peers: number, connections
 
 test("a beacon carries the deltas since the previous one, connection outcomes by candidate type included", () => {
   const fixed = { token: "t", content: "c", rendition: "r", viewer: "ab", seq: 1, peers: 2, player: "p" };
-  const a = totalsOf(stats(100, 0, 0, 0, { host: { succeeded: 1, failed: 0 } }), { stalls: 0, stallMs: 0 }, 1000);
-  const b = totalsOf(stats(150, 400, 30, 2, { host: { succeeded: 3, failed: 1 }, relay: { ok: 1, fail: 0 } }), { stalls: 1, stallMs: 200 }, 11_000);
+  const a = totalsOf(stats(100, 0, 0, 0, { failed: 0, byType: { host: 1 } }), { stalls: 0, stallMs: 0 }, 1000);
+  const b = totalsOf(stats(150, 400, 30, 2, { failed: 1, byType: { host: 3, relay: 1 } }), { stalls: 1, stallMs: 200 }, 11_000);
   const body = beaconBetween(a, b, fixed);
   assert.deepEqual(
     { i: body.interval_ms, http: body.http, p2p: body.p2p, up: body.up, stalls: body.stalls, ms: body.stall_ms, conn: body.conn },
-    { i: 10_000, http: 50, p2p: 400, up: 30, stalls: 1, ms: 200, conn: { host: { ok: 2, fail: 1 }, relay: { ok: 1, fail: 0 } } },
+    { i: 10_000, http: 50, p2p: 400, up: 30, stalls: 1, ms: 200, conn: { host: { ok: 2, fail: 0 }, relay: { ok: 1, fail: 0 }, none: { ok: 0, fail: 1 } } },
   );
   assert.equal(body.startup_ms, undefined);
+  // One connection's selected pair switched from host to relay: only the gain is reported.
+  const switched = totalsOf(stats(150, 400, 30, 2, { failed: 1, byType: { host: 2, relay: 2 } }), { stalls: 1, stallMs: 200 }, 12_000);
+  assert.deepEqual(beaconBetween(b, switched, fixed).conn, { relay: { ok: 1, fail: 0 } });
   // Without connection stats nothing is invented; bad numbers count as 0; stall time fits the interval.
   const c = totalsOf({ ...stats(NaN, -5, 0, 0) }, { stalls: 0, stallMs: 99_999 }, 12_000);
   const d = beaconBetween(b, c, { ...fixed, startupMs: 812.4 });
