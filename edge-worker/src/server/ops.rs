@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use meshcdn_tracker::TrackerStats;
 
 use super::AppState;
 
@@ -19,18 +20,20 @@ pub(super) async fn health(State(app): State<Arc<AppState>>) -> Response {
     axum::Json(body).into_response()
 }
 
-async fn merged_stats_json(app: &AppState) -> serde_json::Value {
+/// The merged tracker stats; zeros (logged) when a shard cannot answer, so `/metrics` still
+/// serves the host's own metrics.
+async fn merged_stats(app: &AppState) -> TrackerStats {
     match app.pool.stats().await {
-        Ok(s) => serde_json::to_value(s).unwrap_or_default(),
+        Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "shard stats unavailable");
-            serde_json::Value::Null
+            TrackerStats::default()
         }
     }
 }
 
 pub(super) async fn metrics(State(app): State<Arc<AppState>>) -> Response {
-    let tracker = merged_stats_json(&app).await;
+    let tracker = merged_stats(&app).await;
     let text = app
         .metrics
         .render(&tracker, app.pool.len(), &app.pool.describe());

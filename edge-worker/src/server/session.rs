@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
+use meshcdn_tracker::protocol::outgoing::{failure, scrape_request};
 use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, Route};
 
 use super::AppState;
@@ -13,10 +14,6 @@ use crate::metrics::Reject;
 use crate::outbox::{Outbox, Pushed};
 use crate::ws::frame::{Decoder, Flow, Message as WsMessage};
 use crate::ws::{self, ReadError, ReadOutcome, WsStream};
-
-fn failure(reason: impl std::fmt::Display) -> String {
-    serde_json::json!({ "failure reason": reason.to_string() }).to_string()
-}
 
 /// A set of shard indices below [`crate::config::MAX_SHARDS`] (two words, 8-byte aligned: a
 /// `u128` would be 16-byte aligned and pad the connection context by 8 bytes).
@@ -102,10 +99,7 @@ impl ConnCtx {
                 // Each shard answers for its own swarms; the reference client merges the
                 // `files` of several scrape responses.
                 for (shard, list) in by_shard {
-                    let ids: Vec<String> = list.iter().map(|ih| ih.to_binary_string()).collect();
-                    let sub =
-                        serde_json::json!({ "action": "scrape", "info_hash": ids }).to_string();
-                    self.send_to_shard(app, shard, sub);
+                    self.send_to_shard(app, shard, scrape_request(&list));
                 }
             }
             Err(e) => {
@@ -114,7 +108,7 @@ impl ConnCtx {
                     _ => Reject::Malformed,
                 };
                 app.metrics.reject(reject);
-                self.reply(app, failure(e));
+                self.reply(app, failure(&e.to_string()));
             }
         }
     }
