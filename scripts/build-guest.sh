@@ -14,7 +14,6 @@ export MESHCDN_FAULT_COMPONENT="${MESHCDN_FAULT_COMPONENT:-$(dirname "$MESHCDN_C
 fault=1; force=0
 for arg in "$@"; do
   case "$arg" in
-    --fault) fault=1 ;;
     --no-fault) fault=0 ;;
     --force) force=1 ;;
     *) echo "build-guest: unknown argument $arg" >&2; exit 2 ;;

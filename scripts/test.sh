@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs (scripts/setup.sh), then runs every test.
+# MESHCDN_SKIP_SETUP=1 skips the setup step (everything already installed and built).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$MESHCDN_ROOT"
-scripts/setup.sh
+if [ "${MESHCDN_SKIP_SETUP:-0}" = 1 ]; then
+  echo "== setup skipped (MESHCDN_SKIP_SETUP=1)"
+else
+  scripts/setup.sh
+fi
 
 echo "== cargo tests (workspace: unit, property, integration, end-to-end)"
 cargo nextest run --workspace --no-fail-fast 2>&1 || cargo_failed=1
