@@ -1,13 +1,16 @@
-"""Validates everything under deploy/ that can be checked without a cluster or a Docker engine.
+"""Validates everything under deploy/ that can be checked without a cluster or a Docker engine
+(tests/container_e2e.rs builds and runs the image).
 
 Run through scripts/validate-deploy.sh, which installs the pinned tooling first.
 
 - Kubernetes: renders the kustomize base and every overlay (`kubectl kustomize`), validates each
   rendered object against the Kubernetes OpenAPI schemas (kubernetes-validate, strict: unknown
-  fields are errors), then checks what schemas cannot: /health probes, Prometheus annotations,
-  resources, PodDisruptionBudgets and Services that select the pods, ConfigMap references, the
-  config files' ports and paths, and that each PoP overlay runs exactly the edge pods that
-  placement.toml lists for that PoP.
+  fields are errors), then checks what schemas cannot: probes (/health/ready for readiness,
+  /health/live for liveness and startup), a termination grace period that leaves room for the
+  configs' drain (shutdown_grace_secs), the image scripts/image.sh builds, Prometheus
+  annotations, resources, PodDisruptionBudgets and Services that select the pods, ConfigMap
+  references, the config files' ports and paths, and that each PoP overlay runs exactly the edge
+  pods that placement.toml lists for that PoP.
 - systemd: `systemd-analyze verify` (any warning fails) and `systemd-analyze security` under an
   exposure threshold, so the hardening cannot silently regress.
 - Container: parses the Dockerfile (dockerfile-parse): stages, COPY sources, non-root user, and
@@ -137,10 +140,12 @@ def workload_problems(docs: list[dict]) -> list[str]:
         if str(annotations.get("prometheus.io/port")) not in {str(p) for p in ports.values()}:
             problems.append(f"{wname}: prometheus.io/port is not a container port")
         for c in pod["containers"]:
-            for probe in ("readinessProbe", "livenessProbe"):
+            for probe, path in PROBE_PATHS.items():
+                if probe == "startupProbe" and probe not in c:
+                    continue
                 get = c.get(probe, {}).get("httpGet", {})
-                if get.get("path") != "/health":
-                    problems.append(f"{wname}/{c['name']}: {probe} is not an HTTP GET of /health")
+                if get.get("path") != path:
+                    problems.append(f"{wname}/{c['name']}: {probe} is not an HTTP GET of {path}")
                 elif get.get("port") not in ports and get.get("port") not in ports.values():
                     problems.append(f"{wname}/{c['name']}: {probe} port {get.get('port')} is not a container port")
             res = c.get("resources", {})
@@ -162,12 +167,61 @@ def workload_problems(docs: list[dict]) -> list[str]:
             if "secret" in v and v["secret"]["secretName"] not in EXTERNAL_SECRETS:
                 problems.append(f"{wname}: volume {v['name']} names an unknown Secret")
         problems += config_mount_problems(docs, wname, pod, ports)
+        problems += grace_problems(docs, wname, pod)
     for s in services:
         if not any(selects(s["spec"].get("selector", {}), w["spec"]["template"]["metadata"].get("labels", {})) for w in workloads):
             problems.append(f"Service/{s['metadata']['name']}: selects no pods")
     for p in pdbs:
         if not any(selects(p["spec"]["selector"], w["spec"]["template"]["metadata"].get("labels", {})) for w in workloads):
             problems.append(f"PodDisruptionBudget/{p['metadata']['name']}: selects no pods")
+    return problems
+
+
+# Readiness: shards answering, keys loaded, not draining; liveness: the process serves
+# (edge-worker/src/lifecycle.rs, origin-plugin/src/proxy.rs).
+PROBE_PATHS = {"readinessProbe": "/health/ready", "livenessProbe": "/health/live", "startupProbe": "/health/live"}
+
+
+def grace_problems(docs: list[dict], wname: str, pod: dict) -> list[str]:
+    """The pod's terminationGracePeriodSeconds leaves room for the config's drain."""
+    problems = []
+    period = pod.get("terminationGracePeriodSeconds", 30)
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for c in pod["containers"]:
+        args = c.get("args", [])
+        if "--config" not in args:
+            continue
+        path = Path(args[args.index("--config") + 1])
+        mount = next((m for m in c.get("volumeMounts", []) if Path(m["mountPath"]) == path.parent), None)
+        volume = volumes.get(mount["name"]) if mount else None
+        text = configmap_file(docs, volume["configMap"]["name"], path.name) if volume and "configMap" in volume else None
+        if text is None:
+            continue
+        grace = tomllib.loads(text).get("shutdown_grace_secs", DEFAULT_SHUTDOWN_GRACE_SECS)
+        if grace + 5 > period:
+            problems.append(f"{wname}/{c['name']}: shutdown_grace_secs {grace} + 5 s exceeds terminationGracePeriodSeconds {period}")
+    return problems
+
+
+# The binaries' default `shutdown_grace_secs` (edge and origin configs).
+DEFAULT_SHUTDOWN_GRACE_SECS = 20
+
+
+def image_problems(repo: Path, docs_by_render: list[list[dict]]) -> list[str]:
+    """Every workload runs the image scripts/image.sh builds: ghcr.io/meshcdn/meshcdn:<version>."""
+    cargo = tomllib.loads((repo / "Cargo.toml").read_text())
+    expected = f"ghcr.io/meshcdn/meshcdn:{cargo['workspace']['package']['version']}"
+    script = (repo / "scripts/image.sh").read_text()
+    problems = []
+    if '"ghcr.io/meshcdn/meshcdn:$VERSION"' not in script:
+        problems.append("scripts/image.sh no longer tags ghcr.io/meshcdn/meshcdn:$VERSION")
+    for docs in docs_by_render:
+        for w in docs:
+            if w.get("kind") not in ("Deployment", "StatefulSet"):
+                continue
+            for c in w["spec"]["template"]["spec"]["containers"]:
+                if c["image"] != expected and not c["image"].startswith("ghcr.io/meshcdn/meshcdn@sha256:"):
+                    problems.append(f"{w['kind']}/{w['metadata']['name']}/{c['name']}: image {c['image']}, expected {expected} (scripts/image.sh)")
     return problems
 
 
@@ -340,8 +394,14 @@ def self_test(base_docs: list[dict], overlay_docs: list[dict]) -> list[str]:
     expect("a non-headless edge Service", mutate(base_docs, "StatefulSet", lambda d: d["spec"].update(serviceName="meshcdn-origin")), workload_problems)
     expect("an unknown Secret", mutate(base_docs, "Deployment", lambda d: pod(d)["volumes"][1]["secret"].update(secretName="keys")), workload_problems)
     expect("a config listening elsewhere", mutate(base_docs, "StatefulSet", lambda d: pod(d)["containers"][0]["ports"][0].update(containerPort=9999)), workload_problems)
+    expect("a readiness probe on the liveness path", mutate(base_docs, "Deployment", lambda d: pod(d)["containers"][0]["readinessProbe"]["httpGet"].update(path="/health/live")), workload_problems)
+    expect("a grace period shorter than the drain", mutate(base_docs, "StatefulSet", lambda d: pod(d).update(terminationGracePeriodSeconds=10)), workload_problems)
+    expect("another image", mutate(base_docs, "StatefulSet", lambda d: pod(d)["containers"][0].update(image="meshcdn:latest")), lambda docs: image_problems(REPO, [docs]))
     expect("more edge pods than placement nodes", mutate(overlay_docs, "StatefulSet", lambda d: d["spec"].update(replicas=d["spec"]["replicas"] + 1)), placement_problems)
     return problems
+
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
@@ -349,6 +409,8 @@ def main() -> int:
     ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parent.parent)
     args = ap.parse_args()
     repo: Path = args.repo
+    global REPO
+    REPO = repo
     deploy = repo / "deploy"
     report = Report()
 
@@ -357,9 +419,12 @@ def main() -> int:
     if not overlays:
         report.check("k8s overlays", ["no overlay found under deploy/k8s/overlays"])
     first_overlay: list[dict] = []
+    renders = [base_docs]
     for overlay in overlays:
         docs = check_kustomization(report, f"k8s {overlay.name}", overlay, overlay=True)
         first_overlay = first_overlay or docs
+        renders.append(docs)
+    report.check("k8s image: the one scripts/image.sh builds", image_problems(repo, renders))
     # Standalone examples (not part of any kustomization) are schema-checked too.
     for example in sorted((deploy / "k8s/examples").glob("*.yaml")):
         docs = [d for d in yaml.safe_load_all(example.read_text()) if d]

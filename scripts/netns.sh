@@ -9,6 +9,8 @@
 #
 # Usage:
 #   scripts/netns.sh create NAME     # prints the address to serve on (10.213.0.1)
+#   scripts/netns.sh attach NAME PID # the same, on the namespace PID lives in (e.g. a container
+#                                    # started with --network none), named NAME
 #   scripts/netns.sh exec NAME CMD…  # runs CMD inside NAME
 #   scripts/netns.sh delete NAME     # kills what runs inside, then deletes; idempotent
 #   scripts/netns.sh check           # exit 0 if namespaces can be created here
@@ -17,16 +19,21 @@ set -euo pipefail
 ADDR=10.213.0.1
 PEER=10.213.0.2
 
-usage() { sed -n '2,14p' "$0" >&2; exit 2; }
+usage() { sed -n '2,16p' "$0" >&2; exit 2; }
 need_root() { [ "$(id -u)" -eq 0 ] || { echo "netns: must run as root" >&2; exit 1; }; }
 valid_name() { [[ "$1" =~ ^[A-Za-z0-9_.-]{1,40}$ ]] || { echo "netns: bad name '$1'" >&2; exit 2; }; }
 
 cmd="${1:-}"; shift || true
 case "$cmd" in
-  create)
+  create|attach)
     name="${1:-}"; valid_name "$name"; need_root
     ip netns del "$name" 2>/dev/null || true
-    ip netns add "$name"
+    if [ "$cmd" = attach ]; then
+      pid="${2:-}"; [[ "$pid" =~ ^[0-9]+$ ]] || { echo "netns: attach needs a PID" >&2; exit 2; }
+      ip netns attach "$name" "$pid"
+    else
+      ip netns add "$name"
+    fi
     ip -n "$name" link set lo up
     ip -n "$name" link add v0 type veth peer name v1
     ip -n "$name" addr add "$ADDR/24" dev v0

@@ -14,6 +14,11 @@ DEBS=(
   chromium ffmpeg
   # network namespaces for WebRTC browser tests
   iproute2
+  # NAT routers (iptables) and a TURN/STUN server (coturn) for the NAT browser tests
+  iptables
+  coturn
+  # the container image and its test (scripts/image.sh, tests/container_e2e.rs)
+  docker.io debootstrap
 )
 # Node.js (with npm) may come from elsewhere already; only install Debian's when there is none.
 command -v npm >/dev/null || DEBS+=(nodejs npm)
@@ -35,6 +40,10 @@ edge-worker/interop/prepare.sh
 if [ -x scripts/build-guest.sh ]; then
   scripts/build-guest.sh
 fi
+
+# The Docker engine the container test uses (started when not running).
+source scripts/docker.sh
+ensure_docker
 
 # The meshcdn binary.
 profile_flag=()

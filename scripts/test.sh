@@ -10,6 +10,8 @@ else
   scripts/setup.sh
 fi
 
+echo "== container image (scripts/image.sh; tests/container_e2e.rs runs it)"
+scripts/image.sh || image_failed=1
 echo "== cargo tests (workspace: unit, property, integration, end-to-end)"
 cargo nextest run --workspace --no-fail-fast 2>&1 || cargo_failed=1
 echo "== cargo doc tests (nextest does not run them)"
@@ -22,8 +24,8 @@ if [ -f client/package.json ]; then
   echo "== client: browser end-to-end tests (real Chromium, meshcdn origin + edge, network namespace)"
   (cd client && node test/e2e/run.mjs) || client_failed=1
 fi
-if [ -n "${cargo_failed:-}${client_failed:-}${deploy_failed:-}" ]; then
-  echo "test: FAILED (cargo=${cargo_failed:-0} client=${client_failed:-0} deploy=${deploy_failed:-0})"
+if [ -n "${cargo_failed:-}${client_failed:-}${deploy_failed:-}${image_failed:-}" ]; then
+  echo "test: FAILED (cargo=${cargo_failed:-0} client=${client_failed:-0} deploy=${deploy_failed:-0} image=${image_failed:-0})"
   exit 1
 fi
 echo "test: all suites passed"

@@ -19,4 +19,6 @@ export * from "./core/errors.js";
 export type { MeshCdnEvents, MeshCdnStats, SegmentRecord, SegmentSource, BanReason } from "./core/types.js";
 export { parseBootstrap, encodeBootstrap, BOOTSTRAP_DATA_ID, type Bootstrap } from "./core/bootstrap.js";
 export { PROTOCOL_VERSION, MAX_CHUNK_BYTES, encode as encodePeerMessage, decode as decodePeerMessage, type PeerMessage } from "./core/protocol.js";
-export { HASH_TAG } from "./core/integrity.js";
+export { HASH_TAG, sha256Hex, sha256Backend } from "./core/integrity.js";
+export { DEFAULT_ICE_SERVERS } from "./core/webrtc.js";
+export type { CandidateType, ConnectionRecord, ConnectionTotals, FailureReason, SelectedPair } from "./core/connection-stats.js";

@@ -82,6 +82,12 @@
       document.getElementById("total-http").textContent = formatBytes(s.viewers.http_bytes);
       document.getElementById("total-offload").textContent = Math.round(offload * 100) + "%";
       document.getElementById("manifests").textContent = s.origin.manifests_rewritten ?? 0;
+      const c = s.viewers.connections;
+      if (c) {
+        // How viewers reached each other: host = same network, srflx/prflx = through NATs, relay = TURN.
+        const types = ["host", "srflx", "prflx", "relay"].filter((t) => c[t] > 0).map((t) => `${t} ${c[t]}`);
+        document.getElementById("connections").textContent = `${c.opened} opened${types.length ? ` (${types.join(", ")})` : ""}, ${c.failed} failed`;
+      }
       renderChart();
     } catch (e) {
       console.warn("dashboard: stats unavailable", e);

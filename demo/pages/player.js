@@ -37,6 +37,14 @@
     return n + " B";
   }
 
+  // "3 open (host 1, srflx 1, relay 1), 1 failed, 120 ms to open"
+  function connectionsText(c) {
+    const types = Object.entries(c.byType).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`);
+    let text = `${c.opened} open${types.length ? ` (${types.join(", ")})` : ""}, ${c.failed} failed`;
+    if (c.meanTimeToOpenMs !== null) text += `, ${Math.round(c.meanTimeToOpenMs)} ms to open`;
+    return text;
+  }
+
   function render() {
     const s = client.stats();
     document.getElementById("p2p-share").textContent = Math.round(s.offloadRatio * 100);
@@ -45,6 +53,7 @@
     document.getElementById("p2p-bytes").textContent = formatBytes(s.p2pBytes);
     document.getElementById("uploaded-bytes").textContent = formatBytes(s.uploadedBytes);
     document.getElementById("tracker").textContent = !s.p2pEnabled ? "P2P off" : s.trackerConnected ? "connected" : "connecting…";
+    document.getElementById("connections").textContent = connectionsText(s.connections);
     document.getElementById("overlay").dataset.p2pBytes = String(s.p2pBytes);
   }
   // Analytics beacon for the publisher dashboard (viewers, bytes from HTTP and from peers).
@@ -53,7 +62,13 @@
     fetch("/api/beacon", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ peer_id: s.peerId, stream: select.value, http_bytes: s.httpBytes, p2p_bytes: s.p2pBytes }),
+      body: JSON.stringify({
+        peer_id: s.peerId,
+        stream: select.value,
+        http_bytes: s.httpBytes,
+        p2p_bytes: s.p2pBytes,
+        connections: { opened: s.connections.opened, failed: s.connections.failed, ...s.connections.byType },
+      }),
       keepalive: true,
     }).catch(() => {});
   }

@@ -17,6 +17,35 @@ pub struct Beacon {
     pub stream: String,
     pub http_bytes: u64,
     pub p2p_bytes: u64,
+    /// The client's connection outcomes (`stats().connections`); absent from older players.
+    #[serde(default)]
+    pub connections: Connections,
+}
+
+/// Peer connection outcomes: attempts that opened or failed, and the opened ones by candidate
+/// pair type (host: same network; srflx/prflx: through NATs; relay: over TURN).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Connections {
+    pub opened: u64,
+    pub failed: u64,
+    pub host: u64,
+    pub srflx: u64,
+    pub prflx: u64,
+    pub relay: u64,
+}
+
+impl Connections {
+    fn add(self, o: Connections) -> Connections {
+        Connections {
+            opened: self.opened + o.opened,
+            failed: self.failed + o.failed,
+            host: self.host + o.host,
+            srflx: self.srflx + o.srflx,
+            prflx: self.prflx + o.prflx,
+            relay: self.relay + o.relay,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -25,6 +54,7 @@ pub struct Totals {
     pub count: u64,
     pub http_bytes: u64,
     pub p2p_bytes: u64,
+    pub connections: Connections,
 }
 
 pub struct Beacons {
@@ -72,6 +102,7 @@ impl Beacons {
                 count: t.count + 1,
                 http_bytes: t.http_bytes + b.http_bytes,
                 p2p_bytes: t.p2p_bytes + b.p2p_bytes,
+                connections: t.connections.add(b.connections),
             })
     }
 }
@@ -117,6 +148,7 @@ mod tests {
             stream: "live".into(),
             http_bytes: http,
             p2p_bytes: p2p,
+            connections: Connections::default(),
         }
     }
 
@@ -132,7 +164,8 @@ mod tests {
             Totals {
                 count: 2,
                 http_bytes: 170,
-                p2p_bytes: 310
+                p2p_bytes: 310,
+                connections: Connections::default()
             }
         );
         assert_eq!(
@@ -140,7 +173,8 @@ mod tests {
             Totals {
                 count: 1,
                 http_bytes: 20,
-                p2p_bytes: 300
+                p2p_bytes: 300,
+                connections: Connections::default()
             }
         );
         assert_eq!(
@@ -178,6 +212,35 @@ mod tests {
         let history = beacons.history();
         assert_eq!(history.len(), HISTORY_POINTS);
         assert_eq!(history[0].at_ms, 4_000);
+    }
+
+    #[test]
+    fn connection_outcomes_add_up_across_viewers() {
+        let beacons = Beacons::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        let b: Beacon = serde_json::from_str(
+            r#"{"peer_id":"a","stream":"s","http_bytes":1,"p2p_bytes":2,"connections":{"opened":3,"failed":1,"host":1,"srflx":1,"relay":1}}"#,
+        )
+        .unwrap();
+        beacons.record(b.clone(), t0);
+        beacons.record(
+            Beacon {
+                peer_id: "b".into(),
+                ..b
+            },
+            t0,
+        );
+        let c = beacons.totals(t0).connections;
+        assert_eq!(
+            (c.opened, c.failed, c.host, c.srflx, c.prflx, c.relay),
+            (6, 2, 2, 2, 0, 2)
+        );
+        assert!(
+            serde_json::from_str::<Beacon>(
+                r#"{"peer_id":"a","stream":"s","http_bytes":1,"p2p_bytes":2,"connections":{"tcp":1}}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -210,6 +210,8 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
                 id: VOD_CONTENT.into(),
             },
         ],
+        // The demo's viewers share one machine or LAN: no STUN/TURN (host candidates suffice).
+        ice: Some(meshcdn_origin::ice::IceConfig::default()),
         ..OriginConfig::default()
     };
     // Live playlists change every segment: never cache them longer than a second.

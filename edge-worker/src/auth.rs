@@ -20,6 +20,20 @@ pub enum Gate {
 }
 
 impl Gate {
+    /// Whether tokens can be verified: an open host needs no keys.
+    pub fn keys_loaded(&self) -> bool {
+        match self {
+            Gate::Open => true,
+            Gate::Tokens(keys) => {
+                keys.verifier
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .key_count()
+                    > 0
+            }
+        }
+    }
+
     /// `token` is the `?token=` query value.
     pub fn admit(&self, token: Option<&str>, now_ms: u64) -> Result<Admission, TokenError> {
         match self {

@@ -33,7 +33,25 @@ pub struct EdgeConfig {
     pub expire_interval_ms: u64,
     /// Bearer token for `POST /admin/reload`; the admin API is off when absent.
     pub admin_token: Option<String>,
+    /// Longest drain on `SIGTERM`, in seconds: peers are told to reconnect elsewhere and the
+    /// host exits when they are gone or this has passed (keep it below Kubernetes'
+    /// `terminationGracePeriodSeconds`). See [`crate::lifecycle`].
+    pub shutdown_grace_secs: u64,
+    /// URL paths that serve the WebSocket tracker. `/announce` is what meshcdn's bootstrap
+    /// names; `/` is where many public trackers (and aquatic's load tester) connect. The first
+    /// is the one [`crate::EdgeHandle::announce_url`] gives.
+    pub tracker_paths: Vec<String>,
 }
+
+/// Paths of the host's own endpoints, which a tracker path cannot take.
+pub const RESERVED_PATHS: [&str; 6] = [
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/metrics",
+    "/stats",
+    "/admin/reload",
+];
 
 impl Default for EdgeConfig {
     fn default() -> Self {
@@ -49,6 +67,8 @@ impl Default for EdgeConfig {
             tracker: serde_json::Value::Object(Default::default()),
             expire_interval_ms: 5_000,
             admin_token: None,
+            shutdown_grace_secs: 20,
+            tracker_paths: vec!["/announce".into(), "/".into()],
         }
     }
 }
@@ -146,8 +166,17 @@ pub struct LimitsConfig {
     pub message_burst: u32,
     /// A connection that sends nothing for this long is closed, in seconds.
     pub idle_timeout_secs: u64,
-    /// Messages queued to one connection beyond this close it (a reader that stopped reading).
+    /// Messages queued to one connection, at most; what one more does is `queue_overflow`.
+    /// Bounds what a reader that stopped reading costs: this many messages of at most
+    /// `max_message_bytes` each.
     pub max_queued_messages: usize,
+    /// `close`: a connection whose queue is full is closed (1008), for a reader that stopped
+    /// reading; `drop`: the message is dropped and the connection stays (as aquatic_ws does).
+    pub queue_overflow: crate::outbox::Overflow,
+    /// Messages waiting for one shard, at most: beyond it connections stop reading their sockets
+    /// until the shard catches up (TCP pushes back on the senders), so a shard that falls
+    /// behind cannot pile up memory.
+    pub max_shard_backlog: usize,
     /// A write the peer does not take within this long drops the connection, in milliseconds.
     pub send_timeout_ms: u64,
     /// An HTTP request whose headers have not all arrived within this long is dropped (slow
@@ -166,6 +195,8 @@ impl Default for LimitsConfig {
             message_burst: 60,
             idle_timeout_secs: 300,
             max_queued_messages: 1024,
+            queue_overflow: crate::outbox::Overflow::Close,
+            max_shard_backlog: 4096,
             send_timeout_ms: 10_000,
             header_timeout_ms: 10_000,
         }
@@ -211,9 +242,10 @@ impl EdgeConfig {
             || l.message_burst == 0
             || l.idle_timeout_secs == 0
             || l.max_queued_messages == 0
+            || l.max_shard_backlog == 0
         {
             return bad(
-                "limits: messages_per_sec, message_burst, idle_timeout_secs, max_queued_messages must be > 0",
+                "limits: messages_per_sec, message_burst, idle_timeout_secs, max_queued_messages, max_shard_backlog must be > 0",
             );
         }
         if self.expire_interval_ms == 0 {
@@ -221,6 +253,33 @@ impl EdgeConfig {
         }
         if !self.tracker.is_object() {
             return bad("tracker must be a table");
+        }
+        self.validate_tracker_paths()
+    }
+
+    fn validate_tracker_paths(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.tracker_paths.is_empty() {
+            return bad("tracker_paths: at least one path (e.g. \"/announce\")".into());
+        }
+        for (i, path) in self.tracker_paths.iter().enumerate() {
+            let plain = path.starts_with('/')
+                && path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
+            if !plain || path.contains("//") {
+                return bad(format!(
+                    "tracker_paths: {path:?} is not a plain absolute path (a leading '/', then letters, digits, '-', '.', '_', '~' and single '/')"
+                ));
+            }
+            if RESERVED_PATHS.contains(&path.as_str()) {
+                return bad(format!(
+                    "tracker_paths: {path:?} is one of the host's own endpoints"
+                ));
+            }
+            if self.tracker_paths[..i].contains(path) {
+                return bad(format!("tracker_paths: {path:?} is listed twice"));
+            }
         }
         Ok(())
     }
@@ -283,6 +342,10 @@ mod tests {
         assert_eq!(config.limits.max_connections, 7);
         assert_eq!(config.limits.max_message_bytes, 65536);
         assert_eq!(config.tracker["max_offers"], 5);
+        assert_eq!(config.tracker_paths, ["/announce", "/"]);
+        let only =
+            EdgeConfig::from_toml("tracker_paths = [\"/t/v1\"]\n[auth]\nopen = true\n").unwrap();
+        assert_eq!(only.tracker_paths, ["/t/v1"]);
         let err = EdgeConfig::from_toml("[auth]\nopen = true\nbogus = 1\n").unwrap_err();
         assert!(matches!(err, ConfigError::Parse(m) if m.contains("bogus")));
     }
@@ -309,6 +372,21 @@ mod tests {
             "jvm".parse::<EngineKind>(),
             Err(ConfigError::Invalid(_))
         ));
+        for paths in [
+            "[]",
+            "[\"announce\"]",
+            "[\"/a b\"]",
+            "[\"/{id}\"]",
+            "[\"//x\"]",
+            "[\"/health\"]",
+            "[\"/x\", \"/x\"]",
+        ] {
+            let toml = format!("tracker_paths = {paths}\n[auth]\nopen = true\n");
+            assert!(
+                matches!(EdgeConfig::from_toml(&toml), Err(ConfigError::Invalid(m)) if m.contains("tracker_paths")),
+                "{paths} must be refused"
+            );
+        }
         let missing = EdgeConfig::load(Path::new("/nonexistent/edge.toml")).unwrap_err();
         assert!(matches!(missing, ConfigError::Read { .. }));
     }

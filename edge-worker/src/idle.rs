@@ -105,6 +105,17 @@ impl IdleSweeper {
         closed
     }
 
+    /// Orders every registered connection closed with `order` (a drain); returns how many were
+    /// newly closed.
+    pub fn close_all(&self, order: CloseOrder) -> usize {
+        let slab = self.lock();
+        slab.entries
+            .iter()
+            .flatten()
+            .filter(|outbox| outbox.close(order))
+            .count()
+    }
+
     /// Runs [`Self::sweep`] every [`Self::period`] until the task is aborted.
     pub fn spawn(self: Arc<Self>, metrics: Arc<Metrics>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
@@ -143,6 +154,29 @@ mod tests {
         assert_eq!(sweeper.sweep(t0 + 1500, &metrics), 0);
         assert_eq!(sweeper.sweep(t0 + 1600, &metrics), 1);
         assert_eq!(metrics.rejects(Reject::Idle), 2);
+    }
+
+    #[test]
+    fn close_all_orders_every_connection_closed_once() {
+        let sweeper = IdleSweeper::new(Duration::from_secs(60));
+        let outboxes: Vec<_> = (0..3).map(|_| Arc::new(Outbox::new(4))).collect();
+        for o in &outboxes {
+            sweeper.register(o.clone());
+        }
+        outboxes[1].close(CloseOrder::Overflow);
+        assert_eq!(
+            sweeper.close_all(CloseOrder::Draining),
+            2,
+            "one was closing already"
+        );
+        assert_eq!(outboxes[0].take().1, Some(CloseOrder::Draining));
+        assert_eq!(
+            outboxes[1].take().1,
+            Some(CloseOrder::Overflow),
+            "first order wins"
+        );
+        assert_eq!(sweeper.close_all(CloseOrder::Draining), 0);
+        assert_eq!(CloseOrder::Draining.code(), 1001);
     }
 
     #[test]

@@ -1,11 +1,13 @@
 #![doc = include_str!("../../docs/edge.md")]
 
+pub mod accept;
 pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod heap;
 pub mod idle;
+pub mod lifecycle;
 pub mod loadtest;
 pub mod metrics;
 pub mod netfacts;

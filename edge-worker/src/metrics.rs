@@ -29,10 +29,12 @@ pub enum Reject {
     Idle,
     /// Closed because its outbound queue overflowed.
     SlowReader,
+    /// A message dropped because the connection's queue was full (`queue_overflow = "drop"`).
+    QueueFull,
 }
 
 impl Reject {
-    const ALL: [Reject; 7] = [
+    const ALL: [Reject; 8] = [
         Reject::Unauthorized,
         Reject::ConnectionLimit,
         Reject::RateLimited,
@@ -40,6 +42,7 @@ impl Reject {
         Reject::Malformed,
         Reject::Idle,
         Reject::SlowReader,
+        Reject::QueueFull,
     ];
 
     pub fn label(self) -> &'static str {
@@ -51,6 +54,7 @@ impl Reject {
             Reject::Malformed => "malformed",
             Reject::Idle => "idle",
             Reject::SlowReader => "slow_reader",
+            Reject::QueueFull => "queue_full",
         }
     }
 }

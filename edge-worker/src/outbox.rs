@@ -20,6 +20,8 @@ pub enum CloseOrder {
     Overflow,
     /// A shard holding one of its swarms was re-instantiated.
     ShardRestarted,
+    /// The host is draining (shutting down): connect to another tracker.
+    Draining,
 }
 
 impl CloseOrder {
@@ -28,6 +30,7 @@ impl CloseOrder {
             CloseOrder::Idle => 1000,
             CloseOrder::Overflow => 1008,
             CloseOrder::ShardRestarted => 1012,
+            CloseOrder::Draining => 1001,
         }
     }
 
@@ -36,8 +39,21 @@ impl CloseOrder {
             CloseOrder::Idle => "idle timeout",
             CloseOrder::Overflow => "outbound queue overflow",
             CloseOrder::ShardRestarted => "tracker shard restarted",
+            CloseOrder::Draining => "edge host draining; use another tracker",
         }
     }
+}
+
+/// What a full outbox does with one more message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overflow {
+    /// Closes the connection (1008): a reader that stopped reading is cut off.
+    #[default]
+    Close,
+    /// Drops the message and keeps the connection (as aquatic_ws does): offers and replies to
+    /// a reader that cannot keep up are lost, and it stays bounded.
+    Drop,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +69,7 @@ pub struct Outbox {
     /// nothing of it lives in the task while it waits).
     waker: AtomicWaker,
     cap: u32,
+    overflow: Overflow,
     /// When the peer last sent a frame, in the [`crate::idle::IdleSweeper`]'s milliseconds.
     /// Kept here because the outbox is already shared with the sweeper's slab.
     last_active_ms: AtomicU64,
@@ -64,17 +81,26 @@ pub enum Pushed {
     Queued,
     /// The queue was full: the connection is being closed.
     Overflow,
+    /// The queue was full: this message was dropped ([`Overflow::Drop`]).
+    Dropped,
     /// Already closing: dropped.
     Closed,
 }
 
 impl Outbox {
-    /// An outbox holding at most `cap` messages (beyond `u32::MAX` is treated as `u32::MAX`).
+    /// An outbox holding at most `cap` messages (beyond `u32::MAX` is treated as `u32::MAX`)
+    /// that closes the connection when one more comes.
     pub fn new(cap: usize) -> Self {
+        Self::with_overflow(cap, Overflow::Close)
+    }
+
+    /// An outbox holding at most `cap` messages that does `overflow` when one more comes.
+    pub fn with_overflow(cap: usize, overflow: Overflow) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             waker: AtomicWaker::new(),
             cap: u32::try_from(cap).unwrap_or(u32::MAX),
+            overflow,
             last_active_ms: AtomicU64::new(0),
         }
     }
@@ -90,6 +116,9 @@ impl Outbox {
             return Pushed::Closed;
         }
         if inner.queue.len() >= self.cap as usize {
+            if self.overflow == Overflow::Drop {
+                return Pushed::Dropped;
+            }
             inner.queue.clear();
             inner.close = Some(CloseOrder::Overflow);
             drop(inner);
@@ -167,5 +196,17 @@ mod tests {
         assert!(queue.is_empty());
         assert_eq!(close, Some(CloseOrder::Overflow));
         assert_eq!(CloseOrder::Overflow.code(), 1008);
+    }
+
+    #[test]
+    fn a_dropping_outbox_keeps_what_it_holds_and_stays_open() {
+        let ob = Outbox::with_overflow(2, Overflow::Drop);
+        assert_eq!(ob.push("a".into()), Pushed::Queued);
+        assert_eq!(ob.push("b".into()), Pushed::Queued);
+        assert_eq!(ob.push("c".into()), Pushed::Dropped);
+        let (queue, close) = ob.take();
+        assert_eq!(queue, ["a", "b"]);
+        assert_eq!(close, None);
+        assert_eq!(ob.push("d".into()), Pushed::Queued, "room again once taken");
     }
 }

@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,9 +57,40 @@ enum Cmd {
     Shutdown,
 }
 
+/// Messages sent to one shard and not taken yet, and the connections waiting for it to drop
+/// under the limit (see [`ShardPool::poll_room`]).
+#[derive(Debug, Default)]
+pub struct Backlog {
+    queued: AtomicUsize,
+    waiters: Mutex<Vec<Waker>>,
+}
+
+impl Backlog {
+    fn waiters(&self) -> std::sync::MutexGuard<'_, Vec<Waker>> {
+        // A list of wakers cannot be left inconsistent by a panic.
+        self.waiters.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The shard took `n` messages: wake the waiting connections once there is room.
+    fn taken(&self, n: usize, limit: usize) {
+        if n == 0 {
+            return;
+        }
+        let left = self.queued.fetch_sub(n, Release) - n;
+        if left < limit {
+            let woken = std::mem::take(&mut *self.waiters());
+            for w in woken {
+                w.wake();
+            }
+        }
+    }
+}
+
 struct Shard {
     index: usize,
     rx: Receiver<Cmd>,
+    backlog: Arc<Backlog>,
+    backlog_limit: usize,
     factory: Arc<dyn EngineFactory>,
     engine: Option<Box<dyn ShardEngine>>,
     conns: HashMap<ConnId, Arc<Outbox>>,
@@ -89,6 +122,7 @@ impl Shard {
             let mut events = Vec::new();
             let mut controls = Vec::new();
             let mut closed = Vec::new();
+            let mut messages = 0;
             let mut next = Some(first);
             while let Some(cmd) = next.take() {
                 match cmd {
@@ -105,7 +139,10 @@ impl Shard {
                             admission,
                         });
                     }
-                    Cmd::Message { conn, text } => events.push(Event::Message { conn, text }),
+                    Cmd::Message { conn, text } => {
+                        messages += 1;
+                        events.push(Event::Message { conn, text });
+                    }
                     Cmd::Close { conn } => {
                         closed.push(conn);
                         events.push(Event::Closed(conn));
@@ -116,6 +153,7 @@ impl Shard {
                     next = self.rx.try_recv().ok();
                 }
             }
+            self.backlog.taken(messages, self.backlog_limit);
             if !events.is_empty() {
                 self.call(|engine, now| engine.handle(now, events));
             }
@@ -190,6 +228,7 @@ impl Shard {
                 match outbox.push(o.text) {
                     Pushed::Queued => {}
                     Pushed::Overflow => self.metrics.reject(Reject::SlowReader),
+                    Pushed::Dropped => self.metrics.reject(Reject::QueueFull),
                     Pushed::Closed => {}
                 }
             }
@@ -253,27 +292,37 @@ pub fn shard_index(info_hash: &InfoHash, shards: usize) -> usize {
 /// The shards of one host.
 pub struct ShardPool {
     senders: Vec<Sender<Cmd>>,
+    backlogs: Vec<Arc<Backlog>>,
+    backlog_limit: usize,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
     current: std::sync::RwLock<Arc<dyn EngineFactory>>,
     reload_lock: tokio::sync::Mutex<()>,
 }
 
 impl ShardPool {
-    /// Starts `count` shards, each with a fresh instance from `factory`.
+    /// Starts `count` shards, each with a fresh instance from `factory`; connections pause
+    /// reading while a shard has `backlog_limit` messages waiting (see [`Self::poll_room`]).
     pub fn start(
         count: usize,
         factory: Arc<dyn EngineFactory>,
         metrics: Arc<Metrics>,
         expire_interval: Duration,
+        backlog_limit: usize,
     ) -> Result<Self, EngineError> {
         let mut senders = Vec::with_capacity(count);
         let mut threads = Vec::with_capacity(count);
+        let mut backlogs = Vec::with_capacity(count);
+        let backlog_limit = backlog_limit.max(1);
         for index in 0..count {
             let engine = factory.create(seed(index))?;
             let (tx, rx) = crossbeam_channel::unbounded();
+            let backlog = Arc::new(Backlog::default());
+            backlogs.push(backlog.clone());
             let shard = Shard {
                 index,
                 rx,
+                backlog,
+                backlog_limit,
                 factory: factory.clone(),
                 engine: Some(engine),
                 conns: HashMap::new(),
@@ -289,6 +338,8 @@ impl ShardPool {
         }
         Ok(Self {
             senders,
+            backlogs,
+            backlog_limit,
             threads: std::sync::Mutex::new(threads),
             current: std::sync::RwLock::new(factory),
             reload_lock: tokio::sync::Mutex::new(()),
@@ -340,7 +391,31 @@ impl ShardPool {
     }
 
     pub fn message(&self, shard: usize, conn: ConnId, text: String) {
+        self.backlogs[shard].queued.fetch_add(1, Relaxed);
         self.send(shard, Cmd::Message { conn, text });
+    }
+
+    /// Ready while every shard has room for more messages; otherwise registers the task to be
+    /// woken when the full ones have taken some. A connection reads its socket only when this
+    /// is ready, so a shard that falls behind slows its senders down (through TCP) instead of
+    /// queueing without bound.
+    pub fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        for backlog in &self.backlogs {
+            if backlog.queued.load(Acquire) >= self.backlog_limit {
+                let mut waiters = backlog.waiters();
+                // Checked again under the lock: the shard may have made room in between.
+                if backlog.queued.load(Acquire) >= self.backlog_limit {
+                    waiters.push(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// Messages waiting for the shards, summed (for `/metrics`).
+    pub fn backlog(&self) -> usize {
+        self.backlogs.iter().map(|b| b.queued.load(Relaxed)).sum()
     }
 
     pub fn close(&self, shard: usize, conn: ConnId) {

@@ -292,3 +292,68 @@ async fn health_metrics_and_stats_endpoints() {
     assert_eq!(stats["peers"], 1);
     edge.shutdown().await;
 }
+
+/// The tracker answers at `/` as well as `/announce` by default (aquatic's load tester and many
+/// public trackers use the bare host); peers on either path share the swarms.
+#[tokio::test]
+async fn the_tracker_is_served_at_the_root_and_at_announce() {
+    let edge = start(config(Native)).await;
+    let addr = edge.local_addr();
+    assert_eq!(edge.announce_url(), format!("ws://{addr}/announce"));
+    let ih = id_n(21, 1);
+    let (pa, pb) = (id_n(22, 1), id_n(22, 2));
+    let mut root = Client::connect(&format!("ws://{addr}/")).await;
+    let mut bare = Client::connect(&format!("ws://{addr}")).await;
+    let mut named = Client::connect(&edge.announce_url()).await;
+    root.send(announce(&ih, &pb, &[])).await;
+    assert_eq!(root.recv_until(is_announce_reply).await["info_hash"], ih.as_str());
+    let offer_id = id_n(23, 1);
+    named.send(announce(&ih, &pa, &[&offer_id])).await;
+    let offer = root.recv_until(|v| v.get("offer").is_some()).await;
+    assert_eq!(offer["peer_id"], pa.as_str());
+    bare.send(announce(&id_n(21, 2), &id_n(22, 3), &[])).await;
+    bare.recv_until(is_announce_reply).await;
+    // Plain HTTP at `/` is told to upgrade, like at `/announce`.
+    let (status, _) = http_get(&format!("http://{addr}/")).await;
+    assert_eq!(status, 426);
+    edge.shutdown().await;
+}
+
+#[tokio::test]
+async fn tracker_paths_choose_where_the_tracker_answers() {
+    let mut config = config(Native);
+    config.tracker_paths = vec!["/tracker/v1".into()];
+    let edge = start(config).await;
+    let addr = edge.local_addr();
+    assert_eq!(edge.announce_url(), format!("ws://{addr}/tracker/v1"));
+    let mut a = Client::connect(&edge.announce_url()).await;
+    a.send(announce(&id_n(24, 1), &id_n(24, 2), &[])).await;
+    a.recv_until(is_announce_reply).await;
+    for other in ["/", "/announce"] {
+        let Err(err) = tokio_tungstenite::connect_async(format!("ws://{addr}{other}")).await
+        else {
+            panic!("{other}: no tracker there, yet the upgrade succeeded");
+        };
+        assert!(
+            matches!(&err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 404),
+            "{other}: {err:?}"
+        );
+    }
+    let (status, _) = http_get(&format!("http://{addr}/health")).await;
+    assert_eq!(status, 200);
+    edge.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_tracker_paths_are_refused_at_start() {
+    for paths in [vec![], vec!["/metrics".to_string()], vec!["announce".to_string()]] {
+        let mut config = config(Native);
+        config.tracker_paths = paths.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let err = meshcdn_edge::serve(config, listener)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{paths:?} must be refused"));
+        assert!(err.to_string().contains("tracker_paths"), "{err}");
+    }
+}

@@ -35,6 +35,10 @@ pub struct Bootstrap {
     /// DASH only: URL of the hash document, relative to the MPD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashes: Option<String>,
+    /// STUN/TURN servers (`RTCIceServer` shape; TURN credentials expire with `token`). Absent when
+    /// the origin configures none: the client then uses its default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ice: Option<Vec<crate::ice::IceServer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +60,46 @@ impl Bootstrap {
     pub fn decode(value: &str) -> Result<Self, BootstrapError> {
         let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value)?;
         Ok(serde_json::from_slice(&json)?)
+    }
+}
+
+/// Caps how long caches (CDN, browser) may keep a response carrying a bootstrap to `max_secs`:
+/// `max-age` and `s-maxage` above it are lowered, and `max-age=<max_secs>` is added when the
+/// response names neither. Other directives pass through. Used so a cached manifest never hands
+/// out a token or TURN credentials that expire before a viewer can use them.
+pub fn cap_cache_lifetime(headers: &mut http::HeaderMap, max_secs: u64) {
+    let old: Vec<String> = headers
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+        .collect();
+    let mut capped = false;
+    let mut out: Vec<String> = old
+        .into_iter()
+        .map(|d| {
+            let lower = d.to_ascii_lowercase();
+            for name in ["max-age", "s-maxage"] {
+                if let Some(v) = lower
+                    .strip_prefix(name)
+                    .and_then(|r| r.trim_start().strip_prefix('='))
+                {
+                    capped = true;
+                    let secs = v.trim().trim_matches('"').parse::<u64>().unwrap_or(0);
+                    return format!("{name}={}", secs.min(max_secs));
+                }
+            }
+            d
+        })
+        .collect();
+    if !capped {
+        out.push(format!("max-age={max_secs}"));
+    }
+    // Only ASCII tokens and numbers: a valid header value.
+    if let Ok(v) = http::HeaderValue::from_str(&out.join(", ")) {
+        headers.insert(http::header::CACHE_CONTROL, v);
     }
 }
 
@@ -95,6 +139,11 @@ mod tests {
             swarms: [("360p/index.m3u8".to_string(), "ab".repeat(20))].into(),
             integrity: INTEGRITY_HLS.into(),
             hashes: None,
+            ice: Some(vec![crate::ice::IceServer {
+                urls: vec!["turn:t.example:3478".into()],
+                username: Some("1800000000:ab".into()),
+                credential: Some("c2VjcmV0".into()),
+            }]),
         };
         let enc = b.encode();
         assert!(
@@ -103,9 +152,57 @@ mod tests {
         );
         assert_eq!(Bootstrap::decode(&enc).unwrap(), b);
         assert!(Bootstrap::decode("!!!").is_err());
+        let without_ice = Bootstrap {
+            ice: None,
+            ..b.clone()
+        };
+        assert!(
+            !String::from_utf8(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(without_ice.encode())
+                    .unwrap()
+            )
+            .unwrap()
+            .contains("ice")
+        );
+        assert_eq!(
+            Bootstrap::decode(&without_ice.encode()).unwrap(),
+            without_ice
+        );
         assert!(
             Bootstrap::decode("e30").is_err(),
             "`{{}}` lacks the required fields"
+        );
+    }
+
+    #[test]
+    fn cache_lifetime_is_capped() {
+        let capped = |cc: Option<&str>, max: u64| {
+            let mut h = http::HeaderMap::new();
+            if let Some(cc) = cc {
+                h.insert(http::header::CACHE_CONTROL, cc.parse().unwrap());
+            }
+            cap_cache_lifetime(&mut h, max);
+            h.get(http::header::CACHE_CONTROL)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            capped(Some("public, max-age=3600"), 300),
+            "public, max-age=300"
+        );
+        assert_eq!(
+            capped(Some("max-age=2, s-maxage=7200"), 300),
+            "max-age=2, s-maxage=300"
+        );
+        assert_eq!(capped(Some("no-cache"), 300), "no-cache, max-age=300");
+        assert_eq!(capped(None, 60), "max-age=60");
+        assert_eq!(
+            capped(Some("Max-Age=junk"), 60),
+            "max-age=0",
+            "unparsable: not cached"
         );
     }
 

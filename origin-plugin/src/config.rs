@@ -51,6 +51,12 @@ pub struct OriginConfig {
     pub upstream_timeouts: UpstreamTimeouts,
     pub tokens: TokenConfig,
     pub cors: CorsConfig,
+    /// STUN/TURN servers for viewers, sent in the bootstrap (`None`: the client's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ice: Option<crate::ice::IceConfig>,
+    /// Longest wait on `SIGTERM` for requests in flight (segments being streamed) before the
+    /// proxy exits, in seconds; keep it below Kubernetes' `terminationGracePeriodSeconds`.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for OriginConfig {
@@ -67,6 +73,8 @@ impl Default for OriginConfig {
             upstream_timeouts: UpstreamTimeouts::default(),
             tokens: TokenConfig::default(),
             cors: CorsConfig::default(),
+            ice: None,
+            shutdown_grace_secs: 20,
         }
     }
 }
@@ -275,6 +283,9 @@ impl OriginConfig {
                 self.tokens.viewer_header
             ))
         })?;
+        if let Some(ice) = &self.ice {
+            ice.validate()?;
+        }
         Ok(())
     }
 

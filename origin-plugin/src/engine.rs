@@ -123,8 +123,13 @@ impl EngineBuilder {
             .unwrap_or_else(|| Box::new(StaticTrackers(self.config.trackers.clone())));
         MeshEngine {
             inner: Arc::new(Inner {
-                config: self.config,
                 trackers,
+                ice: self
+                    .config
+                    .ice
+                    .as_ref()
+                    .map(crate::ice::IceServers::from_config),
+                config: self.config,
                 issuer: self.issuer,
                 manifests,
                 hashes,
@@ -138,6 +143,7 @@ struct Inner {
     config: OriginConfig,
     trackers: Box<dyn TrackerSelector>,
     issuer: Option<SharedIssuer>,
+    ice: Option<crate::ice::IceServers>,
     manifests: Cache<String, Arc<Fetched>>,
     hashes: HashCache,
     stats: Arc<Stats>,
@@ -590,15 +596,18 @@ impl MeshEngine {
         let text = std::str::from_utf8(&fetched.body).unwrap_or_default();
         // Bootstraps (master playlists, MPDs) carry the trackers, which may depend on a header.
         let has_bootstrap = matches!(fetched.parsed, Parsed::Master(_) | Parsed::Mpd(_));
-        let result: Result<(String, bool), RewriteError> = match &fetched.parsed {
+        // (body, per viewer, longest cache lifetime of the bootstrap's credentials)
+        let result: Result<(String, bool, Option<u64>), RewriteError> = match &fetched.parsed {
             Parsed::FailOpen(reason) => Err(reason.clone()),
             Parsed::Master(renditions) => self
                 .bootstrap(parts, path, renditions, INTEGRITY_HLS, None)
-                .and_then(|(value, private)| Ok((hls::rewrite_master(text, &value)?, private))),
+                .and_then(|(value, private, cap)| {
+                    Ok((hls::rewrite_master(text, &value)?, private, cap))
+                }),
             Parsed::Media {
                 segments, hashes, ..
             } => hls::rewrite_media(text, segments, hashes)
-                .map(|s| (s, false))
+                .map(|s| (s, false, None))
                 .map_err(Into::into),
             Parsed::Mpd(info) => {
                 let file = path.rsplit('/').next().unwrap_or_default();
@@ -610,11 +619,13 @@ impl MeshEngine {
                     INTEGRITY_DASH,
                     Some(doc),
                 )
-                .and_then(|(value, private)| Ok((dash::rewrite_mpd(text, &value)?, private)))
+                .and_then(|(value, private, cap)| {
+                    Ok((dash::rewrite_mpd(text, &value)?, private, cap))
+                })
             }
         };
         match result {
-            Ok((body, private)) => {
+            Ok((body, private, cache_cap)) => {
                 bump(&self.inner.stats.manifests_rewritten);
                 let mut headers = fetched.headers.clone();
                 // The bytes changed: the upstream validator no longer describes them.
@@ -624,6 +635,9 @@ impl MeshEngine {
                         header::CACHE_CONTROL,
                         HeaderValue::from_static("private, no-store"),
                     );
+                }
+                if let Some(secs) = cache_cap {
+                    crate::bootstrap::cap_cache_lifetime(&mut headers, secs);
                 }
                 if has_bootstrap && let Some(name) = self.inner.trackers.vary() {
                     add_vary(&mut headers, name);
@@ -638,7 +652,8 @@ impl MeshEngine {
         }
     }
 
-    /// The encoded bootstrap for a manifest, and whether it is per viewer (not cacheable).
+    /// The encoded bootstrap for a manifest, whether it is per viewer (not cacheable), and how long
+    /// caches may keep it at most (when it carries TURN credentials).
     fn bootstrap(
         &self,
         parts: &Parts,
@@ -646,49 +661,56 @@ impl MeshEngine {
         renditions: &[String],
         integrity: &str,
         hashes: Option<String>,
-    ) -> Result<(String, bool), RewriteError> {
+    ) -> Result<(String, bool, Option<u64>), RewriteError> {
         let content = self.inner.config.content_id_for(path);
         let trackers = self.inner.trackers.trackers_for(parts, &content);
+        let now = now_secs();
         let (token, private) = match self.issuer() {
             None => (None, false),
-            Some(issuer) => {
-                let now = now_secs();
-                match issuer.config().scope {
-                    TokenScope::Shared => (Some(issuer.issue_shared(&content, now)?.token), false),
-                    TokenScope::PerViewer => {
-                        let viewer = parts
-                            .headers
-                            .get(issuer.config().viewer_header.as_str())
-                            .and_then(|v| v.to_str().ok())
-                            .filter(|v| !v.is_empty() && v.len() <= 128)
-                            .map(str::to_string)
-                            .unwrap_or_else(random_viewer_id);
-                        (
-                            Some(
-                                issuer
-                                    .issue(&content, issuer.config().ttl_secs, Some(viewer), now)?
-                                    .token,
-                            ),
-                            true,
-                        )
-                    }
+            Some(issuer) => match issuer.config().scope {
+                TokenScope::Shared => (Some(issuer.issue_shared(&content, now)?), false),
+                TokenScope::PerViewer => {
+                    let viewer = parts
+                        .headers
+                        .get(issuer.config().viewer_header.as_str())
+                        .and_then(|v| v.to_str().ok())
+                        .filter(|v| !v.is_empty() && v.len() <= 128)
+                        .map(str::to_string)
+                        .unwrap_or_else(random_viewer_id);
+                    (
+                        Some(issuer.issue(
+                            &content,
+                            issuer.config().ttl_secs,
+                            Some(viewer),
+                            now,
+                        )?),
+                        true,
+                    )
                 }
-            }
+            },
         };
         let swarms: BTreeMap<String, String> = renditions
             .iter()
             .map(|r| (r.clone(), swarm_id(&content, r).to_hex()))
             .collect();
+        let (ice, cache_cap) = crate::ice::bootstrap_ice(
+            self.inner.ice.as_ref(),
+            &self.inner.config.tokens,
+            &content,
+            token.as_ref(),
+            now,
+        );
         let bootstrap = Bootstrap {
             v: 1,
             content,
             trackers,
-            token,
+            token: token.map(|t| t.token),
             swarms,
             integrity: integrity.into(),
             hashes,
+            ice,
         };
-        Ok((bootstrap.encode(), private))
+        Ok((bootstrap.encode(), private, cache_cap.filter(|_| !private)))
     }
 
     async fn serve_hash_doc(

@@ -14,6 +14,7 @@ pub mod dash;
 pub mod engine;
 pub mod hashes;
 pub mod hls;
+pub mod ice;
 pub mod proxy;
 pub mod rewrite;
 pub mod stats;

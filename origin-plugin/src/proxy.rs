@@ -386,12 +386,98 @@ pub fn local_dir_router(dir: impl AsRef<Path>, engine: MeshEngine) -> Router {
     with_token_routes(files, &engine).layer(cors)
 }
 
-/// Runs the reverse proxy until Ctrl-C.
+/// Body of `GET /health/ready` (200 when `ready`, else 503); `GET /health/live` answers 200
+/// while the process serves. Served by [`serve_with_shutdown`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Readiness {
+    pub ready: bool,
+    pub draining: bool,
+    pub upstream_configured: bool,
+    /// Signing keys are loaded, or none are configured (open mode).
+    pub keys_loaded: bool,
+    /// Why not ready (empty when ready).
+    pub reasons: Vec<String>,
+}
+
+impl Readiness {
+    /// The verdict: an upstream to proxy, the configured keys loaded, not draining.
+    pub fn judge(draining: bool, upstream_configured: bool, keys_wanted: bool, keys_loaded: bool) -> Self {
+        let keys_loaded = keys_loaded || !keys_wanted;
+        let mut reasons = Vec::new();
+        if draining {
+            reasons.push("draining (shutting down)".to_owned());
+        }
+        if !upstream_configured {
+            reasons.push("no upstream configured".to_owned());
+        }
+        if !keys_loaded {
+            reasons.push("signing keys not loaded".to_owned());
+        }
+        Self {
+            ready: reasons.is_empty(),
+            draining,
+            upstream_configured,
+            keys_loaded,
+            reasons,
+        }
+    }
+}
+
+/// `GET /health/live` and `GET /health/ready` (Kubernetes probes) around the proxy's engine and
+/// its draining flag.
+pub fn probe_routes(engine: MeshEngine, draining: Arc<std::sync::atomic::AtomicBool>) -> Router {
+    async fn live() -> axum::Json<serde_json::Value> {
+        axum::Json(serde_json::json!({ "status": "live" }))
+    }
+    async fn ready(
+        State((engine, draining)): State<(MeshEngine, Arc<std::sync::atomic::AtomicBool>)>,
+    ) -> (http::StatusCode, axum::Json<Readiness>) {
+        let readiness = Readiness::judge(
+            draining.load(std::sync::atomic::Ordering::Relaxed),
+            engine.config().upstream.is_some(),
+            engine.config().keys_dir.is_some(),
+            engine.issuer().is_some(),
+        );
+        let status = if readiness.ready {
+            http::StatusCode::OK
+        } else {
+            http::StatusCode::SERVICE_UNAVAILABLE
+        };
+        (status, axum::Json(readiness))
+    }
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .with_state((engine, draining))
+}
+
+/// Runs the reverse proxy on `config.listen` until Ctrl-C.
 pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
-    let (router, _engine) = build_proxy(config)?;
-    let listener = tokio::net::TcpListener::bind(&config.listen)
+    let listener = bind(config).await?;
+    serve_with_shutdown(config, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// Binds `config.listen`.
+pub async fn bind(config: &OriginConfig) -> Result<tokio::net::TcpListener, OriginError> {
+    tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|e| OriginError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+        .map_err(|e| OriginError::Io(format!("cannot listen on {}: {e}", config.listen)))
+}
+
+/// Runs the reverse proxy on `listener` until `shutdown` resolves, then drains: readiness turns
+/// 503, the listener closes, requests in flight finish (at most `shutdown_grace_secs`), and it
+/// returns.
+pub async fn serve_with_shutdown(
+    config: &OriginConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), OriginError> {
+    let (router, engine) = build_proxy(config)?;
+    let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let router = probe_routes(engine, draining.clone()).merge(router);
     let addr = listener
         .local_addr()
         .map_err(|e| OriginError::Io(e.to_string()))?;
@@ -402,12 +488,28 @@ pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+    let (fired, signalled) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            draining.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = fired.send(());
         })
-        .await
-        .map_err(|e| OriginError::Io(e.to_string()))
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result.map_err(|e| OriginError::Io(e.to_string())),
+        _ = signalled => {}
+    }
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    tracing::info!(grace_secs = grace.as_secs(), "draining: finishing requests in flight");
+    match tokio::time::timeout(grace, server).await {
+        Ok(result) => result.map_err(|e| OriginError::Io(e.to_string())),
+        Err(_) => {
+            tracing::warn!("grace period over; closing the requests still in flight");
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -440,6 +542,18 @@ mod tests {
             None
         );
         assert_eq!(up.local_path(&url("http://cdn.example/origin/b.ts")), None);
+    }
+
+    #[test]
+    fn ready_with_an_upstream_and_the_configured_keys_until_draining() {
+        assert!(Readiness::judge(false, true, true, true).ready);
+        assert!(Readiness::judge(false, true, false, false).ready, "open mode needs no keys");
+        let draining = Readiness::judge(true, true, true, true);
+        assert!(!draining.ready && draining.draining);
+        assert_eq!(draining.reasons, ["draining (shutting down)"]);
+        let no_keys = Readiness::judge(false, true, true, false);
+        assert!(!no_keys.ready && !no_keys.keys_loaded);
+        assert_eq!(Readiness::judge(false, false, false, false).reasons, ["no upstream configured"]);
     }
 
     #[test]

@@ -92,11 +92,17 @@ pub async fn run(args: EdgeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
     let edge = meshcdn_edge::serve(config, listener).await?;
     eprintln!("meshcdn edge: tracker at {}", edge.announce_url());
-    tokio::signal::ctrl_c()
+    let signal = meshcdn_edge::lifecycle::terminated()
         .await
-        .context("waiting for Ctrl-C")?;
-    edge.shutdown().await;
+        .context("waiting for SIGTERM or SIGINT")?;
+    tracing::info!(signal, grace_secs = grace.as_secs(), "draining");
+    let report = edge.drain(grace).await;
+    eprintln!(
+        "meshcdn edge: drained ({} peers told to reconnect elsewhere, {} still connected after {} ms)",
+        report.closed, report.remaining, report.waited_ms
+    );
     Ok(())
 }

@@ -60,6 +60,18 @@ pub async fn run(args: OriginArgs) -> anyhow::Result<()> {
     if config.trackers.is_empty() && config.placement_file.is_none() {
         tracing::warn!("no --tracker or --placement given: bootstraps will list no trackers");
     }
-    meshcdn_origin::proxy::serve(&config).await?;
+    let listener = meshcdn_origin::proxy::bind(&config).await?;
+    eprintln!("meshcdn origin: listening on http://{}", listener.local_addr()?);
+    meshcdn_origin::proxy::serve_with_shutdown(&config, listener, async {
+        match meshcdn_edge::lifecycle::terminated().await {
+            Ok(signal) => tracing::info!(signal, "meshcdn origin: shutting down"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot wait for SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    })
+    .await?;
+    eprintln!("meshcdn origin: stopped");
     Ok(())
 }

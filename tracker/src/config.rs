@@ -39,12 +39,18 @@ pub struct TrackerConfig {
     pub max_message_bytes: usize,
     /// Pending offers kept, tracker-wide; the oldest are dropped beyond it. Each costs about
     /// 320 bytes (docs/benchmarks/tracker.md), so the default bounds the table near 85 MB; the
-    /// links table has the same bound.
+    /// links table has the same bound. The edge host treats it as the host's bound and splits
+    /// it between its shards.
     pub max_pending_offers: usize,
     /// Swarms one connection may announce to.
     pub max_swarms_per_conn: usize,
     /// Swarms in one scrape (request list or scrape-all response).
     pub max_scrape: usize,
+    /// Never relay an offer between two peers that already have an offer pending or a live link
+    /// between them (`true`, the default: a second offer would only open a duplicate
+    /// connection). `false` relays like aquatic_ws and bittorrent-tracker do, to any eligible
+    /// peer: for benchmarks that compare the same work.
+    pub offer_dedupe: bool,
 }
 
 impl Default for TrackerConfig {
@@ -60,6 +66,7 @@ impl Default for TrackerConfig {
             max_pending_offers: 262_144,
             max_swarms_per_conn: 64,
             max_scrape: 1000,
+            offer_dedupe: true,
         }
     }
 }

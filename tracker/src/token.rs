@@ -189,6 +189,11 @@ impl Verifier {
     }
 
     /// Checks signature, `kid`, `iss`, `aud`, `exp` and `nbf` (with leeway) at `now_ms`.
+    /// Number of verification keys (key ids) loaded.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
     pub fn verify(&self, token: &str, now_ms: u64) -> Result<SwarmClaims, TokenError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;

@@ -453,6 +453,19 @@ impl Tracker {
         }
     }
 
+    /// A client reported that its connection with the other peer failed or closed: the newest
+    /// link between them goes now (with its load on both), so the pair can be offered again.
+    /// Scans the links from the newest end: reports come seconds after the answer, so the link is
+    /// near the back, and reports are rare and capped per announce.
+    fn forget_link(&mut self, a: PeerKey, b: PeerKey) {
+        let k = pair(a, b);
+        if let Some(i) = self.links.iter().rposition(|l| pair(l.a.key, l.b.key) == k)
+            && let Some(link) = self.links.remove(i)
+        {
+            self.drop_link(link);
+        }
+    }
+
     fn unpair(&mut self, a: PeerKey, b: PeerKey) {
         let k = pair(a, b);
         if let Some(n) = self.pairs.get_mut(&k) {
@@ -560,6 +573,16 @@ impl Tracker {
         };
         let sender_peer_id = peer.peer_id;
         self.send_announce_response(conn, ih);
+        for failed in &req.ext.failed {
+            let other = self
+                .swarms
+                .get(&ih)
+                .and_then(|s| s.slot_of(failed).and_then(|slot| s.get(slot)))
+                .map(|p| p.key);
+            if let Some(other) = other {
+                self.forget_link(sender.key, other);
+            }
+        }
 
         let n = req
             .offers
@@ -571,9 +594,10 @@ impl Tracker {
                 break;
             };
             let pairs = &self.pairs;
+            let dedupe = self.config.offer_dedupe;
             let cap = u32::from(self.config.max_peers_per_viewer);
             let Some(to) = swarm.pick(sender, cap, &mut self.rng, |a, b| {
-                pairs.contains_key(&pair(a, b))
+                dedupe && pairs.contains_key(&pair(a, b))
             }) else {
                 break; // nobody eligible is left for this sender
             };

@@ -222,8 +222,32 @@ fn a_peer_holding_an_offer_from_the_sender_is_skipped() {
     assert!(offer_recipients(&s.send(2, &announce(ih(7), pid(2), &[oid(2, 2)]))).is_empty());
 }
 
+#[test]
+fn without_offer_dedupe_every_offer_is_relayed_and_each_answer_matches_its_own() {
+    let mut s = sim_pair_with(TrackerConfig {
+        offer_dedupe: false,
+        ..Default::default()
+    });
+    // Peer 1 holds an offer from 2 and still gets the next ones, as from aquatic_ws.
+    let out = s.send(2, &announce(ih(7), pid(2), &[oid(2, 1), oid(2, 2)]));
+    assert_eq!(offer_recipients(&out), vec![1, 1]);
+    for k in 0..3 {
+        let out = s.send(1, &answer(ih(7), pid(1), pid(2), oid(2, k)));
+        assert_eq!(out.len(), 1, "answer to offer {k} is relayed");
+    }
+    // Each pending offer was consumed once: a second answer to the same offer is refused.
+    let again = s.send(1, &answer(ih(7), pid(1), pid(2), oid(2, 1)));
+    assert_eq!(again.len(), 1);
+    assert!(again[0].1.get("failure reason").is_some(), "{again:?}");
+    assert_eq!(s.t.stats().pending_offers, 0);
+}
+
 fn sim_pair() -> Sim {
-    let mut s = Sim::new(TrackerConfig::default(), 3);
+    sim_pair_with(TrackerConfig::default())
+}
+
+fn sim_pair_with(config: TrackerConfig) -> Sim {
+    let mut s = Sim::new(config, 3);
     s.join(1, NetworkFacts::default(), ih(7));
     s.open(2, NetworkFacts::default());
     assert_eq!(

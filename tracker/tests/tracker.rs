@@ -445,3 +445,56 @@ fn session_descriptions_are_forwarded_verbatim() {
         relayed.text
     );
 }
+
+/// An announce of `peer` carrying `offers` and `meshcdn.failed`.
+fn announce_failed(
+    info_hash: meshcdn_tracker::InfoHash,
+    peer: PeerId,
+    offers: &[meshcdn_tracker::OfferId],
+    failed: Value,
+) -> String {
+    let mut v: Value = serde_json::from_str(&announce(info_hash, peer, offers)).unwrap();
+    v["meshcdn"] = json!({ "failed": failed });
+    v.to_string()
+}
+
+#[test]
+fn a_reported_failed_connection_frees_the_pair_at_once() {
+    let mut s = sim();
+    s.join(1, NetworkFacts::default(), ih(1));
+    s.open(2, NetworkFacts::default());
+    let out = s.send(2, &announce(ih(1), pid(2), &[oid(2, 0)]));
+    assert_eq!(offer_recipients(&out), vec![1]);
+    s.send(1, &answer(ih(1), pid(1), pid(2), oid(2, 0)));
+    // Linked now: a second offer from 2 finds nobody (1 is its only other peer).
+    let out = s.send(2, &announce(ih(1), pid(2), &[oid(2, 1)]));
+    assert!(offer_recipients(&out).is_empty(), "{out:?}");
+    // 2 reports that its connection with 1 failed: the next offer reaches 1 again, long before link_timeout_ms.
+    let out = s.send(
+        2,
+        &announce_failed(
+            ih(1),
+            pid(2),
+            &[oid(2, 2)],
+            json!([pid(1).to_binary_string()]),
+        ),
+    );
+    assert_eq!(offer_recipients(&out), vec![1], "{out:?}");
+    // Unknown peers in the report are ignored; a malformed id or too long a list fails the frame.
+    let out = s.send(
+        2,
+        &announce_failed(ih(1), pid(2), &[], json!([pid(9).to_binary_string()])),
+    );
+    assert!(failure(&out).is_none(), "{out:?}");
+    let out = s.send(2, &announce_failed(ih(1), pid(2), &[], json!(["short"])));
+    assert!(
+        failure(&out).is_some_and(|f| f.contains("meshcdn.failed")),
+        "{out:?}"
+    );
+    let many: Vec<String> = (0..33).map(|i| pid(100 + i).to_binary_string()).collect();
+    let out = s.send(2, &announce_failed(ih(1), pid(2), &[], json!(many)));
+    assert!(
+        failure(&out).is_some_and(|f| f.contains("at most 32")),
+        "{out:?}"
+    );
+}

@@ -17,6 +17,36 @@ export interface Bootstrap {
   /** Variant URI exactly as in the master playlist -> info_hash (40 hex). */
   swarms: Record<string, string>;
   integrity: "sha256-tags";
+  /**
+   * STUN/TURN servers configured at the origin (`RTCIceServer` shape; TURN credentials expire with
+   * `token`). Absent when the origin configures none: the client then uses DEFAULT_ICE_SERVERS.
+   */
+  ice?: RTCIceServer[];
+}
+
+const ICE_URL = /^(stun|stuns|turn|turns):[^\s/][^\s]*$/;
+
+/** Validates the bootstrap's `ice` list (each entry an `RTCIceServer`). */
+function parseIce(value: unknown): RTCIceServer[] {
+  if (!Array.isArray(value)) throw new BootstrapError("`ice` must be an array");
+  return value.map((entry, i) => {
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new BootstrapError(`ice[${i}] must be an object`);
+    const e = entry as Record<string, unknown>;
+    const urls = typeof e.urls === "string" ? [e.urls] : e.urls;
+    if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === "string" && ICE_URL.test(u))) {
+      throw new BootstrapError(`ice[${i}].urls must be stun:/stuns:/turn:/turns: URLs`);
+    }
+    const server: RTCIceServer = { urls: urls as string[] };
+    for (const k of ["username", "credential"] as const) {
+      if (e[k] === undefined) continue;
+      if (typeof e[k] !== "string") throw new BootstrapError(`ice[${i}].${k} must be a string`);
+      server[k] = e[k] as string;
+    }
+    if ((urls as string[]).some((u) => u.startsWith("turn")) && (server.username === undefined || server.credential === undefined)) {
+      throw new BootstrapError(`ice[${i}]: a TURN server needs username and credential`);
+    }
+    return server;
+  });
 }
 
 function base64UrlDecode(s: string): string {
@@ -61,7 +91,9 @@ export function parseBootstrap(value: string): Bootstrap {
     swarms[uri] = hash;
   }
   if (o.integrity !== "sha256-tags") throw new BootstrapError(`unsupported integrity ${JSON.stringify(o.integrity)}`);
-  return { v: 1, content: o.content, trackers: o.trackers as string[], token: (o.token as string | null) ?? null, swarms, integrity: "sha256-tags" };
+  const out: Bootstrap = { v: 1, content: o.content, trackers: o.trackers as string[], token: (o.token as string | null) ?? null, swarms, integrity: "sha256-tags" };
+  if (o.ice !== undefined) out.ice = parseIce(o.ice);
+  return out;
 }
 
 /** Encodes a bootstrap the way the origin plugin does (used by tests and tools). */

@@ -19,8 +19,12 @@ export interface CoreConfig {
   offerTimeoutMs: number;
   /** ICE gathering (offers and answers are sent with all candidates) is cut off after this long. @default 5000 */
   iceGatheringTimeoutMs: number;
-  /** STUN/TURN servers for RTCPeerConnection. Empty works on one network (and in tests). @default [] */
-  iceServers: RTCIceServer[];
+  /**
+   * STUN/TURN servers for RTCPeerConnection, overriding the ones the origin puts in the bootstrap
+   * (`ice`). null: the bootstrap's, else DEFAULT_ICE_SERVERS (a public STUN server). `[]`: none
+   * (works on one network only). @default null
+   */
+  iceServers: RTCIceServer[] | null;
   /** Re-announce at least this often even if the tracker's interval is longer. @default 60000 */
   maxAnnounceIntervalMs: number;
   /** First reconnect delay after a tracker connection fails; doubles per failure. @default 1000 */
@@ -29,8 +33,21 @@ export interface CoreConfig {
   trackerReconnectMaxMs: number;
   /** Requests in flight from us to one peer before it counts as busy. @default 2 */
   maxInFlightPerPeer: number;
-  /** Segments kept in memory to serve peers (most recent kept). @default 30 */
-  cacheMaxSegments: number;
+  /**
+   * Bytes of segments kept in memory (for the player and to serve peers); evicted behind the
+   * playhead first, for VOD the whole stream while it fits, for live what left the playlist at
+   * once. 0 = by device: 256 MiB on desktops, 64 MiB on phones. @default 0
+   */
+  storeMaxBytes: number;
+  /** The scheduler fetches segments from peers this far ahead of the playhead (media time). @default 40000 */
+  p2pWindowMs: number;
+  /** P2P downloads the scheduler keeps in flight at once (across peers). @default 3 */
+  maxP2PDownloads: number;
+  /**
+   * The player's own forward buffer is capped at this (hls.js `maxBufferLength`), so the scheduler,
+   * not the player, decides what is fetched ahead; 0 leaves the player's setting. @default 12000
+   */
+  playerBufferMs: number;
   /** A peer claiming a segment larger than this is dropped and banned. @default 52428800 (50 MiB) */
   maxSegmentBytes: number;
   /** Upload rate cap across all peers, bytes per second; 0 = no cap. @default 0 */
@@ -61,12 +78,15 @@ export const DEFAULT_CONFIG: CoreConfig = {
   offersPerAnnounce: 5,
   offerTimeoutMs: 30_000,
   iceGatheringTimeoutMs: 5000,
-  iceServers: [],
+  iceServers: null,
   maxAnnounceIntervalMs: 60_000,
   trackerReconnectMinMs: 1000,
   trackerReconnectMaxMs: 30_000,
   maxInFlightPerPeer: 2,
-  cacheMaxSegments: 30,
+  storeMaxBytes: 0,
+  p2pWindowMs: 40_000,
+  maxP2PDownloads: 3,
+  playerBufferMs: 12_000,
   maxSegmentBytes: 50 * 1024 * 1024,
   uploadRateLimitBytesPerSec: 0,
   uploadChunkBytes: 64 * 1024,
@@ -91,6 +111,9 @@ export function resolveConfig(input: CoreConfigInput = {}): CoreConfig {
     }
     const def = (DEFAULT_CONFIG as unknown as Record<string, unknown>)[k];
     if (typeof def === "number" && (typeof v !== "number" || !(v >= 0))) throw new TypeError(`meshcdn: "${k}" must be a number >= 0`);
+    if (k === "iceServers" && v !== null && !(Array.isArray(v) && v.every((x) => typeof x === "object" && x !== null && (typeof x.urls === "string" || Array.isArray(x.urls))))) {
+      throw new TypeError('meshcdn: "iceServers" must be null or an array of RTCIceServer ({ urls, username?, credential? })');
+    }
     if (k === "getToken" && v !== null && typeof v !== "function") throw new TypeError('meshcdn: "getToken" must be a function returning a Promise of the token');
     (out as unknown as Record<string, unknown>)[k] = v;
   }

@@ -5,13 +5,16 @@
 import { binaryStringToHex, randomBinaryId } from "./binary-string.js";
 import { swarmForPlaylist, type Bootstrap } from "./bootstrap.js";
 import { resolveConfig, type CoreConfig, type CoreConfigInput } from "./config.js";
+import { ConnectionStats } from "./connection-stats.js";
 import { AbortedError, HttpError, type IntegrityError, type MeshCdnError, type PeerProtocolError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
-import { Swarm, type SegmentRequest } from "./swarm.js";
+import { Swarm } from "./swarm.js";
+import type { PlaybackInfo, SegmentInfo, SegmentRequest } from "./segment-loader.js";
 import { TokenBucket } from "./switcher.js";
 import type { BanReason, MeshCdnEvents, MeshCdnStats, SegmentRecord } from "./types.js";
-import { fetchTokenFromMaster, TokenKeeper } from "./token.js";
+import { fetchBootstrapFromMaster, TokenKeeper } from "./token.js";
 import { uploadOffReason, watchDeviceState, type DeviceState } from "./upload-policy.js";
+import { resolveIceServers } from "./webrtc.js";
 
 /** Swarms (renditions) kept connected at once; ABR switches make the older ones idle. */
 const MAX_SWARMS = 2;
@@ -46,6 +49,9 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   private readonly totals = { httpBytes: 0, p2pBytes: 0, uploadedBytes: 0, integrityFailures: 0, tokenRefreshes: 0 };
   private readonly records: SegmentRecord[] = [];
   private trackerUp = new Map<string, boolean>();
+  /** The ICE servers of the latest bootstrap (replaced when a token refresh brings a new one). */
+  private bootstrapIce: RTCIceServer[] | undefined;
+  private readonly connections = new ConnectionStats(() => Date.now());
 
   constructor(config: CoreConfigInput = {}) {
     super();
@@ -66,6 +72,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     this.tokens?.stop();
     this.tokens = null;
     this.bootstrap = bootstrap;
+    this.bootstrapIce = bootstrap?.ice;
     this.masterUrl = masterUrl;
     if (bootstrap?.token) this.tokens = this.keepTokenFresh(bootstrap.token, masterUrl);
   }
@@ -73,7 +80,14 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   private keepTokenFresh(initial: string, masterUrl: string): TokenKeeper {
     const getToken = this.config.getToken;
     const keeper = new TokenKeeper(initial, {
-      fetchToken: getToken ?? (() => fetchTokenFromMaster(masterUrl)),
+      // The master playlist's bootstrap also brings fresh TURN credentials (they expire with the token).
+      fetchToken:
+        getToken ??
+        (async () => {
+          const b = await fetchBootstrapFromMaster(masterUrl);
+          if (this.tokens === keeper) this.bootstrapIce = b.ice;
+          return b.token;
+        }),
       marginMs: this.config.tokenRefreshMarginMs,
       now: () => Date.now(),
       retryMs: Math.max(5_000, this.config.trackerReconnectMaxMs),
@@ -86,6 +100,27 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     });
     keeper.on("error", (err) => this.emit("error", err));
     return keeper;
+  }
+
+  /**
+   * Joins the swarm of a media playlist now (tracker socket, first offers), before any segment is
+   * requested: call it as soon as the player knows which rendition it starts with.
+   */
+  prepare(playlistUrl: string): void {
+    this.swarmFor(playlistUrl);
+  }
+
+  /**
+   * The media playlist's segments, on every (re)load of it: the scheduler fetches from peers
+   * within them, and live windows tell the store what no peer can ask for any more.
+   */
+  setSegments(playlistUrl: string, segments: readonly SegmentInfo[], live: boolean): void {
+    this.swarmFor(playlistUrl)?.setSegments(segments, live);
+  }
+
+  /** Where playback is (media time): call it often (every ~250 ms and on seeks). */
+  setPlayback(p: PlaybackInfo): void {
+    for (const s of this.swarms.values()) s.setPlayback(p);
   }
 
   /** Reports a problem found outside the core (e.g. a bad bootstrap) as an `error` event. */
@@ -146,6 +181,8 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
         },
         onUploaded: (n) => (this.totals.uploadedBytes += n),
         fetch: (input, init) => globalThis.fetch(input, init),
+        iceServers: () => resolveIceServers(this.config.iceServers, this.bootstrapIce),
+        connections: this.connections,
       });
       this.swarms.set(infoHash, s);
       s.start();
@@ -221,6 +258,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
       tokenRefreshes: this.totals.tokenRefreshes,
       peerId: binaryStringToHex(this.peerId) ?? "",
       segments: this.records.map((r) => ({ ...r })),
+      connections: this.connections.totals(),
     };
   }
 

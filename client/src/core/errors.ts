@@ -13,7 +13,8 @@ export type PeerProtocolErrorReason =
   | "segment-too-large"
   | "out-of-order"
   | "unexpected-data"
-  | "not-binary";
+  | "not-binary"
+  | "bad-ranges";
 
 export class PeerProtocolError extends Error {
   readonly type = "peer-protocol" as const;

@@ -1,4 +1,9 @@
-/** SHA-256 checks of segments against the hashes the origin publishes (WebCrypto; works in browsers and node). */
+/**
+ * SHA-256 checks of segments against the hashes the origin publishes. WebCrypto when the page has
+ * it; `@noble/hashes` otherwise: `crypto.subtle` exists only in secure contexts, so a page served
+ * over plain http:// from a host other than localhost has none, and P2P must still verify there.
+ */
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -9,8 +14,14 @@ export function isSha256Hex(s: unknown): s is string {
   return typeof s === "string" && HEX64.test(s);
 }
 
-export async function sha256Hex(data: ArrayBuffer | Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", data as BufferSource));
+/** Which implementation `sha256Hex` uses here: "webcrypto" in secure contexts, else "js". */
+export function sha256Backend(): "webcrypto" | "js" {
+  return typeof globalThis.crypto?.subtle?.digest === "function" ? "webcrypto" : "js";
+}
+
+export async function sha256Hex(data: ArrayBuffer | Uint8Array, backend = sha256Backend()): Promise<string> {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  const digest = backend === "webcrypto" ? new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes as BufferSource)) : nobleSha256(bytes);
   let out = "";
   for (const b of digest) out += b.toString(16).padStart(2, "0");
   return out;

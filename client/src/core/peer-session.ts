@@ -5,7 +5,9 @@
  */
 import { PeerProtocolError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
-import { decode, encode, MAX_CHUNK_BYTES, MAX_LIST_ENTRIES, type PeerMessage } from "./protocol.js";
+import { decode, encode, MAX_CHUNK_BYTES, MAX_LIST_ENTRIES, MAX_RANGES, type PeerMessage } from "./protocol.js";
+import { GrowingSegment } from "./growing-segment.js";
+import { inRanges, toRanges, type SnRange } from "./segment-store.js";
 import type { TokenBucket } from "./switcher.js";
 
 /** The part of RTCDataChannel the session uses. */
@@ -26,7 +28,8 @@ export const MAX_UPLOADS_PER_PEER = 4;
 export interface PeerSessionDeps {
   now(): number;
   /** A verified segment we hold, or undefined. */
-  getSegment(sn: number): Uint8Array | undefined;
+  /** A verified segment we hold, one still arriving (relayed while it downloads), or undefined. */
+  getSegment(sn: number): Uint8Array | GrowingSegment | undefined;
   uploadAllowed(): boolean;
   /** Shared across peers: the upload rate cap. */
   uploadBucket: TokenBucket;
@@ -59,8 +62,15 @@ export interface Download {
   cancel(): void;
 }
 
+/** A peer's playhead and want window (protocol version 2 STATE); inclusive. */
+export interface PeerState {
+  playheadSn: number | null;
+  wantFirst: number;
+  wantLast: number;
+}
+
 export type PeerSessionEvents = {
-  /** HELLO, HAVE or FETCHING changed what we know about the peer. */
+  /** HELLO, HAVE, FETCHING or STATE changed what we know about the peer. */
   update: () => void;
   /** The peer broke the protocol; the owner drops and bans it. */
   "protocol-error": (err: PeerProtocolError) => void;
@@ -69,6 +79,7 @@ export type PeerSessionEvents = {
 
 interface DownloadState {
   sn: number;
+  startedAt: number;
   offset: number;
   buf: Uint8Array | null;
   received: number;
@@ -81,8 +92,18 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   remoteUploadEnabled = false;
   private helloSeen = false;
   private haveSeen = false;
-  remoteHave = new Set<number>();
+  /** What the peer holds (its last HAVE or HAVE_RANGES), minus what it answered ABSENT for since. */
+  private remoteRanges: SnRange[] = [];
+  private remoteAbsent = new Set<number>();
   remoteFetching = new Set<number>();
+  /** The peer's last STATE (null: a version-1 peer, or none yet). */
+  remoteState: PeerState | null = null;
+  /** The peer reads version-2 frames (its HELLO said so). */
+  remoteV2 = false;
+  /** Measured delivery rate of this peer's completed downloads (bytes per ms, moving average); 0 = unknown. */
+  throughputBytesPerMs = 0;
+  private localHave: SnRange[] | null = null;
+  private localState: PeerState | null = null;
   private nextRequestId = 1;
   private readonly downloads = new Map<number, DownloadState>();
   private readonly uploads = new Set<number>();
@@ -135,8 +156,34 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     }
   }
 
-  sendHave(sns: Iterable<number>): void {
-    this.send({ type: "have", sns: [...sns].slice(-MAX_LIST_ENTRIES) });
+  /** True when the peer's last HAVE lists `sn` (and it has not answered ABSENT for it since). */
+  remoteHas(sn: number): boolean {
+    return inRanges(this.remoteRanges, sn) && !this.remoteAbsent.has(sn);
+  }
+
+  /** Announces what we hold: ranges to a version-2 peer, the newest 4096 as a list to a version-1 peer. */
+  sendHave(ranges: readonly SnRange[]): void {
+    this.localHave = [...ranges];
+    const have = this.localHave;
+    if (this.remoteV2) {
+      this.send({ type: "have-ranges", ranges: have.slice(-MAX_RANGES).map(([a, b]) => [a, b]) });
+      return;
+    }
+    const sns: number[] = [];
+    for (let i = have.length - 1; i >= 0 && sns.length < MAX_LIST_ENTRIES; i--) {
+      const [a, b] = have[i]!;
+      for (let sn = b; sn >= a && sns.length < MAX_LIST_ENTRIES; sn--) sns.push(sn);
+    }
+    this.send({ type: "have", sns: sns.reverse() });
+  }
+
+  /** Tells a version-2 peer our playhead and want window (version-1 peers do not read STATE). */
+  sendState(state: PeerState): void {
+    const last = this.localState;
+    this.localState = state;
+    if (!this.remoteV2) return;
+    if (last && last.playheadSn === state.playheadSn && last.wantFirst === state.wantFirst && last.wantLast === state.wantLast) return;
+    this.send({ type: "state", ...state });
   }
 
   sendFetching(sns: Iterable<number>): void {
@@ -149,7 +196,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     const startedAt = this.deps.now();
     let resolve!: (o: DownloadOutcome) => void;
     const result = new Promise<DownloadOutcome>((r) => (resolve = r));
-    const st: DownloadState = { sn, offset, buf: null, received: 0, total: null, lastProgressAt: startedAt, resolve };
+    const st: DownloadState = { sn, startedAt, offset, buf: null, received: 0, total: null, lastProgressAt: startedAt, resolve };
     if (!this.isOpen) resolve({ kind: "closed" });
     else {
       this.downloads.set(requestId, st);
@@ -203,14 +250,35 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       throw e;
     }
     switch (msg.type) {
-      case "hello":
+      case "hello": {
         this.remoteUploadEnabled = msg.uploadEnabled;
         this.helloSeen = true;
+        const learnedV2 = msg.v2 && !this.remoteV2;
+        this.remoteV2 = msg.v2;
+        if (learnedV2 && this.localHave) {
+          // What we sent before we knew, again in the version-2 form.
+          this.sendHave(this.localHave);
+          const st = this.localState;
+          this.localState = null;
+          if (st) this.sendState(st);
+        }
         this.emit("update");
         break;
+      }
       case "have":
-        this.remoteHave = new Set(msg.sns);
+        this.remoteRanges = toRanges(msg.sns);
+        this.remoteAbsent.clear();
         this.haveSeen = true;
+        this.emit("update");
+        break;
+      case "have-ranges":
+        this.remoteRanges = msg.ranges;
+        this.remoteAbsent.clear();
+        this.haveSeen = true;
+        this.emit("update");
+        break;
+      case "state":
+        this.remoteState = { playheadSn: msg.playheadSn, wantFirst: msg.wantFirst, wantLast: msg.wantLast };
         this.emit("update");
         break;
       case "fetching":
@@ -227,7 +295,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
         const d = this.downloads.get(msg.requestId);
         if (d) {
           this.downloads.delete(msg.requestId);
-          this.remoteHave.delete(d.sn);
+          this.remoteAbsent.add(d.sn);
           d.resolve({ kind: "absent" });
         }
         break;
@@ -264,6 +332,9 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     d.lastProgressAt = this.deps.now();
     if (d.offset + d.received === total) {
       this.downloads.delete(requestId);
+      const ms = Math.max(1, d.lastProgressAt - d.startedAt);
+      const rate = d.received / ms;
+      this.throughputBytesPerMs = this.throughputBytesPerMs > 0 ? 0.7 * this.throughputBytesPerMs + 0.3 * rate : rate;
       d.resolve({ kind: "done", data: d.buf! });
     }
   }
@@ -275,28 +346,51 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   }
 
   private async serve(requestId: number, sn: number, offset: number): Promise<void> {
-    const seg = this.deps.uploadAllowed() ? this.deps.getSegment(sn) : undefined;
-    if (!seg || offset > seg.length || this.uploads.has(requestId) || this.uploads.size >= MAX_UPLOADS_PER_PEER) {
+    const src = this.deps.uploadAllowed() ? this.deps.getSegment(sn) : undefined;
+    if (!src || this.uploads.has(requestId) || this.uploads.size >= MAX_UPLOADS_PER_PEER) {
       this.send({ type: "absent", requestId });
       return;
     }
     this.uploads.add(requestId);
+    if (src instanceof GrowingSegment) {
+      // Relay: DATA needs the size, so wait for it (the HTTP response headers usually carry it).
+      while (src.total() === null && !src.failed()) await src.next();
+    }
+    const total = src instanceof GrowingSegment ? src.total() : src.length;
+    if (total === null || offset > total || (src instanceof GrowingSegment && src.failed())) {
+      this.uploads.delete(requestId);
+      this.send({ type: "absent", requestId });
+      return;
+    }
     let pos = offset;
     do {
+      let seg = src instanceof GrowingSegment ? src.bytes() : src;
+      while (src instanceof GrowingSegment && seg.length <= pos && pos < total) {
+        if (src.failed()) {
+          // Our download broke off: the peer takes the rest elsewhere (its partial bytes are kept).
+          this.uploads.delete(requestId);
+          this.send({ type: "absent", requestId });
+          return;
+        }
+        await src.next();
+        if (!this.isOpen || !this.uploads.has(requestId)) return;
+        seg = src.bytes();
+      }
       // Back-pressure: let the channel drain before queueing more.
       while (this.isOpen && this.channel.bufferedAmount > this.deps.sendBufferHighBytes) {
         await new Promise<void>((r) => this.bufferLowWaiters.push(r));
       }
       const n = Math.min(this.deps.chunkBytes ?? MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, seg.length - pos);
+      if (n === 0 && pos < total) continue;
       for (let wait = this.deps.uploadBucket.take(n, this.deps.now()); wait > 0; wait = this.deps.uploadBucket.take(n, this.deps.now())) {
         await new Promise((r) => setTimeout(r, wait));
       }
       if (!this.isOpen || !this.uploads.has(requestId)) return;
-      this.send({ type: "data", requestId, offset: pos, total: seg.length, bytes: seg.subarray(pos, pos + n) });
+      this.send({ type: "data", requestId, offset: pos, total, bytes: seg.subarray(pos, pos + n) });
       pos += n;
       this.uploadedBytes += n;
       this.deps.onUploaded(n);
-    } while (pos < seg.length);
+    } while (pos < total);
     this.uploads.delete(requestId);
   }
 }

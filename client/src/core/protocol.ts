@@ -7,12 +7,23 @@
  */
 import { PeerProtocolError } from "./errors.js";
 
-/** Version byte at the start of every frame. A peer speaking another version is dropped. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Highest protocol version we speak. Version 2 adds HAVE_RANGES and STATE (framed with version
+ * byte 2) to the version-1 messages (still framed with byte 1, so a version-1 peer reads them);
+ * a peer learns from HELLO's flag bit 1 that the other side reads version-2 frames, and only then
+ * sends them. A frame with any other version byte drops the peer.
+ */
+export const PROTOCOL_VERSION = 2;
+/** Version byte of the messages version 1 already had (HELLO … ABSENT). */
+export const BASE_VERSION = 1;
 /** Largest DATA payload, in bytes (64 KiB, the data-channel chunk size browsers interoperate on). */
 export const MAX_CHUNK_BYTES = 64 * 1024;
 /** Most sequence numbers in one HAVE or FETCHING list. */
 export const MAX_LIST_ENTRIES = 4096;
+/** Most ranges in one HAVE_RANGES. */
+export const MAX_RANGES = 4096;
+/** STATE's `playhead` when the sender does not know its position yet. */
+export const NO_SN = 0xffffffff;
 /** Bytes before the payload of a DATA frame. */
 export const DATA_HEADER_BYTES = 2 + 12;
 
@@ -24,6 +35,8 @@ export const MessageType = {
   data: 0x04,
   cancel: 0x05,
   absent: 0x06,
+  haveRanges: 0x07,
+  state: 0x08,
 } as const;
 
 /** First frame on a channel, and again whenever the sender's upload policy changes. */
@@ -31,6 +44,24 @@ export interface HelloMessage {
   type: "hello";
   /** False when the sender will not upload (policy or config): it is never elected as an HTTP fetcher for others. */
   uploadEnabled: boolean;
+  /** Flag bit 1: the sender reads version-2 frames (HAVE_RANGES, STATE). Version-1 peers ignore the bit. */
+  v2: boolean;
+}
+/** Version 2: the complete set of segments the sender holds, as sorted, disjoint inclusive ranges (replaces HAVE). */
+export interface HaveRangesMessage {
+  type: "have-ranges";
+  ranges: [first: number, last: number][];
+}
+/**
+ * Version 2: where the sender plays and which segments it will fetch (the want window, inclusive;
+ * `wantLast < wantFirst` = none). Peers elect HTTP fetchers only among peers whose window covers the segment.
+ */
+export interface StateMessage {
+  type: "state";
+  /** The segment at the sender's playhead, or null before playback has a position. */
+  playheadSn: number | null;
+  wantFirst: number;
+  wantLast: number;
 }
 /** The complete set of segment sequence numbers the sender holds and will serve (replaces the previous set). */
 export interface HaveMessage {
@@ -75,7 +106,9 @@ export type PeerMessage =
   | RequestMessage
   | DataMessage
   | CancelMessage
-  | AbsentMessage;
+  | AbsentMessage
+  | HaveRangesMessage
+  | StateMessage;
 
 function u32(n: number, what: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`${what} must be a u32, got ${n}`);
@@ -87,9 +120,9 @@ export function encode(msg: PeerMessage): Uint8Array {
   switch (msg.type) {
     case "hello": {
       const out = new Uint8Array(3);
-      out[0] = PROTOCOL_VERSION;
+      out[0] = BASE_VERSION;
       out[1] = MessageType.hello;
-      out[2] = msg.uploadEnabled ? 1 : 0;
+      out[2] = (msg.uploadEnabled ? 1 : 0) | (msg.v2 ? 2 : 0);
       return out;
     }
     case "have":
@@ -97,7 +130,7 @@ export function encode(msg: PeerMessage): Uint8Array {
       if (msg.sns.length > MAX_LIST_ENTRIES) throw new RangeError(`at most ${MAX_LIST_ENTRIES} entries per list`);
       const out = new Uint8Array(4 + 4 * msg.sns.length);
       const v = new DataView(out.buffer);
-      out[0] = PROTOCOL_VERSION;
+      out[0] = BASE_VERSION;
       out[1] = MessageType[msg.type];
       v.setUint16(2, msg.sns.length);
       msg.sns.forEach((sn, i) => v.setUint32(4 + 4 * i, u32(sn, "sn")));
@@ -106,7 +139,7 @@ export function encode(msg: PeerMessage): Uint8Array {
     case "request": {
       const out = new Uint8Array(14);
       const v = new DataView(out.buffer);
-      out[0] = PROTOCOL_VERSION;
+      out[0] = BASE_VERSION;
       out[1] = MessageType.request;
       v.setUint32(2, u32(msg.requestId, "requestId"));
       v.setUint32(6, u32(msg.sn, "sn"));
@@ -118,7 +151,7 @@ export function encode(msg: PeerMessage): Uint8Array {
       if (msg.offset + msg.bytes.length > msg.total) throw new RangeError("DATA chunk extends past total");
       const out = new Uint8Array(DATA_HEADER_BYTES + msg.bytes.length);
       const v = new DataView(out.buffer);
-      out[0] = PROTOCOL_VERSION;
+      out[0] = BASE_VERSION;
       out[1] = MessageType.data;
       v.setUint32(2, u32(msg.requestId, "requestId"));
       v.setUint32(6, u32(msg.offset, "offset"));
@@ -130,9 +163,35 @@ export function encode(msg: PeerMessage): Uint8Array {
     case "absent": {
       const out = new Uint8Array(6);
       const v = new DataView(out.buffer);
-      out[0] = PROTOCOL_VERSION;
+      out[0] = BASE_VERSION;
       out[1] = MessageType[msg.type];
       v.setUint32(2, u32(msg.requestId, "requestId"));
+      return out;
+    }
+    case "have-ranges": {
+      if (msg.ranges.length > MAX_RANGES) throw new RangeError(`at most ${MAX_RANGES} ranges`);
+      const out = new Uint8Array(4 + 8 * msg.ranges.length);
+      const v = new DataView(out.buffer);
+      out[0] = PROTOCOL_VERSION;
+      out[1] = MessageType.haveRanges;
+      v.setUint16(2, msg.ranges.length);
+      let prev = -1;
+      msg.ranges.forEach(([a, b], i) => {
+        if (u32(a, "first") > u32(b, "last") || a <= prev) throw new RangeError("ranges must be sorted, disjoint, first <= last");
+        prev = b;
+        v.setUint32(4 + 8 * i, a);
+        v.setUint32(8 + 8 * i, b);
+      });
+      return out;
+    }
+    case "state": {
+      const out = new Uint8Array(14);
+      const v = new DataView(out.buffer);
+      out[0] = PROTOCOL_VERSION;
+      out[1] = MessageType.state;
+      v.setUint32(2, msg.playheadSn === null ? NO_SN : u32(msg.playheadSn, "playheadSn"));
+      v.setUint32(6, u32(msg.wantFirst, "wantFirst"));
+      v.setUint32(10, u32(msg.wantLast, "wantLast"));
       return out;
     }
   }
@@ -148,13 +207,17 @@ export function decode(input: ArrayBuffer | Uint8Array | string): PeerMessage {
   if (typeof input === "string") throw new PeerProtocolError("not-binary", "text frame on the peer channel");
   const buf = input instanceof Uint8Array ? input : new Uint8Array(input);
   if (buf.length === 0) throw new PeerProtocolError("empty", "zero-length frame");
-  if (buf[0] !== PROTOCOL_VERSION) throw new PeerProtocolError("bad-version", `version ${buf[0]}, expected ${PROTOCOL_VERSION}`);
+  const version = buf[0]!;
+  if (version !== BASE_VERSION && version !== PROTOCOL_VERSION) {
+    throw new PeerProtocolError("bad-version", `version ${version}, expected ${BASE_VERSION} or ${PROTOCOL_VERSION}`);
+  }
   if (buf.length < 2) throw new PeerProtocolError("truncated", "frame has no type byte");
+  if (version < 2 && buf[1]! > MessageType.absent) throw new PeerProtocolError("unknown-type", `type 0x${buf[1]!.toString(16)} in a version-1 frame`);
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   switch (buf[1]) {
     case MessageType.hello:
       expectLength(buf, 3, "HELLO");
-      return { type: "hello", uploadEnabled: (buf[2]! & 1) === 1 };
+      return { type: "hello", uploadEnabled: (buf[2]! & 1) === 1, v2: (buf[2]! & 2) === 2 };
     case MessageType.have:
     case MessageType.fetching: {
       const what = buf[1] === MessageType.have ? "HAVE" : "FETCHING";
@@ -183,6 +246,27 @@ export function decode(input: ArrayBuffer | Uint8Array | string): PeerMessage {
     case MessageType.absent:
       expectLength(buf, 6, buf[1] === MessageType.cancel ? "CANCEL" : "ABSENT");
       return { type: buf[1] === MessageType.cancel ? "cancel" : "absent", requestId: v.getUint32(2) };
+    case MessageType.haveRanges: {
+      if (buf.length < 4) throw new PeerProtocolError("truncated", "HAVE_RANGES has no count");
+      const n = v.getUint16(2);
+      if (n > MAX_RANGES) throw new PeerProtocolError("too-many-entries", `HAVE_RANGES lists ${n} > ${MAX_RANGES}`);
+      expectLength(buf, 4 + 8 * n, "HAVE_RANGES");
+      const ranges: [number, number][] = [];
+      let prev = -1;
+      for (let i = 0; i < n; i++) {
+        const a = v.getUint32(4 + 8 * i);
+        const b = v.getUint32(8 + 8 * i);
+        if (a > b || a <= prev) throw new PeerProtocolError("bad-ranges", `range ${i} [${a}, ${b}] not sorted, disjoint, first <= last`);
+        prev = b;
+        ranges.push([a, b]);
+      }
+      return { type: "have-ranges", ranges };
+    }
+    case MessageType.state: {
+      expectLength(buf, 14, "STATE");
+      const p = v.getUint32(2);
+      return { type: "state", playheadSn: p === NO_SN ? null : p, wantFirst: v.getUint32(6), wantLast: v.getUint32(10) };
+    }
     default:
       throw new PeerProtocolError("unknown-type", `type 0x${buf[1]!.toString(16)}`);
   }

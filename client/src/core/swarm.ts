@@ -4,39 +4,16 @@
  */
 import { binaryStringToHex, hexToBinaryString, randomBinaryId } from "./binary-string.js";
 import type { CoreConfig } from "./config.js";
-import { AbortedError, HttpError, IntegrityError, type PeerProtocolError, type TrackerError } from "./errors.js";
-import { verifySegment } from "./integrity.js";
-import { PeerSession, type ChannelLike, type Download } from "./peer-session.js";
-import { decide, shouldAbandonP2P, type PeerView, type TokenBucket } from "./switcher.js";
+import type { Attempt, ConnectionStats } from "./connection-stats.js";
+import type { HttpError, IntegrityError, PeerProtocolError, TrackerError } from "./errors.js";
+import { PeerSession, type ChannelLike } from "./peer-session.js";
+import { SegmentLoader, type PlaybackInfo, type SegmentInfo, type SegmentRequest, type SegmentResult } from "./segment-loader.js";
+import { awaitingPeers, type TokenBucket } from "./switcher.js";
 import { TrackerClient } from "./tracker-client.js";
-import type { BanReason, SegmentSource } from "./types.js";
+import type { BanReason } from "./types.js";
 import { acceptOffer, channelOpen, createOffer } from "./webrtc.js";
 
-export interface SegmentRequest {
-  sn: number;
-  url: string;
-  /** Byte range of the segment in `url` (end exclusive), as hls.js gives it. */
-  rangeStart?: number;
-  rangeEnd?: number;
-  /** The origin's SHA-256 (64 hex); without it the segment only goes over HTTP. */
-  expectedSha256: string | null;
-  /** Time until the player needs the segment, in ms; read on every decision. */
-  timeToDeadlineMs(): number;
-  signal: AbortSignal;
-}
-
-export interface SegmentResult {
-  data: Uint8Array;
-  source: SegmentSource;
-  httpBytes: number;
-  p2pBytes: number;
-  /** Binary-string id of the delivering peer. */
-  peerId: string | null;
-  /** The switcher's decisions for this segment, in order (e.g. `wait:peer-elected`, `p2p`). */
-  decisions: string[];
-  /** ms spent transferring the bytes (waiting for peers excluded): what bandwidth estimates should use. */
-  transferMs: number;
-}
+export type { SegmentRequest, SegmentResult } from "./segment-loader.js";
 
 /** What swarms share: one per client. */
 export interface SwarmContext {
@@ -55,6 +32,10 @@ export interface SwarmContext {
   onIntegrityFailure(err: IntegrityError): void;
   onUploaded(bytes: number): void;
   fetch: typeof fetch;
+  /** STUN/TURN servers for new connections (page override, else the bootstrap's, else the default). */
+  iceServers(): RTCIceServer[];
+  /** Connection outcomes (stats()). */
+  connections: ConnectionStats;
 }
 
 interface ConnectedPeer {
@@ -63,13 +44,6 @@ interface ConnectedPeer {
   /** Binary id of the side that sent the offer; used to settle duplicate connections. */
   offerer: string;
 }
-
-interface StoredSegment {
-  data: Uint8Array;
-  source: "http" | "p2p";
-}
-
-const MONITOR_INTERVAL_MS = 100;
 
 export class Swarm {
   readonly infoHashBin: string;
@@ -82,9 +56,11 @@ export class Swarm {
     { pc: RTCPeerConnection; channel: RTCDataChannel; takeEarly: () => unknown[]; timer: ReturnType<typeof setTimeout> }
   >();
   private readonly connecting = new Set<string>();
-  private readonly store = new Map<number, StoredSegment>();
-  private readonly fetching = new Set<number>();
-  private waiters = new Set<() => void>();
+  private readonly loader: SegmentLoader;
+  /** Other peers in the swarm by the tracker's last announce response (null before one). */
+  private othersInSwarm: number | null = null;
+  /** Peers whose connection with us failed or closed since the last announce (reported to the tracker). */
+  private readonly failedPeers = new Set<string>();
   private destroyed = false;
 
   constructor(
@@ -95,10 +71,30 @@ export class Swarm {
   ) {
     this.infoHashBin = hexToBinaryString(infoHash);
     this.lastUsedAt = this.startedAt = ctx.now();
+    this.loader = new SegmentLoader({
+      config: ctx.config,
+      selfId: ctx.peerId,
+      now: ctx.now,
+      uploadEnabled: ctx.uploadEnabled,
+      peers: () => [...this.peers.values()].map((p) => p.session),
+      awaitingPeers: () =>
+        this.tracker !== null &&
+        awaitingPeers({
+          othersInSwarm: this.othersInSwarm,
+          readyPeers: [...this.peers.values()].filter((p) => p.session.isOpen && p.session.ready).length,
+          msSinceJoin: ctx.now() - this.startedAt,
+          joinWaitMs: ctx.config.peerJoinWaitMs,
+        }),
+      joinWaitLeftMs: () => this.startedAt + ctx.config.peerJoinWaitMs - ctx.now(),
+      ban: ctx.ban,
+      onIntegrityFailure: ctx.onIntegrityFailure,
+      fetch: ctx.fetch,
+    });
   }
 
   /** Connects to the tracker; without WebRTC in this browser the swarm stays HTTP-only. */
   start(): void {
+    this.loader.start();
     if (typeof RTCPeerConnection === "undefined" || this.trackers.length === 0) return;
     const c = this.ctx.config;
     this.tracker = new TrackerClient({
@@ -117,6 +113,16 @@ export class Swarm {
       reconnectMinMs: c.trackerReconnectMinMs,
       reconnectMaxMs: c.trackerReconnectMaxMs,
       maxAnnounceIntervalMs: c.maxAnnounceIntervalMs,
+      connectedPeers: () => this.peers.size,
+      failedPeers: () => {
+        const out = [...this.failedPeers].filter((id) => !this.peers.has(id));
+        this.failedPeers.clear();
+        return out;
+      },
+    });
+    this.tracker.on("swarm", (complete, incomplete) => {
+      this.othersInSwarm = Math.max(0, complete + incomplete - 1);
+      this.loader.notify();
     });
     this.tracker.on("offer", (from, offerId, sdp) => void this.onOffer(from, offerId, sdp));
     this.tracker.on("answer", (from, offerId, sdp) => void this.onAnswer(from, offerId, sdp));
@@ -136,7 +142,7 @@ export class Swarm {
     for (const p of this.pendingOffers.values()) (clearTimeout(p.timer), p.pc.close());
     this.pendingOffers.clear();
     for (const p of [...this.peers.values()]) p.session.close();
-    this.notify();
+    this.loader.destroy();
   }
 
   get trackerConnected(): boolean {
@@ -150,9 +156,25 @@ export class Swarm {
   /** Sends our upload state to every peer (the upload policy changed). */
   announceUploadState(): void {
     for (const p of this.peers.values()) {
-      p.session.send({ type: "hello", uploadEnabled: this.ctx.uploadEnabled() });
-      p.session.sendHave(this.haveList());
+      p.session.send({ type: "hello", uploadEnabled: this.ctx.uploadEnabled(), v2: true });
     }
+    this.loader.broadcastHave();
+  }
+
+  /** The rendition's segment list (every playlist load; live windows slide). */
+  setSegments(segments: readonly SegmentInfo[], live: boolean): void {
+    this.loader.setSegments(segments, live);
+  }
+
+  /** Where the player is: the scheduler fetches the window ahead of it from peers. */
+  setPlayback(p: PlaybackInfo): void {
+    this.loader.setPlayback(p);
+  }
+
+  /** Delivers one segment to the player: from the store, a peer or HTTP. */
+  load(req: SegmentRequest): Promise<SegmentResult> {
+    this.lastUsedAt = this.ctx.now();
+    return this.loader.load(req);
   }
 
   // ---- signalling --------------------------------------------------------------------------
@@ -161,7 +183,7 @@ export class Swarm {
     const c = this.ctx.config;
     const count = Math.max(0, Math.min(n, c.maxPeers - this.peers.size - this.pendingOffers.size));
     const made = await Promise.allSettled(
-      Array.from({ length: count }, () => createOffer(c.iceServers, c.iceGatheringTimeoutMs)),
+      Array.from({ length: count }, () => createOffer(this.ctx.iceServers(), c.iceGatheringTimeoutMs)),
     );
     const out: { offerId: string; sdp: string }[] = [];
     for (const r of made) {
@@ -187,12 +209,18 @@ export class Swarm {
     this.connecting.add(from);
     try {
       const c = this.ctx.config;
-      const { pc, channel, sdp: answer } = await acceptOffer(c.iceServers, c.iceGatheringTimeoutMs, sdp);
+      const { pc, channel, sdp: answer } = await acceptOffer(this.ctx.iceServers(), c.iceGatheringTimeoutMs, sdp);
       if (this.destroyed) return pc.close();
+      const attempt = this.ctx.connections.begin(this.infoHash, binaryStringToHex(from) ?? "", "answerer");
       this.tracker?.sendAnswer(from, offerId, answer);
       const ch = await Promise.race([channel, new Promise<null>((r) => setTimeout(() => r(null), c.offerTimeoutMs))]);
-      if (!ch || !(await channelOpen(ch.channel, c.offerTimeoutMs))) return pc.close();
-      this.attach(from, pc, ch.channel, ch.takeEarly, from);
+      const outcome = ch ? await channelOpen(ch.channel, c.offerTimeoutMs, pc) : "timeout";
+      if (!ch || outcome !== "open") {
+        attempt.failed(outcome === "open" ? "timeout" : outcome);
+        this.failedPeers.add(from);
+        return pc.close();
+      }
+      this.attach(from, pc, ch.channel, ch.takeEarly, from, attempt);
     } catch {
       // A broken offer only costs us that connection.
     } finally {
@@ -206,28 +234,38 @@ export class Swarm {
     this.pendingOffers.delete(offerId);
     clearTimeout(pending.timer);
     if (this.destroyed || this.ctx.isBanned(from) || this.peers.has(from)) return pending.pc.close();
+    const attempt = this.ctx.connections.begin(this.infoHash, binaryStringToHex(from) ?? "", "offerer");
     try {
       await pending.pc.setRemoteDescription({ type: "answer", sdp });
-      if (!(await channelOpen(pending.channel, this.ctx.config.offerTimeoutMs))) return pending.pc.close();
-      this.attach(from, pending.pc, pending.channel, pending.takeEarly, this.ctx.peerId);
+      const outcome = await channelOpen(pending.channel, this.ctx.config.offerTimeoutMs, pending.pc);
+      if (outcome !== "open") {
+        attempt.failed(outcome);
+        this.failedPeers.add(from);
+        return pending.pc.close();
+      }
+      this.attach(from, pending.pc, pending.channel, pending.takeEarly, this.ctx.peerId, attempt);
     } catch {
+      attempt.failed("failed");
+      this.failedPeers.add(from);
       pending.pc.close();
     }
   }
 
-  private attach(peerId: string, pc: RTCPeerConnection, channel: RTCDataChannel, takeEarly: () => unknown[], offerer: string): void {
-    if (this.destroyed || this.ctx.isBanned(peerId)) return pc.close();
+  private attach(peerId: string, pc: RTCPeerConnection, channel: RTCDataChannel, takeEarly: () => unknown[], offerer: string, attempt: Attempt): void {
+    let session: PeerSession | undefined;
+    void attempt.opened(pc, () => ({ received: session?.downloadedBytes ?? 0, sent: session?.uploadedBytes ?? 0 }));
+    if (this.destroyed || this.ctx.isBanned(peerId)) return (attempt.closed(), pc.close());
     const existing = this.peers.get(peerId);
     if (existing) {
       // Both sides offered at once: keep the connection offered by the smaller id (both sides agree).
       const keepNew = offerer < existing.offerer;
-      if (!keepNew) return pc.close();
+      if (!keepNew) return (attempt.closed(), pc.close());
       this.peers.delete(peerId);
       existing.session.close();
     }
-    const session = new PeerSession(peerId, channel as unknown as ChannelLike, {
+    session = new PeerSession(peerId, channel as unknown as ChannelLike, {
       now: this.ctx.now,
-      getSegment: (sn) => this.store.get(sn)?.data,
+      getSegment: (sn) => this.loader.servable(sn),
       uploadAllowed: () => this.ctx.uploadEnabled(),
       uploadBucket: this.ctx.uploadBucket,
       maxSegmentBytes: this.ctx.config.maxSegmentBytes,
@@ -237,265 +275,32 @@ export class Swarm {
     });
     const entry: ConnectedPeer = { session, pc, offerer };
     this.peers.set(peerId, entry);
-    session.on("update", () => this.notify());
+    session.on("update", () => this.loader.notify());
     session.on("protocol-error", (err) => this.ctx.ban(peerId, "protocol", err));
     session.on("close", () => {
+      attempt.closed();
       if (this.peers.get(peerId) === entry) {
         this.peers.delete(peerId);
         this.ctx.onPeer(this.infoHash, peerId, false);
-        // Lost a peer: look for others.
+        this.failedPeers.add(peerId);
+        // Lost a peer: look for others (and tell the tracker the link is gone).
         this.tracker?.announceNow();
       }
       pc.close();
-      this.notify();
+      this.loader.notify();
     });
     pc.addEventListener("connectionstatechange", () => {
       if (pc.connectionState === "failed" || pc.connectionState === "closed") session.close();
     });
     session.start(takeEarly());
-    session.send({ type: "hello", uploadEnabled: this.ctx.uploadEnabled() });
-    session.sendHave(this.haveList());
-    session.sendFetching(this.fetching);
+    session.send({ type: "hello", uploadEnabled: this.ctx.uploadEnabled(), v2: true });
+    this.loader.onPeerOpened(session);
     this.ctx.onPeer(this.infoHash, peerId, true);
-    this.notify();
+    this.loader.notify();
   }
 
   /** Drops a peer (banned elsewhere, or now). */
   dropPeer(peerId: string): void {
     this.peers.get(peerId)?.session.close();
-  }
-
-  // ---- segments ----------------------------------------------------------------------------
-
-  private haveList(): number[] {
-    return this.ctx.uploadEnabled() ? [...this.store.keys()] : [];
-  }
-
-  private broadcastHave(): void {
-    const have = this.haveList();
-    for (const p of this.peers.values()) p.session.sendHave(have);
-  }
-
-  private broadcastFetching(): void {
-    for (const p of this.peers.values()) p.session.sendFetching(this.fetching);
-  }
-
-  private keep(sn: number, data: Uint8Array, source: "http" | "p2p"): void {
-    this.store.delete(sn);
-    this.store.set(sn, { data, source });
-    while (this.store.size > this.ctx.config.cacheMaxSegments) {
-      this.store.delete(this.store.keys().next().value as number);
-    }
-    this.broadcastHave();
-  }
-
-  private notify(): void {
-    const ws = this.waiters;
-    this.waiters = new Set();
-    for (const w of ws) w();
-  }
-
-  /** Resolves on the next peer update, after `ms`, or when aborted. */
-  private waitForChange(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        signal.removeEventListener("abort", done);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, Math.max(0, ms));
-      signal.addEventListener("abort", done);
-      this.waiters.add(done);
-    });
-  }
-
-  private peerViews(sn: number, absentFrom: Set<string>): PeerView[] {
-    return [...this.peers.values()]
-      .filter((p) => p.session.isOpen && p.session.ready)
-      .map((p) => ({
-        id: p.session.remoteId,
-        uploadEnabled: p.session.remoteUploadEnabled,
-        has: p.session.remoteHave.has(sn) && !absentFrom.has(p.session.remoteId),
-        fetching: p.session.remoteFetching.has(sn) && !absentFrom.has(p.session.remoteId),
-        inFlight: p.session.inFlight,
-      }));
-  }
-
-  /** Delivers segment `req.sn`: from our store, a peer, or HTTP, as the switcher decides. */
-  async load(req: SegmentRequest): Promise<SegmentResult> {
-    this.lastUsedAt = this.ctx.now();
-    const absentFrom = new Set<string>();
-    const decisions: string[] = [];
-    let p2pFailed = false;
-    for (;;) {
-      if (req.signal.aborted) throw new AbortedError();
-      const stored = this.store.get(req.sn);
-      if (stored) return { data: stored.data, source: "cache", httpBytes: 0, p2pBytes: 0, peerId: null, decisions, transferMs: 0 };
-      const d = decide({
-        sn: req.sn,
-        timeToDeadlineMs: req.timeToDeadlineMs(),
-        selfId: this.ctx.peerId,
-        selfUploadEnabled: this.ctx.uploadEnabled(),
-        p2pAllowed: req.expectedSha256 !== null && !this.destroyed,
-        peers: this.peerViews(req.sn, absentFrom),
-        p2pFailed,
-        awaitingPeers:
-          this.tracker !== null &&
-          this.ctx.now() - this.startedAt < this.ctx.config.peerJoinWaitMs &&
-          (this.peers.size === 0 || this.connecting.size > 0 || [...this.peers.values()].some((p) => !p.session.ready)),
-        httpUrgentWindowMs: this.ctx.config.httpUrgentWindowMs,
-        maxInFlightPerPeer: this.ctx.config.maxInFlightPerPeer,
-      });
-      if (decisions.length < 20) decisions.push(d.kind === "p2p" ? "p2p" : `${d.kind}:${d.reason}`);
-      if (d.kind === "wait") {
-        const joinLeftMs = this.startedAt + this.ctx.config.peerJoinWaitMs - this.ctx.now();
-        await this.waitForChange(d.reason === "awaiting-peers" ? Math.min(d.maxWaitMs, joinLeftMs) : d.maxWaitMs, req.signal);
-        continue;
-      }
-      const transferStartedAt = this.ctx.now();
-      const transferMs = () => this.ctx.now() - transferStartedAt;
-      if (d.kind === "http") {
-        const data = await this.announcingFetch(req);
-        return { data, source: "http", httpBytes: data.length, p2pBytes: 0, peerId: null, decisions, transferMs: transferMs() };
-      }
-      const peer = this.peers.get(d.peerId);
-      if (!peer) continue;
-      const outcome = await this.p2pDownload(req, peer.session);
-      if (outcome.kind === "retry") {
-        absentFrom.add(d.peerId);
-        continue;
-      }
-      const { data, p2pBytes } = outcome;
-      if (p2pBytes === 0) {
-        decisions.push("http:p2p-stalled");
-        return { data, source: "http", httpBytes: data.length, p2pBytes: 0, peerId: null, decisions, transferMs: transferMs() };
-      }
-      const check = await verifySegment(data, req.expectedSha256!);
-      if (check.ok) {
-        this.keep(req.sn, data, "p2p");
-        if (p2pBytes < data.length) decisions.push("http:resume-range");
-        return {
-          data,
-          source: p2pBytes === data.length ? "p2p" : "http",
-          httpBytes: data.length - p2pBytes,
-          p2pBytes,
-          peerId: d.peerId,
-          decisions,
-          transferMs: transferMs(),
-        };
-      }
-      // Never let a peer's bad bytes reach the player: discard, ban, refetch over HTTP.
-      const err = new IntegrityError(req.sn, req.expectedSha256!, check.actualSha256, binaryStringToHex(d.peerId));
-      this.ctx.onIntegrityFailure(err);
-      this.ctx.ban(d.peerId, "integrity", err);
-      p2pFailed = true;
-    }
-  }
-
-  /**
-   * HTTP fetch of the whole segment while telling peers we are fetching it (so they wait for us
-   * instead of fetching it too), until the bytes are verified and announced in HAVE.
-   */
-  private async announcingFetch(req: SegmentRequest): Promise<Uint8Array> {
-    const announce = !this.fetching.has(req.sn);
-    if (announce) {
-      this.fetching.add(req.sn);
-      this.broadcastFetching();
-    }
-    try {
-      const data = await this.httpFetch(req, 0);
-      // Only bytes that match the origin's hash are offered to peers.
-      if (req.expectedSha256 !== null && (await verifySegment(data, req.expectedSha256)).ok) this.keep(req.sn, data, "http");
-      return data;
-    } finally {
-      if (announce) {
-        this.fetching.delete(req.sn);
-        this.broadcastFetching();
-      }
-    }
-  }
-
-  /** Downloads from `session`; moves to HTTP (Range) when the peer stalls or the deadline nears. */
-  private async p2pDownload(
-    req: SegmentRequest,
-    session: PeerSession,
-  ): Promise<{ kind: "retry" } | { kind: "data"; data: Uint8Array; p2pBytes: number }> {
-    const dl: Download = session.request(req.sn, 0);
-    let lastReceived = 0;
-    let lastRateAt = dl.startedAt;
-    let rate = 0;
-    const monitor = new Promise<"abandon" | "abort">((resolve) => {
-      const onAbort = () => resolve("abort");
-      req.signal.addEventListener("abort", onAbort, { once: true });
-      const timer = setInterval(() => {
-        const now = this.ctx.now();
-        const got = dl.received();
-        if (now > lastRateAt) rate = 0.5 * rate + 0.5 * ((got - lastReceived) / (now - lastRateAt));
-        lastReceived = got;
-        lastRateAt = now;
-        const total = dl.total();
-        const abandon = shouldAbandonP2P(
-          {
-            msSinceProgress: now - dl.lastProgressAt(),
-            timeToDeadlineMs: req.timeToDeadlineMs(),
-            bytesRemaining: total === null ? Infinity : total - got,
-            bytesPerMs: rate,
-          },
-          this.ctx.config,
-        );
-        if (abandon) resolve("abandon");
-      }, MONITOR_INTERVAL_MS);
-      void dl.result.finally(() => {
-        clearInterval(timer);
-        req.signal.removeEventListener("abort", onAbort);
-      });
-    });
-    const first = await Promise.race([dl.result, monitor]);
-    if (first === "abort") {
-      dl.cancel();
-      throw new AbortedError();
-    }
-    if (first === "abandon") {
-      const partial = dl.partial().slice();
-      dl.cancel();
-      if (partial.length === 0) {
-        // Nothing arrived: straight to HTTP for the whole segment.
-        const data = await this.announcingFetch(req);
-        return { kind: "data", data, p2pBytes: 0 };
-      }
-      const rest = await this.httpFetch(req, partial.length);
-      const data = new Uint8Array(partial.length + rest.length);
-      data.set(partial);
-      data.set(rest, partial.length);
-      return { kind: "data", data, p2pBytes: partial.length };
-    }
-    if (first.kind === "done") return { kind: "data", data: first.data, p2pBytes: first.data.length };
-    return { kind: "retry" };
-  }
-
-  /** GET the segment, or its tail from `offset` with Range. */
-  private async httpFetch(req: SegmentRequest, offset: number): Promise<Uint8Array> {
-    const headers: Record<string, string> = {};
-    const start = (req.rangeStart ?? 0) + offset;
-    if (start > 0 || req.rangeEnd !== undefined) {
-      headers.Range = `bytes=${start}-${req.rangeEnd !== undefined ? req.rangeEnd - 1 : ""}`;
-    }
-    {
-      let res: Response;
-      try {
-        res = await this.ctx.fetch(req.url, { headers, signal: req.signal });
-      } catch (e) {
-        if (req.signal.aborted) throw new AbortedError();
-        throw new HttpError(req.url, 0, (e as Error).message);
-      }
-      if (!res.ok) throw new HttpError(req.url, res.status, `status ${res.status}`);
-      const body = new Uint8Array(await res.arrayBuffer());
-      // A server that ignored our Range sent the whole resource: take the part we asked for.
-      if (headers.Range && res.status === 200) {
-        return body.slice(start, req.rangeEnd !== undefined ? req.rangeEnd : undefined);
-      }
-      return body;
-    }
   }
 }

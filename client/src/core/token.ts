@@ -6,7 +6,7 @@
  * own `getToken` (per-viewer tokens from the publisher's backend). The swarms then reconnect
  * their tracker socket with it; peer connections already open are not touched.
  */
-import { BOOTSTRAP_DATA_ID, parseBootstrap } from "./bootstrap.js";
+import { BOOTSTRAP_DATA_ID, parseBootstrap, type Bootstrap } from "./bootstrap.js";
 import { BootstrapError, TokenError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 
@@ -39,21 +39,31 @@ export function isSpent(expMs: number | null, nowMs: number): boolean {
   return expMs !== null && expMs - nowMs <= MIN_REFRESH_DELAY_MS;
 }
 
-/** The bootstrap's token from the text of a master playlist (throws BootstrapError without one). */
-export function tokenFromMasterPlaylist(text: string): string | null {
+/** The bootstrap from the text of a master playlist (throws BootstrapError without one). */
+export function bootstrapFromMasterPlaylist(text: string): Bootstrap {
   for (const line of text.split(/\r?\n/)) {
     if (!line.startsWith("#EXT-X-SESSION-DATA:") || !line.includes(`DATA-ID="${BOOTSTRAP_DATA_ID}"`)) continue;
     const value = /(?:^|[:,])VALUE="([^"]*)"/.exec(line.slice("#EXT-X-SESSION-DATA:".length))?.[1];
-    if (value !== undefined) return parseBootstrap(value).token;
+    if (value !== undefined) return parseBootstrap(value);
   }
   throw new BootstrapError("the master playlist has no meshcdn bootstrap any more");
 }
 
-/** Fetches `masterUrl` and returns the token of its bootstrap. */
-export async function fetchTokenFromMaster(masterUrl: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<string | null> {
+/** The bootstrap's token from the text of a master playlist (throws BootstrapError without one). */
+export function tokenFromMasterPlaylist(text: string): string | null {
+  return bootstrapFromMasterPlaylist(text).token;
+}
+
+/** Fetches `masterUrl` and returns its bootstrap (token, TURN credentials). */
+export async function fetchBootstrapFromMaster(masterUrl: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<Bootstrap> {
   const res = await fetchImpl(masterUrl, { cache: "no-store" });
   if (!res.ok) throw new TokenError(`master playlist answered ${res.status}`);
-  return tokenFromMasterPlaylist(await res.text());
+  return bootstrapFromMasterPlaylist(await res.text());
+}
+
+/** Fetches `masterUrl` and returns the token of its bootstrap. */
+export async function fetchTokenFromMaster(masterUrl: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<string | null> {
+  return (await fetchBootstrapFromMaster(masterUrl, fetchImpl)).token;
 }
 
 export type TokenKeeperEvents = {

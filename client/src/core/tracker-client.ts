@@ -49,12 +49,21 @@ export interface TrackerClientOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   maxAnnounceIntervalMs: number;
+  /** Peers we are connected to now, reported to the tracker (`meshcdn.peers`) so its link view stays current. */
+  connectedPeers?: () => number;
+  /**
+   * Peers whose connection with us failed or closed since the last call (`meshcdn.failed`, at
+   * most 32): the tracker forgets those links and may pair us with them again right away.
+   */
+  failedPeers?: () => string[];
   WebSocketImpl?: typeof WebSocket;
 }
 
 export type TrackerClientEvents = {
   offer: (from: string, offerId: string, sdp: string) => void;
   answer: (from: string, offerId: string, sdp: string) => void;
+  /** The swarm's counts from an announce response (they include us). */
+  swarm: (complete: number, incomplete: number) => void;
   /** `connected` false also while reconnecting. */
   state: (url: string, connected: boolean) => void;
   error: (err: TrackerError) => void;
@@ -69,6 +78,8 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
   private announceTimer: ReturnType<typeof setTimeout> | undefined;
   private intervalMs: number;
   private sentStarted = false;
+  /** Offers made while the socket connects (ICE gathering overlaps the connection set-up). */
+  private early: Promise<TrackerOffer[]> | null = null;
   connectedUrl: string | null = null;
 
   constructor(private readonly o: TrackerClientOptions) {
@@ -156,6 +167,11 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
       return;
     }
     this.ws = ws;
+    if (!this.early) {
+      // A failed connection leaves them for the next one.
+      const want = Math.max(0, this.o.wantedPeers());
+      this.early = want > 0 ? this.o.createOffers(want).catch(() => []) : null;
+    }
     let opened = false;
     ws.onopen = () => {
       if (this.ws !== ws) return;
@@ -198,8 +214,14 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
 
   private async announce(ws: WebSocket): Promise<void> {
     clearTimeout(this.announceTimer);
-    const want = Math.max(0, this.o.wantedPeers());
-    const offers = want > 0 ? await this.o.createOffers(want) : [];
+    const early = this.early;
+    this.early = null;
+    let offers: TrackerOffer[];
+    if (early) offers = await early;
+    else {
+      const want = Math.max(0, this.o.wantedPeers());
+      offers = want > 0 ? await this.o.createOffers(want) : [];
+    }
     if (this.ws !== ws || ws.readyState !== 1) return;
     const msg: Record<string, unknown> = {
       action: "announce",
@@ -209,6 +231,10 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
       ...this.totals(),
       offers: offers.map((o) => ({ offer_id: o.offerId, offer: { type: "offer", sdp: o.sdp } })),
     };
+    if (this.o.connectedPeers) {
+      const failed = (this.o.failedPeers?.() ?? []).filter(isBinaryId).slice(0, 32);
+      msg.meshcdn = { peers: Math.min(0xffff, this.o.connectedPeers()), ...(failed.length ? { failed } : {}) };
+    }
     if (!this.sentStarted) msg.event = "started";
     this.sentStarted = true;
     this.sendJson(ws, msg);
@@ -244,6 +270,9 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
     if (m.action !== "announce" || m.info_hash !== this.o.infoHash) return;
     if (typeof m.interval === "number" && m.interval > 0) {
       this.intervalMs = Math.min(this.o.maxAnnounceIntervalMs, m.interval * 1000);
+    }
+    if (typeof m.complete === "number" && typeof m.incomplete === "number" && m.offer === undefined && m.answer === undefined) {
+      this.emit("swarm", m.complete, m.incomplete);
     }
     const from = m.peer_id;
     const offerId = m.offer_id;

@@ -1,4 +1,5 @@
 /** Public types of the client's stats and events (documented in docs/client.md). */
+import type { ConnectionTotals } from "./connection-stats.js";
 import type { IntegrityError, MeshCdnError, PeerProtocolError } from "./errors.js";
 
 export type SegmentSource = "http" | "p2p" | "cache";
@@ -43,6 +44,8 @@ export interface MeshCdnStats {
   peerId: string;
   /** The last segments delivered to the player, oldest first (at most 500). */
   segments: SegmentRecord[];
+  /** Peer connection outcomes: opened / failed, candidate pair types, time to open. */
+  connections: ConnectionTotals;
 }
 
 export type BanReason = "integrity" | "protocol";

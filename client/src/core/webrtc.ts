@@ -5,6 +5,20 @@
 
 export const CHANNEL_LABEL = "meshcdn/1";
 
+/**
+ * STUN used when neither the page (`iceServers`) nor the origin (bootstrap `ice`) names any: a
+ * public server, so viewers behind ordinary home NATs still find each other (srflx candidates).
+ * Publishers should run their own STUN/TURN (docs/origin.md) and list it in the origin config.
+ */
+export const DEFAULT_ICE_SERVERS: readonly RTCIceServer[] = Object.freeze([{ urls: ["stun:stun.l.google.com:19302"] }]);
+
+/** The ICE servers to use: the page's override, else the bootstrap's, else the default. */
+export function resolveIceServers(page: RTCIceServer[] | null, bootstrap: RTCIceServer[] | undefined): RTCIceServer[] {
+  if (page !== null) return page;
+  if (bootstrap !== undefined) return bootstrap;
+  return DEFAULT_ICE_SERVERS.map((s) => ({ ...s, urls: Array.isArray(s.urls) ? [...s.urls] : s.urls }));
+}
+
 function gathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
@@ -83,12 +97,24 @@ export async function acceptOffer(
   }
 }
 
-/** Resolves when the channel is open, false if it closes or `timeoutMs` passes first. */
-export function channelOpen(channel: RTCDataChannel, timeoutMs: number): Promise<boolean> {
-  if (channel.readyState === "open") return Promise.resolve(true);
+/**
+ * Resolves "open" when the channel opens; "failed" if it closes or the connection fails (ICE found
+ * no working candidate pair), "timeout" if `timeoutMs` passes first.
+ */
+export function channelOpen(channel: RTCDataChannel, timeoutMs: number, pc?: RTCPeerConnection): Promise<"open" | "failed" | "timeout"> {
+  if (channel.readyState === "open") return Promise.resolve("open");
   return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), timeoutMs);
-    channel.addEventListener("open", () => (clearTimeout(t), resolve(true)));
-    channel.addEventListener("close", () => (clearTimeout(t), resolve(false)));
+    const done = (outcome: "open" | "failed" | "timeout") => {
+      clearTimeout(t);
+      pc?.removeEventListener("connectionstatechange", onState);
+      resolve(outcome);
+    };
+    const onState = () => {
+      if (pc?.connectionState === "failed" || pc?.connectionState === "closed") done("failed");
+    };
+    const t = setTimeout(() => done("timeout"), timeoutMs);
+    channel.addEventListener("open", () => done("open"));
+    channel.addEventListener("close", () => done("failed"));
+    pc?.addEventListener("connectionstatechange", onState);
   });
 }

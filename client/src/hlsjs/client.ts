@@ -4,11 +4,13 @@
  * exposes it as `sessionData` on MANIFEST_LOADED); without one, every load goes to hls.js's own loader.
  */
 import type Hls from "hls.js";
-import type { HlsConfig, ManifestLoadedData } from "hls.js";
+import type { Fragment, HlsConfig, LevelLoadedData, ManifestLoadedData } from "hls.js";
 import { BOOTSTRAP_DATA_ID, parseBootstrap } from "../core/bootstrap.js";
 import type { CoreConfigInput } from "../core/config.js";
 import { MeshCore } from "../core/core.js";
 import { BootstrapError } from "../core/errors.js";
+import { hashFromTagList } from "../core/integrity.js";
+import type { SegmentInfo } from "../core/segment-loader.js";
 import type { MeshCdnEvents, MeshCdnStats } from "../core/types.js";
 import { createFragmentLoaderClass, type FragmentLoaderClass } from "./fragment-loader.js";
 
@@ -16,6 +18,29 @@ import { createFragmentLoaderClass, type FragmentLoaderClass } from "./fragment-
 const MANIFEST_LOADING = "hlsManifestLoading";
 const MANIFEST_LOADED = "hlsManifestLoaded";
 const DESTROYING = "hlsDestroying";
+const LEVEL_LOADED = "hlsLevelLoaded";
+const SEEKING_POLL_MS = 250;
+
+/** hls.js fragments as the core's player-free segment list (media segments with a number only). */
+export function segmentsOf(fragments: readonly Fragment[]): SegmentInfo[] {
+  const out: SegmentInfo[] = [];
+  for (const f of fragments) {
+    if (typeof f.sn !== "number") continue;
+    const a = f.byteRangeStartOffset;
+    const b = f.byteRangeEndOffset;
+    const ranged = a !== undefined && b !== undefined && Number.isFinite(b) && b > a;
+    out.push({
+      sn: f.sn,
+      url: f.url,
+      rangeStart: ranged ? a : undefined,
+      rangeEnd: ranged ? b : undefined,
+      startSec: f.start,
+      durationSec: f.duration,
+      expectedSha256: hashFromTagList(f.tagList),
+    });
+  }
+  return out;
+}
 
 export type MeshCdnClientConfig = CoreConfigInput;
 
@@ -39,6 +64,7 @@ export class MeshCdnClient {
   private hls: Hls | null = null;
   private readonly fLoader: FragmentLoaderClass;
   private readonly listeners: [string, (...a: never[]) => void][] = [];
+  private poll: ReturnType<typeof setInterval> | undefined;
 
   constructor(config: MeshCdnClientConfig = {}) {
     this.core = new MeshCore(config);
@@ -48,10 +74,20 @@ export class MeshCdnClient {
     });
   }
 
-  /** hls.js config with meshcdn's fragment loader; pass your own hls.js options through `base`. */
+  /**
+   * hls.js config with meshcdn's fragment loader; pass your own hls.js options through `base`.
+   * The forward buffer is capped at `playerBufferMs` (unless `base` sets a smaller one), so the
+   * scheduler, which fetches further ahead from peers, decides what is loaded early.
+   */
   hlsConfig(base: Partial<HlsConfig> = {}): Partial<HlsConfig> {
     if (base.fLoader) throw new TypeError("meshcdn: hlsConfig() supplies fLoader; do not set your own");
-    return { ...base, fLoader: this.fLoader as unknown as HlsConfig["fLoader"] };
+    const out: Partial<HlsConfig> = { ...base, fLoader: this.fLoader as unknown as HlsConfig["fLoader"] };
+    const capSec = this.core.config.playerBufferMs / 1000;
+    if (capSec > 0) {
+      out.maxBufferLength = Math.min(base.maxBufferLength ?? 30, capSec);
+      out.maxMaxBufferLength = Math.min(base.maxMaxBufferLength ?? 600, Math.max(capSec, out.maxBufferLength));
+    }
+    return out;
   }
 
   /** Starts following `hls` (created with `hlsConfig()`): bootstrap on each manifest load. */
@@ -69,7 +105,24 @@ export class MeshCdnClient {
     };
     on(MANIFEST_LOADING, () => this.core.setBootstrap(null, ""));
     on(MANIFEST_LOADED, ((_e: string, data: ManifestLoadedData) => this.onManifest(data)) as never);
+    on(LEVEL_LOADED, ((_e: string, data: LevelLoadedData) => this.onLevel(data)) as never);
     on(DESTROYING, () => this.destroy());
+    // The playhead, for the scheduler's window and the STATE peers elect fetchers by.
+    this.poll = setInterval(() => this.reportPlayback(), SEEKING_POLL_MS);
+  }
+
+  private reportPlayback(): void {
+    const media = this.hls?.media;
+    if (!media || !this.core.p2pEnabled || media.readyState === 0) return;
+    this.core.setPlayback({ positionSec: media.currentTime, rate: media.playbackRate });
+  }
+
+  private onLevel(data: LevelLoadedData): void {
+    if (!this.core.p2pEnabled) return;
+    const fragments = data.details.fragments;
+    const playlistUrl = fragments[0]?.baseurl ?? data.details.url;
+    this.core.setSegments(playlistUrl, segmentsOf(fragments), data.details.live);
+    this.reportPlayback();
   }
 
   private onManifest(data: ManifestLoadedData): void {
@@ -78,9 +131,15 @@ export class MeshCdnClient {
     try {
       this.core.setBootstrap(parseBootstrap(value), data.url);
     } catch (e) {
-      if (e instanceof BootstrapError) this.core.reportError(e);
-      else throw e;
+      if (e instanceof BootstrapError) return this.core.reportError(e);
+      throw e;
     }
+    // Join the swarm of the rendition playback starts with now, not at the first segment. hls.js
+    // indexes \`startLevel\` in its levels sorted by bitrate; without one it starts with the first listed.
+    const start = this.hls?.config.startLevel;
+    const sorted = [...data.levels].sort((a, b) => a.bitrate - b.bitrate);
+    const level = typeof start === "number" && start >= 0 ? sorted[Math.min(start, sorted.length - 1)] : data.levels[0];
+    if (level) this.core.prepare(new URL(level.url, data.url).href);
   }
 
   stats(): MeshCdnStats {
@@ -108,6 +167,7 @@ export class MeshCdnClient {
       for (const [e, fn] of this.listeners) (hls.off as unknown as (e: string, f: unknown) => void)(e, fn);
     }
     this.listeners.length = 0;
+    clearInterval(this.poll);
     this.hls = null;
     this.core.destroy();
   }

@@ -98,6 +98,7 @@ export function createFragmentLoaderClass(host: LoaderHost): FragmentLoaderClass
           expectedSha256: hashFromTagList(frag.tagList),
           playlistUrl: frag.baseurl,
           timeToDeadlineMs: () => host.timeToDeadlineMs(frag.start),
+          loadTimeoutMs: maxLoadTimeMs > 0 ? maxLoadTimeMs : undefined,
           signal: controller.signal,
         })
         .then(

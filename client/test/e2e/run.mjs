@@ -34,8 +34,9 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.exit(130);
   });
 }
+let addr;
 try {
-  execFileSync(netns, ["create", ns], { stdio: ["ignore", "ignore", "inherit"] });
+  addr = execFileSync(netns, ["create", ns], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" }).trim();
 } catch (e) {
   cleanup();
   console.error(`e2e: cannot create network namespace ${ns} (root and iproute2 needed): ${e.message}`);
@@ -44,7 +45,8 @@ try {
 child = spawn(
   "ip",
   ["netns", "exec", ns, process.execPath, "--import", "tsx", "--test", "--test-concurrency=1", ...files],
-  { stdio: "inherit", env: { ...process.env, MESHCDN_E2E_NETNS: ns } },
+    // MESHCDN_E2E_ADDR: the namespace's non-loopback address (pages served from it are not a secure context).
+  { stdio: "inherit", env: { ...process.env, MESHCDN_E2E_NETNS: ns, MESHCDN_E2E_ADDR: addr } },
 );
 child.on("exit", (code, signal) => {
   cleanup();

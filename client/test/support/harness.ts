@@ -4,6 +4,7 @@
  */
 import { after, before } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { ConnectionTotals } from "../../src/core/connection-stats.js";
 import { startUpstream, type Upstream } from "./upstream.js";
 import { freePort, makeKeys, meshcdnParts, startEdge, startOrigin } from "./meshcdn.js";
 
@@ -42,10 +43,13 @@ export interface StackOptions {
   deadTrackerFirst?: boolean;
   /** Per-viewer swarm tokens valid this long (origin `[tokens] ttl_secs`); default: the origin's own. */
   tokenTtlSecs?: number;
+  /** Address the servers listen on (default 127.0.0.1; a page from any other is not a secure context). */
+  host?: string;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const parts = meshcdnParts();
+  const host = opts.host ?? HOST;
   const cleanups: (() => Promise<void> | void)[] = [];
   const close = async () => {
     for (const c of cleanups.reverse()) await c();
@@ -54,16 +58,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // Swarm tokens issued by the origin and verified by the edge, as in production.
     const keys = makeKeys(parts);
     cleanups.push(() => keys.remove());
-    const edge = await startEdge(parts, HOST, keys.jwksFile);
+    const edge = await startEdge(parts, host, keys.jwksFile);
     const tracker = { url: edge.url, close: () => edge.proc.stop() };
     const trackerName = `meshcdn edge (${edge.engine}, tokens)`;
     let trackerClosed = false;
     cleanups.push(() => (trackerClosed ? undefined : tracker.close()));
-    const trackerUrls = opts.deadTrackerFirst ? [`ws://${HOST}:${await freePort(HOST)}/announce`, tracker.url] : [tracker.url];
+    const trackerUrls = opts.deadTrackerFirst ? [`ws://${host}:${await freePort(host)}/announce`, tracker.url] : [tracker.url];
     // `meshcdn origin` in front of the test's upstream (static VOD + a live sliding window).
-    const upstream = await startUpstream({ host: HOST });
+    const upstream = await startUpstream({ host });
     cleanups.push(() => upstream.close());
-    const origin = await startOrigin(parts, HOST, upstream.url, trackerUrls, keys.keysDir, opts.tokenTtlSecs);
+    const origin = await startOrigin(parts, host, upstream.url, trackerUrls, keys.keysDir, { tokenTtlSecs: opts.tokenTtlSecs });
     cleanups.push(() => origin.proc.stop());
     const base = origin.url;
     const originName = "meshcdn origin";
@@ -133,6 +137,7 @@ export interface ViewerSnapshot {
     tokenRefreshes: number;
     peerId: string;
     segments: { sn: number; source: string; bytes: number; p2pBytes: number; httpBytes: number; peerId: string | null; decisions: string[] }[];
+    connections: ConnectionTotals;
   };
   started: boolean;
   stalls: number;
@@ -148,6 +153,8 @@ export interface ViewerSnapshot {
   droppedSent: number;
   currentTime: number;
   tagsSeen: boolean;
+  secureContext: boolean;
+  webCrypto: boolean;
 }
 
 export interface ViewerOptions {

@@ -49,8 +49,10 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-export function run(bin: string, args: string[], name: string): Proc {
-  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" } });
+/** Runs `bin args`; with `wrap` (e.g. `["ip", "netns", "exec", NS]`) as `wrap… bin args`. */
+export function run(bin: string, args: string[], name: string, wrap: string[] = []): Proc {
+  const [cmd, ...cmdArgs] = [...wrap, bin, ...args];
+  const child = spawn(cmd, cmdArgs, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" } });
   let out = "";
   const log = (d: Buffer) => {
     out = (out + d.toString()).slice(-4000);
@@ -92,13 +94,18 @@ export async function waitHttp(url: string, proc: Proc, timeoutMs: number): Prom
  * `meshcdn edge`: open, or verifying swarm tokens against `jwksFile`; the wasm engine when the
  * guest component is built, else native.
  */
-export async function startEdge(parts: MeshcdnParts, host: string, jwksFile: string | null): Promise<{ url: string; proc: Proc; engine: string }> {
-  const port = await freePort(host);
+export async function startEdge(
+  parts: MeshcdnParts,
+  host: string,
+  jwksFile: string | null,
+  where: { wrap?: string[]; port?: number } = {},
+): Promise<{ url: string; proc: Proc; engine: string }> {
+  const port = where.port ?? (await freePort(host));
   const component = process.env.MESHCDN_COMPONENT ?? join(parts.target, "tracker-shard.wasm");
   const engine = process.env.MESHCDN_E2E_ENGINE ?? (existsSync(component) ? "wasm" : "native");
   const args = ["edge", "--listen", `${host}:${port}`, "--engine", engine, ...(jwksFile ? ["--jwks", jwksFile] : ["--open"])];
   if (engine === "wasm") args.push("--component", component);
-  const proc = run(parts.bin, args, `edge/${engine}`);
+  const proc = run(parts.bin, args, `edge/${engine}`, where.wrap);
   await waitHttp(`http://${host}:${port}/health`, proc, 30_000);
   return { url: `ws://${host}:${port}/announce`, proc, engine };
 }
@@ -115,6 +122,20 @@ export function makeKeys(parts: MeshcdnParts): { keysDir: string; jwksFile: stri
   return { keysDir, jwksFile, remove: () => rmSync(keysDir, { recursive: true, force: true }) };
 }
 
+export interface OriginOptions {
+  /** Per-viewer swarm tokens valid this long (origin `[tokens] ttl_secs`). */
+  tokenTtlSecs?: number;
+  /**
+   * The origin config's `[ice]` section (TOML body). Default: an empty section, so viewers use no
+   * STUN/TURN at all: the flat test network has no route to a public STUN server.
+   */
+  iceToml?: string;
+  /** Command prefix to run the origin with (e.g. inside a network namespace). */
+  wrap?: string[];
+  /** Port to listen on (default: one free here; pass one when `wrap` runs it elsewhere). */
+  port?: number;
+}
+
 /** `meshcdn origin` as a reverse proxy in front of `upstreamUrl`, issuing swarm tokens with `keysDir`. */
 export async function startOrigin(
   parts: MeshcdnParts,
@@ -122,17 +143,19 @@ export async function startOrigin(
   upstreamUrl: string,
   trackerUrls: string[],
   keysDir: string,
-  tokenTtlSecs?: number,
+  opts: OriginOptions = {},
 ): Promise<{ url: string; proc: Proc }> {
-  const port = await freePort(host);
+  const port = opts.port ?? (await freePort(host));
   const args = ["origin", "--upstream", upstreamUrl, "--listen", `${host}:${port}`, ...trackerUrls.flatMap((t) => ["--tracker", t]), "--keys", keysDir];
-  if (tokenTtlSecs !== undefined) {
+  let toml = `[ice]\n${opts.iceToml ?? ""}\n`;
+  if (opts.tokenTtlSecs !== undefined) {
     // Per-viewer tokens: each master playlist fetch gets one that lives tokenTtlSecs from then.
-    const config = join(keysDir, "origin.toml");
-    writeFileSync(config, `[tokens]\nscope = "per-viewer"\nttl_secs = ${tokenTtlSecs}\n`);
-    args.push("--config", config);
+    toml += `[tokens]\nscope = "per-viewer"\nttl_secs = ${opts.tokenTtlSecs}\n`;
   }
-  const proc = run(parts.bin, args, "origin");
+  const config = join(keysDir, "origin.toml");
+  writeFileSync(config, toml);
+  args.push("--config", config);
+  const proc = run(parts.bin, args, "origin", opts.wrap);
   const url = `http://${host}:${port}`;
   await waitHttp(`${url}/live/master.m3u8`, proc, 30_000);
   return { url, proc };

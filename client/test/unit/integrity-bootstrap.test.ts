@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { binaryStringToHex, hexToBinaryString, isBinaryId, randomBinaryId } from "../../src/core/binary-string.js";
 import { encodeBootstrap, parseBootstrap, swarmForPlaylist, trackerUrlWithToken, type Bootstrap } from "../../src/core/bootstrap.js";
 import { BootstrapError } from "../../src/core/errors.js";
-import { hashFromTagList, sha256Hex, verifySegment } from "../../src/core/integrity.js";
+import { hashFromTagList, sha256Backend, sha256Hex, verifySegment } from "../../src/core/integrity.js";
 
 const H = "0123456789abcdef0123456789abcdef01234567";
 const sample: Bootstrap = {
@@ -24,6 +24,30 @@ test("sha-256 matches node's and a wrong hash is reported with the actual one", 
   const bad = await verifySegment(new TextEncoder().encode("segment bytez"), expected);
   assert.equal(bad.ok, false);
   assert.match(!bad.ok ? bad.actualSha256 : "", /^[0-9a-f]{64}$/);
+});
+
+test("without WebCrypto (an insecure context) the JS SHA-256 gives the same hashes", async () => {
+  assert.equal(sha256Backend(), "webcrypto", "node has crypto.subtle");
+  const big = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 31 + (i >> 8)) & 0xff);
+  // A view into a larger buffer: only the viewed bytes are hashed.
+  const view = new Uint8Array(big.buffer, 5, 1000);
+  for (const data of [new Uint8Array(0), new TextEncoder().encode("abc"), big, view]) {
+    const expected = createHash("sha256").update(data).digest("hex");
+    assert.equal(await sha256Hex(data, "js"), expected);
+    assert.equal(await sha256Hex(data, "webcrypto"), expected);
+  }
+  assert.equal(await sha256Hex(big.buffer, "js"), createHash("sha256").update(big).digest("hex"));
+  // And what the browser without crypto.subtle takes by itself.
+  const subtle = Object.getOwnPropertyDescriptor(globalThis.crypto, "subtle");
+  Object.defineProperty(globalThis.crypto, "subtle", { value: undefined, configurable: true });
+  try {
+    assert.equal(sha256Backend(), "js");
+    assert.deepEqual(await verifySegment(view, createHash("sha256").update(view).digest("hex")), { ok: true });
+  } finally {
+    if (subtle) Object.defineProperty(globalThis.crypto, "subtle", subtle);
+    else delete (globalThis.crypto as { subtle?: unknown }).subtle;
+  }
+  assert.equal(sha256Backend(), "webcrypto");
 });
 
 test("hash comes from hls.js's tagList entry for the unknown tag", () => {

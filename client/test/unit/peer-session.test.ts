@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PeerProtocolError } from "../../src/core/errors.js";
 import { MAX_UPLOADS_PER_PEER, PeerSession, type PeerSessionDeps } from "../../src/core/peer-session.js";
+import { GrowingSegment } from "../../src/core/growing-segment.js";
 import { decode, encode, MAX_CHUNK_BYTES } from "../../src/core/protocol.js";
 import { TokenBucket } from "../../src/core/switcher.js";
 import { channelPair, type FakeChannel } from "../support/fake-channel.js";
@@ -13,7 +14,7 @@ function session(id: string, ch: FakeChannel, d: PeerSessionDeps, early: unknown
   return s;
 }
 
-function deps(segments: Map<number, Uint8Array>, o: Partial<PeerSessionDeps> = {}): PeerSessionDeps {
+function deps(segments: Map<number, Uint8Array | GrowingSegment>, o: Partial<PeerSessionDeps> = {}): PeerSessionDeps {
   return {
     now: () => Date.now(),
     getSegment: (sn) => segments.get(sn),
@@ -85,16 +86,16 @@ test("HELLO, HAVE and FETCHING update what we know of the peer", async () => {
   const remote = session("A", b, deps(new Map()));
   let updates = 0;
   s.on("update", () => updates++);
-  remote.send({ type: "hello", uploadEnabled: true });
+  remote.send({ type: "hello", uploadEnabled: true, v2: false });
   await new Promise((r) => setImmediate(r));
   assert.equal(s.ready, false, "HELLO alone is not enough to decide about the peer");
-  remote.sendHave([1, 2]);
+  remote.sendHave([[1, 2]]);
   remote.sendFetching([3]);
   await new Promise((r) => setImmediate(r));
   assert.equal(updates, 3);
   assert.equal(s.ready, true, "HELLO and HAVE seen");
   assert.equal(s.remoteUploadEnabled, true);
-  assert.deepEqual([...s.remoteHave], [1, 2]);
+  assert.ok(s.remoteHas(1) && s.remoteHas(2) && !s.remoteHas(0) && !s.remoteHas(3));
   assert.deepEqual([...s.remoteFetching], [3]);
 });
 
@@ -188,10 +189,10 @@ test("closing the channel ends downloads in flight", async () => {
 
 test("messages that arrived before the session started are replayed", () => {
   const [a] = channelPair();
-  const early = [encode({ type: "hello", uploadEnabled: true }), encode({ type: "have", sns: [4] })].map((f) => f.buffer);
+  const early = [encode({ type: "hello", uploadEnabled: true, v2: false }), encode({ type: "have", sns: [4] })].map((f) => f.buffer);
   const s = session("B", a, deps(new Map()), early);
   assert.equal(s.ready, true);
-  assert.deepEqual([...s.remoteHave], [4]);
+  assert.ok(s.remoteHas(4) && !s.remoteHas(5));
 });
 
 test("a peer cannot make us serve more than a few uploads at once", async () => {
@@ -206,4 +207,76 @@ test("a peer cannot make us serve more than a few uploads at once", async () => 
   b.flush();
   const results = await Promise.all(dls.map((d) => d.result));
   assert.deepEqual(results.map((r) => r.kind), [...Array(MAX_UPLOADS_PER_PEER).fill("done"), "absent", "absent"]);
+});
+
+test("a version-2 pair switches to HAVE_RANGES and STATE once both HELLOs are in; a version-1 peer keeps lists", async () => {
+  const [a, b] = channelPair();
+  const s = session("B", a, deps(new Map()));
+  const remote = session("A", b, deps(new Map()));
+  // The remote announces before it knows our version: a version-1 list goes out first.
+  remote.sendHave([[0, 4999]]);
+  remote.sendState({ playheadSn: 10, wantFirst: 10, wantLast: 30 });
+  await new Promise((r) => setImmediate(r));
+  assert.ok(!s.remoteHas(0), "a version-1 HAVE carries only the newest 4096");
+  assert.ok(!s.remoteHas(903) && s.remoteHas(904) && s.remoteHas(4999));
+  assert.equal(s.remoteState, null, "no STATE to a peer not known to read version 2");
+  s.send({ type: "hello", uploadEnabled: true, v2: true });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(remote.remoteV2, true);
+  assert.ok(s.remoteHas(0) && s.remoteHas(4999) && !s.remoteHas(5000), "resent as ranges: the whole set");
+  assert.deepEqual(s.remoteState, { playheadSn: 10, wantFirst: 10, wantLast: 30 });
+});
+
+test("ABSENT takes the segment out of the peer's HAVE view until its next HAVE", async () => {
+  const [a, b] = channelPair();
+  const s = session("B", a, deps(new Map()));
+  const remote = session("A", b, deps(new Map()));
+  remote.send({ type: "hello", uploadEnabled: true, v2: false });
+  remote.sendHave([[1, 3]]);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(s.remoteHas(2));
+  assert.deepEqual(await s.request(2).result, { kind: "absent" });
+  assert.ok(!s.remoteHas(2) && s.remoteHas(3));
+  remote.sendHave([[1, 3]]);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(s.remoteHas(2));
+});
+
+test("relay: a segment still arriving is served as it comes, and the receiver gets all of it", async () => {
+  const [a, b] = channelPair();
+  const seg = segment(2 * MAX_CHUNK_BYTES + 500);
+  const growing = new GrowingSegment(null);
+  const downloader = session("B", a, deps(new Map()));
+  session("A", b, deps(new Map([[3, growing]])));
+  const dl = downloader.request(3);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(dl.received(), 0, "nothing before the size is known");
+  growing.setTotal(seg.length);
+  growing.append(seg.subarray(0, 1000));
+  for (let i = 0; i < 20 && dl.received() < 1000; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(dl.received(), 1000, "the first bytes went out before the download ended");
+  growing.append(seg.subarray(1000));
+  growing.finish();
+  const out = await dl.result;
+  assert.equal(out.kind, "done");
+  assert.deepEqual(out.kind === "done" && out.data, seg);
+});
+
+test("relay: when the relayer's own download breaks off, the receiver gets ABSENT (and tries elsewhere)", async () => {
+  const [a, b] = channelPair();
+  const growing = new GrowingSegment(5000);
+  const downloader = session("B", a, deps(new Map()));
+  session("A", b, deps(new Map([[3, growing]])));
+  const dl = downloader.request(3);
+  growing.append(segment(100));
+  for (let i = 0; i < 20 && dl.received() < 100; i++) await new Promise((r) => setImmediate(r));
+  growing.fail();
+  assert.deepEqual(await dl.result, { kind: "absent" });
+  // Unknown size and a failure before any byte: ABSENT too.
+  const g2 = new GrowingSegment(null);
+  const [c, d] = channelPair();
+  const dl2 = session("B", c, deps(new Map())).request(4);
+  session("A", d, deps(new Map([[4, g2]])));
+  g2.fail();
+  assert.deepEqual(await dl2.result, { kind: "absent" });
 });

@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decide, electFetcher, shouldAbandonP2P, TokenBucket, type PeerView, type SwitcherInput } from "../../src/core/switcher.js";
+import { peerView, switcherInput } from "../support/switcher-input.js";
+import { decide, electFetcher, shouldAbandonP2P, TokenBucket } from "../../src/core/switcher.js";
 
-const peer = (id: string, o: Partial<PeerView> = {}): PeerView => ({ id, uploadEnabled: true, has: false, fetching: false, inFlight: 0, ...o });
-const input = (o: Partial<SwitcherInput> = {}): SwitcherInput => ({
-  sn: 10,
-  timeToDeadlineMs: 6000,
-  selfId: "me",
-  selfUploadEnabled: true,
-  p2pAllowed: true,
-  peers: [],
-  p2pFailed: false,
-  awaitingPeers: false,
-  httpUrgentWindowMs: 1500,
-  maxInFlightPerPeer: 2,
-  ...o,
-});
+const peer = peerView;
+const input = switcherInput;
 
 test("urgent segments go to HTTP even when a peer has them", () => {
   assert.deepEqual(decide(input({ timeToDeadlineMs: 1500, peers: [peer("a", { has: true })] })), { kind: "http", reason: "urgent" });

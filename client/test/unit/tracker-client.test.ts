@@ -168,3 +168,47 @@ test("tracker failures and foreign frames are reported, not trusted", async () =
     await new Promise((r) => wss.close(r));
   }
 });
+
+test("announces report connected and failed peers; swarm counts from the response reach the swarm; offers are made while connecting", async () => {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise((r) => wss.on("listening", r));
+  const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/announce`;
+  const announces: any[] = [];
+  let connectedAt = 0;
+  wss.on("connection", (ws) => {
+    connectedAt = Date.now();
+    ws.on("message", (m) => {
+      const msg = JSON.parse(m.toString());
+      announces.push(msg);
+      ws.send(JSON.stringify({ action: "announce", info_hash: msg.info_hash, complete: 0, incomplete: 3, interval: 120 }));
+    });
+  });
+  let offersAskedAt = 0;
+  let failed = ["-MC0001-ffffffffffff", "not-a-binary-id"];
+  const c = client([url], "-MC0001-dddddddddddd", {
+    connectedPeers: () => 2,
+    failedPeers: () => {
+      const out = failed;
+      failed = [];
+      return out;
+    },
+    createOffers: async (n) => {
+      offersAskedAt ||= Date.now();
+      return Array.from({ length: n }, (_, i) => ({ offerId: `-MC0001-dddddddddd0${i}`, sdp: "sdp" }));
+    },
+  });
+  try {
+    const counts = new Promise<[number, number]>((resolve) => c.on("swarm", (a, b) => resolve([a, b])));
+    c.start();
+    assert.deepEqual(await counts, [0, 3]);
+    assert.ok(offersAskedAt > 0 && offersAskedAt <= connectedAt, "offers were asked for before the socket was up");
+    assert.deepEqual(announces[0].meshcdn, { peers: 2, failed: ["-MC0001-ffffffffffff"] }, "only valid ids are reported");
+    assert.equal(announces[0].offers.length, 1);
+    c.announceNow();
+    for (let i = 0; i < 50 && announces.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(announces[1].meshcdn, { peers: 2 }, "a failure is reported once");
+  } finally {
+    c.stop();
+    await new Promise((r) => wss.close(r));
+  }
+});

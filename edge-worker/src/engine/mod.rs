@@ -49,8 +49,7 @@ pub trait EngineFactory: Send + Sync {
 
 /// The factory `config` asks for (compiles the component for the wasm engine).
 pub fn factory(config: &EdgeConfig) -> Result<Arc<dyn EngineFactory>, EngineError> {
-    let tracker_json =
-        serde_json::to_string(&config.tracker).map_err(|e| EngineError::Config(e.to_string()))?;
+    let tracker_json = shard_tracker_json(&config.tracker, config.shard_count())?;
     match config.engine {
         EngineKind::Native => Ok(Arc::new(native::NativeFactory::new(&tracker_json)?)),
         EngineKind::Wasm => Ok(Arc::new(wasm::WasmFactory::load(
@@ -58,5 +57,59 @@ pub fn factory(config: &EdgeConfig) -> Result<Arc<dyn EngineFactory>, EngineErro
             tracker_json,
             wasm::WasmLimits::from(&config.limits),
         )?)),
+    }
+}
+
+/// The tracker config every shard gets: `tracker` as configured, except that
+/// `max_pending_offers` (pending offers, and live links, kept at most) is the host's bound,
+/// split evenly between the shards, so the host's memory for them does not grow with the shard
+/// count. Only that key is touched, so components of other versions read the rest as before.
+pub fn shard_tracker_json(
+    tracker: &serde_json::Value,
+    shards: usize,
+) -> Result<String, EngineError> {
+    let mut tracker = tracker.clone();
+    let table = tracker
+        .as_object_mut()
+        .ok_or_else(|| EngineError::Config("tracker must be a table".into()))?;
+    let host = match table.get("max_pending_offers") {
+        None => meshcdn_tracker::TrackerConfig::default().max_pending_offers,
+        Some(v) => v.as_u64().ok_or_else(|| {
+            EngineError::Config("tracker.max_pending_offers must be a positive integer".into())
+        })? as usize,
+    };
+    table.insert(
+        "max_pending_offers".into(),
+        host.div_ceil(shards.max(1)).max(1).into(),
+    );
+    serde_json::to_string(&tracker).map_err(|e| EngineError::Config(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pending_offer_bound_is_the_hosts_split_between_shards() {
+        let per = |tracker: serde_json::Value, shards| -> serde_json::Value {
+            serde_json::from_str(&shard_tracker_json(&tracker, shards).unwrap()).unwrap()
+        };
+        let default = meshcdn_tracker::TrackerConfig::default().max_pending_offers;
+        assert_eq!(
+            per(serde_json::json!({}), 2)["max_pending_offers"],
+            default.div_ceil(2)
+        );
+        let set = per(
+            serde_json::json!({"max_pending_offers": 1001, "max_offers": 5}),
+            4,
+        );
+        assert_eq!(set["max_pending_offers"], 251);
+        assert_eq!(set["max_offers"], 5, "other keys untouched");
+        assert_eq!(
+            per(serde_json::json!({"max_pending_offers": 1}), 8)["max_pending_offers"],
+            1
+        );
+        assert!(shard_tracker_json(&serde_json::json!({"max_pending_offers": "x"}), 2).is_err());
+        assert!(shard_tracker_json(&serde_json::json!(3), 2).is_err());
     }
 }

@@ -1,5 +1,6 @@
-//! `GET /announce`: checks the token and the connection limit, then upgrades to the WebSocket
-//! tracker with a fresh per-connection context.
+//! `GET` on a tracker path (`tracker_paths`: `/` and `/announce`): refuses while draining, checks
+//! the token and the connection limit, then upgrades to the WebSocket tracker with a fresh
+//! per-connection context; the connection task runs on the workers' runtime.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -13,7 +14,7 @@ use super::limits::{ConnSlot, RateLimit};
 use super::session::{ConnCtx, ShardSet};
 use super::{AppState, PeerAddr, connection};
 use crate::metrics::Reject;
-use crate::outbox::Outbox;
+use crate::outbox::{CloseOrder, Outbox};
 use crate::shard::now_ms;
 use crate::ws::WsUpgrade;
 use crate::ws::frame::Decoder;
@@ -30,6 +31,13 @@ pub(super) async fn announce(
     headers: HeaderMap,
     ws: WsUpgrade,
 ) -> Response {
+    if app.lifecycle.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "edge host draining; use another tracker\n",
+        )
+            .into_response();
+    }
     let admission = match app.gate.admit(query.token.as_deref(), now_ms()) {
         Ok(a) => a,
         Err(e) => {
@@ -43,8 +51,16 @@ pub(super) async fn announce(
     };
     let facts = app.facts.facts(&headers, peer.ip());
     let conn = app.next_conn.fetch_add(1, Relaxed);
-    let outbox = Arc::new(Outbox::new(app.config.limits.max_queued_messages));
+    let limits = &app.config.limits;
+    let outbox = Arc::new(Outbox::with_overflow(
+        limits.max_queued_messages,
+        limits.queue_overflow,
+    ));
     let idle_key = app.idle.register(outbox.clone());
+    // A drain that began since the check above did not see this connection: close it here.
+    if app.lifecycle.is_draining() {
+        outbox.close(CloseOrder::Draining);
+    }
     // Boxed: the connection task keeps what it captures for the connection's whole life.
     let ctx = Box::new(ConnCtx {
         conn,
@@ -58,7 +74,7 @@ pub(super) async fn announce(
         idle_key,
         slot,
     });
-    ws.on_upgrade(move |stream, early| {
+    ws.on_upgrade(&app.workers.clone(), move |stream, early| {
         let mut ctx = ctx;
         ctx.decoder.hold(&early);
         connection::connection(app, stream, ctx)

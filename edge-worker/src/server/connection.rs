@@ -116,7 +116,10 @@ pub(super) async fn connection(app: Arc<AppState>, mut stream: WsStream, mut ctx
                 if outbox_first && outbox.poll_ready(cx).is_ready() {
                     return Poll::Ready(Event::Outbox);
                 }
-                if let Poll::Ready(read) = ctx.poll_read(cx, &app, &mut stream) {
+                // Read only while the shards have room (back-pressure, see `poll_room`).
+                if app.pool.poll_room(cx).is_ready()
+                    && let Poll::Ready(read) = ctx.poll_read(cx, &app, &mut stream)
+                {
                     return Poll::Ready(Event::Read(read));
                 }
                 match outbox.poll_ready(cx) {

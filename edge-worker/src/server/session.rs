@@ -117,8 +117,10 @@ impl ConnCtx {
 impl ConnCtx {
     /// Queues a reply of the host itself (not of a shard) to this peer.
     fn reply(&self, app: &AppState, text: String) {
-        if self.outbox.push(text) == Pushed::Overflow {
-            app.metrics.reject(Reject::SlowReader);
+        match self.outbox.push(text) {
+            Pushed::Overflow => app.metrics.reject(Reject::SlowReader),
+            Pushed::Dropped => app.metrics.reject(Reject::QueueFull),
+            Pushed::Queued | Pushed::Closed => {}
         }
     }
 

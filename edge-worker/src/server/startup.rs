@@ -10,14 +10,17 @@ use std::time::Duration;
 use meshcdn_tracker::TrackerStats;
 use tokio::net::TcpListener;
 
-use super::{AppState, accept, admin, router};
+use super::{AppState, admin, http, router};
+use crate::accept::{self, Acceptor};
 use crate::auth::{Gate, KeySource};
 use crate::config::EdgeConfig;
 use crate::engine;
 use crate::error::{EdgeError, EngineError};
 use crate::idle::IdleSweeper;
+use crate::lifecycle::{DrainReport, Lifecycle};
 use crate::metrics::Metrics;
 use crate::netfacts::FactSource;
+use crate::outbox::CloseOrder;
 use crate::shard::ShardPool;
 use crate::tls::TlsListener;
 
@@ -27,6 +30,7 @@ pub struct EdgeHandle {
     state: Arc<AppState>,
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    acceptor: Acceptor,
     key_refresh: Option<tokio::task::JoinHandle<()>>,
     sweeper: tokio::task::JoinHandle<()>,
 }
@@ -36,14 +40,15 @@ impl EdgeHandle {
         self.local_addr
     }
 
-    /// `ws://` or `wss://` URL of the tracker endpoint.
+    /// `ws://` or `wss://` URL of the tracker endpoint (the first of `tracker_paths`).
     pub fn announce_url(&self) -> String {
         let scheme = if self.state.config.tls.is_some() {
             "wss"
         } else {
             "ws"
         };
-        format!("{scheme}://{}/announce", self.local_addr)
+        let path = &self.state.config.tracker_paths[0];
+        format!("{scheme}://{}{path}", self.local_addr)
     }
 
     /// The tracker stats of all shards, merged (for dashboards).
@@ -60,6 +65,37 @@ impl EdgeHandle {
         admin::reload(&self.state, component).await
     }
 
+    /// Graceful shutdown (see [`crate::lifecycle`]): readiness turns 503 and new tracker
+    /// connections are refused, every connected peer is told to reconnect elsewhere (close 1001),
+    /// then the host waits until they are gone, at most `grace`, and stops.
+    pub async fn drain(self, grace: std::time::Duration) -> DrainReport {
+        let started = tokio::time::Instant::now();
+        let closed = self.begin_drain();
+        let remaining =
+            crate::lifecycle::wait_for_zero(&self.state.metrics.connections, grace).await;
+        let report = DrainReport {
+            closed,
+            remaining,
+            waited_ms: started.elapsed().as_millis() as u64,
+        };
+        tracing::info!(
+            closed,
+            remaining,
+            waited_ms = report.waited_ms,
+            "edge host drained"
+        );
+        self.shutdown().await;
+        report
+    }
+
+    /// The first half of [`Self::drain`]: from now on readiness is 503 and new tracker
+    /// connections are refused; every connected peer is told to reconnect elsewhere. Returns how
+    /// many were told. The host keeps serving HTTP until [`Self::drain`] or [`Self::shutdown`].
+    pub fn begin_drain(&self) -> usize {
+        self.state.lifecycle.begin_drain();
+        self.state.idle.close_all(CloseOrder::Draining)
+    }
+
     /// Stops accepting, closes connections, stops the shards.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -68,6 +104,8 @@ impl EdgeHandle {
         }
         self.sweeper.abort();
         let _ = self.server.await;
+        let acceptor = self.acceptor;
+        let _ = tokio::task::spawn_blocking(move || acceptor.stop()).await;
         let state = self.state.clone();
         let _ = tokio::task::spawn_blocking(move || state.pool.shutdown()).await;
     }
@@ -87,10 +125,11 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
     };
     let shards = config.shard_count();
     let expire = Duration::from_millis(config.expire_interval_ms);
+    let backlog = config.limits.max_shard_backlog;
     let pool = {
         let metrics = metrics.clone();
         tokio::task::spawn_blocking(move || {
-            let pool = ShardPool::start(shards, factory, metrics, expire);
+            let pool = ShardPool::start(shards, factory, metrics, expire, backlog);
             // Compiling and instantiating left freed memory behind (see `heap`).
             crate::heap::release_free_pages();
             pool
@@ -124,6 +163,8 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         facts,
         next_conn: AtomicU64::new(1),
         idle,
+        lifecycle: Lifecycle::default(),
+        workers: tokio::runtime::Handle::current(),
     });
     let app = router(state.clone());
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
@@ -131,20 +172,32 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         let _ = stopped.wait_for(|s| *s).await;
     };
     let header_timeout = Duration::from_millis(state.config.limits.header_timeout_ms);
-    let server = match tls {
-        None => accept::spawn_server(listener, app, header_timeout, shutdown),
-        Some(tls) => accept::spawn_server(
-            TlsListener::new(listener, tls)?,
-            app,
-            header_timeout,
-            shutdown,
-        ),
+    // Accepting, handshakes and upgrades run on the admission thread (see `accept`): the
+    // listener moves to its runtime, and so do the tasks started below.
+    let acceptor = Acceptor::start()?;
+    let server = {
+        let _admission = acceptor.handle().enter();
+        let listener = accept::rebind_listener(listener)?;
+        match tls {
+            None => {
+                acceptor
+                    .handle()
+                    .spawn(http::run_server(listener, app, header_timeout, shutdown))
+            }
+            Some(tls) => acceptor.handle().spawn(http::run_server(
+                TlsListener::new(listener, tls)?,
+                app,
+                header_timeout,
+                shutdown,
+            )),
+        }
     };
     Ok(EdgeHandle {
         local_addr,
         state,
         stop,
         server,
+        acceptor,
         key_refresh,
         sweeper,
     })

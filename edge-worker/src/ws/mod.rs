@@ -117,18 +117,25 @@ impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
 
 impl WsUpgrade {
     /// Answers `101 Switching Protocols` and, once hyper hands the connection over, runs
-    /// `connection` on it in a task of its own.
-    pub fn on_upgrade<F, Fut>(self, connection: F) -> Response
+    /// `connection` on it in a task of its own on `workers`, with the socket moved to that
+    /// runtime (see [`crate::accept`]: the upgrade itself runs on the admission runtime).
+    pub fn on_upgrade<F, Fut>(self, workers: &tokio::runtime::Handle, connection: F) -> Response
     where
         F: FnOnce(WsStream, Bytes) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let on_upgrade = self.on_upgrade;
+        let workers = workers.clone();
         tokio::spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
-                    let (stream, early) = WsStream::from_upgraded(upgraded);
-                    connection(stream, early).await;
+                    let (mut stream, early) = WsStream::from_upgraded(upgraded);
+                    workers.spawn(async move {
+                        match stream.rebind() {
+                            Ok(()) => connection(stream, early).await,
+                            Err(e) => tracing::warn!(error = %e, "cannot move an upgraded socket to the workers"),
+                        }
+                    });
                 }
                 Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
             }
@@ -156,6 +163,16 @@ impl WsStream {
     /// wraps its sockets, e.g. a future hyper): it works, with a little more memory per peer.
     pub fn is_wrapped(&self) -> bool {
         matches!(self, Self::Other(_))
+    }
+
+    /// Registers the socket with the current runtime's I/O driver ([`crate::accept::rebind`]);
+    /// hyper's wrapper, if it ever comes, stays where it is (it works from there too).
+    fn rebind(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(s) => crate::accept::rebind(s),
+            Self::Tls(s) => crate::accept::rebind(s.get_mut().0),
+            Self::Other(_) => Ok(()),
+        }
     }
 
     /// The stream, and bytes the client sent right after its handshake that hyper already read.

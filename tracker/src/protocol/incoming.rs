@@ -36,9 +36,13 @@ pub enum AnnounceEvent {
     Update,
 }
 
-/// meshcdn's extension object on announce: `"meshcdn": {"upload": false, "peers": 7}`.
+/// Most peer ids one announce may report in `meshcdn.failed`.
+pub const MAX_FAILED_REPORTS: usize = 32;
+
+/// meshcdn's extension object on announce:
+/// `"meshcdn": {"upload": false, "peers": 7, "failed": ["<peer_id>", …]}`.
 /// Plain WebTorrent clients omit it; unknown fields inside it are ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 pub struct MeshcdnExt {
     /// `false`: this viewer does not upload (metered network, low battery); no offers are sent to it.
     #[serde(default)]
@@ -46,6 +50,28 @@ pub struct MeshcdnExt {
     /// How many peers the viewer is connected to right now; used as its load when present.
     #[serde(default)]
     pub peers: Option<u16>,
+    /// Peers (binary-string ids) whose WebRTC connection with this viewer failed or closed since
+    /// its last announce: the tracker forgets those links, so the pair can be offered again at
+    /// once instead of after `link_timeout_ms`. At most [`MAX_FAILED_REPORTS`]; a bad id fails the frame.
+    #[serde(default, deserialize_with = "failed_ids")]
+    pub failed: Vec<PeerId>,
+}
+
+fn failed_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PeerId>, D::Error> {
+    let raw = Vec::<Cow<'de, str>>::deserialize(d)?;
+    if raw.len() > MAX_FAILED_REPORTS {
+        return Err(de::Error::custom(format!(
+            "meshcdn.failed lists {} peers, at most {MAX_FAILED_REPORTS}",
+            raw.len()
+        )));
+    }
+    raw.iter()
+        .map(|s| {
+            decode_binary_str(s)
+                .map(PeerId)
+                .map_err(|e| de::Error::custom(format!("meshcdn.failed: {e}")))
+        })
+        .collect()
 }
 
 /// One offer of an announce.

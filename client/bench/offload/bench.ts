@@ -1,0 +1,283 @@
+/**
+ * The offload benchmark's inner part (run.mjs starts it inside a network namespace it made):
+ * a media server (VOD + a simulated live window over the same 120 s 240p HLS stream), the real
+ * `meshcdn origin` + `meshcdn edge`, a second `meshcdn edge --open` as p2p-media-loader's
+ * WebTorrent tracker, and N viewers in real Chromium (one browser context each), joining 4 s
+ * apart and measured 45 s after the last one joined, for each system in turn on the same schedule.
+ *
+ * HTTP bytes are counted at the media server (segment bytes sent to browsers; the origin's own
+ * hashing fetches are counted apart), played bytes from hls.js's FRAG_LOADED in each viewer.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { CHROMIUM_ARGS } from "../../test/support/harness.js";
+import { makeKeys, meshcdnParts, startEdge, startOrigin } from "../../test/support/meshcdn.js";
+
+const HOST = "127.0.0.1";
+const CLIENT_DIR = new URL("../..", import.meta.url).pathname;
+const BENCH_DIR = new URL(".", import.meta.url).pathname;
+
+type System = "plain" | "pml" | "mesh";
+type Mode = "vod" | "live";
+
+const env = (k: string, d: string) => process.env[k] ?? d;
+const MEDIA = env("OFFLOAD_MEDIA", "");
+const MODES = env("OFFLOAD_MODES", "vod,live").split(",") as Mode[];
+const VIEWERS = env("OFFLOAD_VIEWERS", "3,6").split(",").map(Number);
+const SYSTEMS = env("OFFLOAD_SYSTEMS", "plain,pml,mesh").split(",") as System[];
+const JOIN_GAP_MS = Number(env("OFFLOAD_JOIN_GAP_MS", "4000"));
+const MEASURE_MS = Number(env("OFFLOAD_MEASURE_MS", "45000"));
+const LIVE_WINDOW = 6;
+const OUT = env("OFFLOAD_OUT", "");
+/** p2p-media-loader with hls.js 1.6 (what it is tested with); 0 = the same hls.js as the others. */
+const PML_HLS_16 = env("OFFLOAD_PML_HLS16", "1") === "1";
+/** p2p-media-loader's WebTorrent tracker: `edge` (meshcdn edge --open) or `bittorrent-tracker` (the npm server, in process). */
+const PML_TRACKER = env("OFFLOAD_PML_TRACKER", "edge");
+
+async function startBittorrentTracker(): Promise<{ url: string; close(): Promise<void> }> {
+  const { default: Server } = (await import("bittorrent-tracker/server" as string)) as { default: new (o: object) => any };
+  const s = new Server({ udp: false, http: false, ws: true, stats: false });
+  await new Promise<void>((r) => (s.on("listening", () => r()), s.listen(0, HOST)));
+  return { url: `ws://${HOST}:${s.ws.address().port}`, close: () => new Promise((r) => s.close(() => r())) };
+}
+
+interface Seg {
+  name: string;
+  data: Buffer;
+  duration: number;
+}
+
+function loadMedia(dir: string): { playlist: string; segs: Seg[]; target: number } {
+  const playlist = readFileSync(join(dir, "index.m3u8"), "utf8");
+  const segs: Seg[] = [];
+  let d = 0;
+  for (const line of playlist.split(/\r?\n/)) {
+    if (line.startsWith("#EXTINF:")) d = parseFloat(line.slice(8));
+    else if (line && !line.startsWith("#")) segs.push({ name: line, data: readFileSync(join(dir, line)), duration: d });
+  }
+  const td = /#EXT-X-TARGETDURATION:(\d+)/.exec(playlist);
+  return { playlist, segs, target: td ? Number(td[1]) : 2 };
+}
+
+/** The media server: counts segment bytes it sends, by who asked (a browser, or the origin hashing). */
+async function startMediaServer(media: ReturnType<typeof loadMedia>) {
+  const counts = { browserBytes: 0, browserRequests: 0, originBytes: 0, originRequests: 0 };
+  let liveT0 = Date.now();
+  const byName = new Map(media.segs.map((s, i) => [s.name, i]));
+  const latest = () => Math.min(media.segs.length - 1, LIVE_WINDOW - 1 + Math.floor((Date.now() - liveT0) / (media.target * 1000)));
+  const master = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=100000,RESOLUTION=426x240\n240p/index.m3u8\n";
+  const livePlaylist = () => {
+    const last = latest();
+    const first = Math.max(0, last - LIVE_WINDOW + 1);
+    const lines = ["#EXTM3U", "#EXT-X-VERSION:3", `#EXT-X-TARGETDURATION:${media.target}`, `#EXT-X-MEDIA-SEQUENCE:${first}`];
+    for (let i = first; i <= last; i++) lines.push(`#EXTINF:${media.segs[i]!.duration.toFixed(6)},`, media.segs[i]!.name);
+    if (last === media.segs.length - 1) lines.push("#EXT-X-ENDLIST");
+    return lines.join("\n") + "\n";
+  };
+  const statics: Record<string, [string, string]> = {
+    "/page.html": [join(BENCH_DIR, "page.html"), "text/html"],
+    "/lib/hls.js": [join(CLIENT_DIR, "node_modules", "hls.js", "dist", "hls.min.js"), "text/javascript"],
+    "/lib/meshcdn.iife.js": [join(CLIENT_DIR, "dist", "meshcdn.iife.js"), "text/javascript"],
+    "/lib/pml.js": [join(BENCH_DIR, "dist", "pml.js"), "text/javascript"],
+    "/lib/hls-1.6.js": [join(BENCH_DIR, "node_modules", "hls.js-for-pml", "dist", "hls.min.js"), "text/javascript"],
+  };
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const send = (status: number, type: string, body: string | Buffer) => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-cache", "access-control-allow-origin": "*" });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (statics[path]) return send(200, statics[path]![1], readFileSync(statics[path]![0]));
+    // Live streams live under /live/r<run>/ (a fresh path per run, so no cache serves an old window).
+    const m = /^\/(vod|live\/r\d+)\/(master\.m3u8|240p\/index\.m3u8|240p\/([^/]+\.ts))$/.exec(path);
+    if (!m) return send(404, "text/plain", "not found");
+    if (m[2] === "master.m3u8") return send(200, "application/vnd.apple.mpegurl", master);
+    if (m[2] === "240p/index.m3u8") return send(200, "application/vnd.apple.mpegurl", m[1] === "vod" ? media.playlist : livePlaylist());
+    const i = byName.get(m[3]!);
+    const live = m[1] !== "vod";
+    if (i === undefined || (live && i > latest())) return send(404, "text/plain", "no such segment (yet)");
+    let body = media.segs[i]!.data;
+    let status = 200;
+    const headers: Record<string, string> = { "content-type": "video/mp2t", "access-control-allow-origin": "*", etag: `"seg-${i}"` };
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+    if (range) {
+      const start = Number(range[1]);
+      const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
+      if (start > end) return send(416, "text/plain", "bad range");
+      headers["content-range"] = `bytes ${start}-${end}/${body.length}`;
+      body = body.subarray(start, end + 1);
+      status = 206;
+    }
+    if (req.method !== "HEAD") {
+      // Browsers send a Mozilla user agent (the origin forwards it); the origin's hashing fetch has none.
+      if (/Mozilla/.test(req.headers["user-agent"] ?? "")) (counts.browserBytes += body.length), counts.browserRequests++;
+      else (counts.originBytes += body.length), counts.originRequests++;
+    }
+    res.writeHead(status, headers);
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  await new Promise<void>((r) => server.listen(0, HOST, r));
+  const url = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    counts,
+    reset(): void {
+      Object.assign(counts, { browserBytes: 0, browserRequests: 0, originBytes: 0, originRequests: 0 });
+      liveT0 = Date.now();
+    },
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+interface Snapshot {
+  started: boolean;
+  startupMs: number | null;
+  stalls: number;
+  stallMs: number;
+  played: Record<string, number>;
+  playedBytes: number;
+  errors: string[];
+  currentTime: number;
+  clientHttp?: number;
+  clientP2p?: number;
+  peers?: number;
+}
+
+interface Row {
+  mode: Mode;
+  viewers: number;
+  system: System;
+  playedBytes: number;
+  httpBytes: number;
+  originHashBytes: number;
+  share: number;
+  limit: number;
+  stalls: number;
+  stallSec: number;
+  startupMs: (number | null)[];
+  errors: string[];
+}
+
+async function runOne(browser: Browser, mediaUrl: string, system: System, mode: Mode, n: number, stack: { originUrl: string; pmlTracker: string }, server: Awaited<ReturnType<typeof startMediaServer>>): Promise<Row> {
+  server.reset();
+  const path = mode === "vod" ? "vod" : `live/r${++liveRuns}`;
+  if (system === "mesh" && mode === "live") {
+    // The origin hashes a live window's segments when it first serves the playlist; in production
+    // it has long been serving the stream. Warm it (these bytes are counted as origin-hash).
+    await fetch(`${stack.originUrl}/${path}/240p/index.m3u8`).then((r) => r.text());
+  }
+  const src = system === "mesh" ? `${stack.originUrl}/${path}/master.m3u8` : `${mediaUrl}/${path}/master.m3u8`;
+  const q = new URLSearchParams({ system, src, tracker: stack.pmlTracker });
+  if (system === "pml" && PML_HLS_16) q.set("hls", "1.6");
+  const viewers: { context: BrowserContext; page: Page }[] = [];
+  const t0 = Date.now();
+  try {
+    for (let i = 0; i < n; i++) {
+      const due = t0 + i * JOIN_GAP_MS;
+      if (Date.now() < due) await new Promise((r) => setTimeout(r, due - Date.now()));
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      page.on("pageerror", (e) => console.error(`[${system} viewer ${i + 1}] ${e.message}`));
+      await page.goto(`${mediaUrl}/page.html?${q}`);
+      viewers.push({ context, page });
+    }
+    const end = t0 + (n - 1) * JOIN_GAP_MS + MEASURE_MS;
+    await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now())));
+    const snaps: Snapshot[] = await Promise.all(viewers.map((v) => v.page.evaluate(() => (window as any).__bench.snapshot())));
+    const http = server.counts.browserBytes;
+    const origin = server.counts.originBytes;
+    const played = snaps.reduce((a, s) => a + s.playedBytes, 0);
+    const distinct = new Map<string, number>();
+    for (const s of snaps) for (const [sn, b] of Object.entries(s.played)) distinct.set(sn, b);
+    const distinctBytes = [...distinct.values()].reduce((a, b) => a + b, 0);
+    const row: Row = {
+      mode,
+      viewers: n,
+      system,
+      playedBytes: played,
+      httpBytes: http,
+      originHashBytes: origin,
+      share: played > 0 ? 1 - http / played : 0,
+      limit: played > 0 ? 1 - distinctBytes / played : 0,
+      stalls: snaps.reduce((a, s) => a + s.stalls, 0),
+      stallSec: snaps.reduce((a, s) => a + s.stallMs, 0) / 1000,
+      startupMs: snaps.map((s) => (s.startupMs === null ? null : Math.round(s.startupMs))),
+      errors: snaps.flatMap((s) => s.errors.filter((e) => e.endsWith("/true"))),
+    };
+    if (process.env.OFFLOAD_VERBOSE) {
+      snaps.forEach((s, i) => console.log(`#   ${system} viewer ${i + 1}: errors ${JSON.stringify(s.errors.slice(0, 3))} played ${s.playedBytes} B (${Object.keys(s.played).length} segs) t=${s.currentTime.toFixed(1)} stalls=${s.stalls} client http=${s.clientHttp ?? "-"} p2p=${s.clientP2p ?? "-"} peers=${s.peers ?? "-"}`));
+    }
+    return row;
+  } finally {
+    for (const v of viewers) await v.context.close().catch(() => undefined);
+  }
+}
+
+let liveRuns = 0;
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+async function main(): Promise<void> {
+  if (!MEDIA) throw new Error("OFFLOAD_MEDIA (the 240p rendition's directory) is not set: run bench/offload/run.mjs");
+  const media = loadMedia(MEDIA);
+  const server = await startMediaServer(media);
+  const parts = meshcdnParts();
+  const keys = makeKeys(parts);
+  const edge = await startEdge(parts, HOST, keys.jwksFile);
+  const openEdge = await startEdge(parts, HOST, null);
+  const btTracker = PML_TRACKER === "bittorrent-tracker" ? await startBittorrentTracker() : null;
+  const pmlTracker = btTracker?.url ?? openEdge.url;
+  const origin = await startOrigin(parts, HOST, server.url, [edge.url], keys.keysDir);
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+  const rows: Row[] = [];
+  try {
+    // Warm the origin's segment-hash cache for the VOD (production hashes long before viewers come).
+    await fetch(`${origin.url}/vod/240p/index.m3u8`).then((r) => r.text());
+    console.log(`# media: ${media.segs.length} segments, ${media.segs.reduce((a, s) => a + s.data.length, 0)} bytes; live window ${LIVE_WINDOW}; join every ${JOIN_GAP_MS} ms, measured ${MEASURE_MS} ms after the last joined`);
+    console.log(`# tracker for p2p-media-loader: ${btTracker ? "bittorrent-tracker (npm) server" : `meshcdn edge --open (${openEdge.engine})`}, hls.js ${PML_HLS_16 ? "1.6" : "as the others"}; meshcdn: origin + edge (${edge.engine}, tokens)`);
+    for (const mode of MODES) {
+      for (const n of VIEWERS) {
+        for (const system of SYSTEMS) {
+          const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+          const row = await runOne(browser, server.url, system, mode, n, { originUrl: origin.url, pmlTracker }, server);
+          rows.push(row);
+          console.log(
+            `${mode}\t${n}\t${system}\tshare ${pct(row.share)}\tlimit ${pct(row.limit)}\tof limit ${row.limit > 0 ? pct(row.share / row.limit) : "-"}\tstalls ${row.stalls} (${row.stallSec.toFixed(1)} s)\tstartup ${row.startupMs.join(",")} ms\tplayed ${row.playedBytes} http ${row.httpBytes} origin-hash ${row.originHashBytes}\tload ${load}${row.errors.length ? `\tFATAL ${row.errors.join(" ")}` : ""}`,
+          );
+        }
+      }
+    }
+  } finally {
+    await browser.close();
+    await origin.proc.stop();
+    await edge.proc.stop();
+    await openEdge.proc.stop();
+    await btTracker?.close();
+    keys.remove();
+    await server.close();
+  }
+  printTable(rows);
+  if (OUT) writeFileSync(OUT, JSON.stringify(rows, null, 2));
+}
+
+function printTable(rows: Row[]): void {
+  const mean = (xs: (number | null)[]) => {
+    const v = xs.filter((x): x is number => x !== null);
+    return v.length ? Math.round(v.reduce((a, b) => a + b, 0) / v.length) : NaN;
+  };
+  console.log("\n| mode | viewers | system | P2P share of played bytes | physical limit | share / limit | stalls (count, s) | startup per viewer (ms) | mean startup vs plain |");
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows) {
+    const plain = rows.find((x) => x.mode === r.mode && x.viewers === r.viewers && x.system === "plain");
+    const rel = plain ? (mean(r.startupMs) / mean(plain.startupMs)).toFixed(2) + "x" : "-";
+    const name = { plain: "hls.js", pml: "hls.js + p2p-media-loader 2.3.1", mesh: "hls.js + meshcdn" }[r.system];
+    console.log(`| ${r.mode} | ${r.viewers} | ${name} | ${pct(r.share)} | ${pct(r.limit)} | ${r.limit > 0 ? pct(r.share / r.limit) : "-"} | ${r.stalls}, ${r.stallSec.toFixed(1)} | ${r.startupMs.map((x) => x ?? "never").join(", ")} | ${rel} |`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
