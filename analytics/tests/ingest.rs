@@ -5,7 +5,9 @@ mod support;
 
 use axum::body::Body;
 use axum::http::StatusCode;
+use http_body_util::BodyExt as _;
 use support::*;
+use tower::ServiceExt as _;
 
 #[tokio::test]
 async fn accepted_beacons_add_up_in_the_report_and_survive_a_reopen() {
@@ -280,6 +282,102 @@ async fn the_api_and_metrics_need_a_login_and_keys_see_only_their_contents() {
             .0,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn network_headers_give_the_p2p_share_by_asn_and_region() {
+    let (a, gate) = analytics("sqlite::memory:", |c| {
+        c.network.asn_header = Some("x-asn".into());
+        c.network.country_header = Some("x-country".into());
+        c.network.region_header = Some("x-region".into());
+    })
+    .await;
+    let t = gate.token("live/a", 600);
+    let from = |viewer: &str, http: u64, p2p: u64, net: [&str; 3]| {
+        let mut r = post(beacon(&t, "live/a", viewer, http, p2p).to_string());
+        for (name, value) in ["x-asn", "x-country", "x-region"].into_iter().zip(net) {
+            r.headers_mut().insert(name, value.parse().unwrap());
+        }
+        r
+    };
+    for request in [
+        from("v1", 1000, 3000, ["AS64500", "NL", "NH"]),
+        from("v2", 1000, 1000, ["64500", "NL", "NH"]),
+        from("v3", 4000, 0, ["64501", "DE", "BE"]),
+        // Not a number: the ASN is unknown (0); an over-long region is dropped.
+        from("v4", 500, 500, ["ASxyz", "FR", &"r".repeat(65)]),
+    ] {
+        let (status, body) = send(&a, request).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    let r = report(&a, API_KEY).await;
+    let net = |asn: i64| {
+        r["networks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["asn"] == asn)
+            .unwrap_or_else(|| panic!("AS{asn} missing: {r}"))
+            .clone()
+    };
+    let nl = net(64500);
+    assert_eq!(
+        (nl["country"].as_str(), nl["region"].as_str()),
+        (Some("NL"), Some("NH"))
+    );
+    assert_eq!(
+        (nl["http_bytes"].as_i64(), nl["p2p_bytes"].as_i64()),
+        (Some(2000), Some(4000))
+    );
+    assert!((nl["p2p_share"].as_f64().unwrap() - 4000.0 / 6000.0).abs() < 1e-9);
+    assert_eq!(net(64501)["p2p_share"].as_f64(), Some(0.0));
+    let unknown = net(0);
+    assert_eq!(
+        (unknown["country"].as_str(), unknown["region"].as_str()),
+        (Some("FR"), Some(""))
+    );
+}
+
+#[tokio::test]
+async fn memory_between_writes_is_bounded_and_overload_is_a_clear_503() {
+    // One beacon of `support::beacon` makes 4 rows (stream, network, host and relay outcomes).
+    let (a, gate) = analytics("sqlite::memory:", |c| c.max_pending_rows = 4).await;
+    let t = gate.token("live/a", 600);
+    let one = |viewer: &str| post(beacon(&t, "live/a", viewer, 100, 0).to_string());
+    assert_eq!(send(&a, one("v1")).await.0, StatusCode::NO_CONTENT);
+    let response = a.routes().oneshot(one("v2")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        String::from_utf8_lossy(&body).contains("analytics is busy writing"),
+        "{body:?}"
+    );
+    // After the write there is room again; the refused beacon added nothing.
+    a.flush().await.unwrap();
+    assert_eq!(send(&a, one("v3")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(report(&a, API_KEY).await["streams"][0]["http_bytes"], 200);
+    let (_, metrics) = send(&a, get("/v1/analytics/metrics", Some(API_KEY))).await;
+    assert!(
+        metrics.contains("meshcdn_analytics_beacons_total{result=\"overloaded\"} 1\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn buckets_older_than_the_retention_are_deleted() {
+    let (a, gate) = analytics("sqlite::memory:", |c| c.retention_days = 2).await;
+    let t = gate.token("live/a", 600);
+    let (status, _) = send(&a, post(beacon(&t, "live/a", "v1", 100, 300).to_string())).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    a.flush().await.unwrap();
+    let now = now_secs();
+    assert_eq!(a.purge(now + 86_400).await.unwrap(), 0, "a day later: kept");
+    assert_eq!(report(&a, ADMIN).await["streams"][0]["p2p_bytes"], 300);
+    let deleted = a.purge(now + 3 * 86_400).await.unwrap();
+    assert_eq!(deleted, 4, "stream, network and two connection rows");
+    let rows = a.store().read(0).await.unwrap();
+    assert!(rows.streams.is_empty() && rows.networks.is_empty() && rows.connections.is_empty());
 }
 
 #[path = "store_shared.rs"]
