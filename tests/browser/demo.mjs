@@ -3,7 +3,9 @@
 // contexts) on the demo player; the second tab's overlay must show bytes from peers. Then the
 // viewers stop loading and the analytics dashboard (the production one, fed by the client's own
 // beacons) must show the segment bytes the demo's media server counted, within TOLERANCE.
-// Saves screenshots of the player and the dashboard and checks that they are not blank.
+// Saves screenshots of the player and the dashboard (test artifacts, in $ARTIFACTS_DIR, default
+// test-artifacts/, gitignored) and checks that they are not blank; the dashboard must load nothing
+// from another origin.
 // Run inside a network namespace with the demo already serving at $DEMO_URL (tests/demo_browser.rs
 // does both). Exit code 0 = pass; the last line says `N passed, N failed`.
 import { createRequire } from "node:module";
@@ -149,12 +151,17 @@ try {
     for (const page of viewers) clientP2p += await page.evaluate(() => window.meshcdnClient.stats().p2pBytes);
     const stream = await waitFor("beacons to add up to the served bytes", async () => {
       const res = await fetch(DEMO_URL + "v1/analytics?window_secs=3600", { headers: { authorization: "Bearer " + info.publisher_api_key } });
-      const s = (await res.json()).streams.find((x) => x.content === "demo/live");
-      return s && within(s.http_bytes, served) && within(s.p2p_bytes, clientP2p) ? s : null;
+      const report = await res.json();
+      const s = report.streams.find((x) => x.content === "demo/live");
+      return s && within(s.http_bytes, served) && within(s.p2p_bytes, clientP2p) ? { ...s, connections: report.connections } : null;
     });
     console.log(`  media server sent ${served} B; dashboard: ${stream.http_bytes} B over HTTP, ${stream.p2p_bytes} B from peers (clients: ${clientP2p} B), offload ${(stream.offload * 100).toFixed(1)}%, ${stream.peers_per_viewer.toFixed(2)} peers/viewer`);
     if (!(stream.p2p_bytes > 0 && stream.peers_per_viewer > 0)) throw new Error(`no P2P in the analytics: ${JSON.stringify(stream)}`);
     if (stream.startup_ms_avg === null) throw new Error("no startup time reported");
+    // The viewers' connection outcomes (stats().connections) arrive by candidate pair type.
+    const opened = stream.connections.filter((c) => c.candidate !== "none" && c.ok > 0);
+    if (!opened.length) throw new Error(`no opened peer connection in the analytics: ${JSON.stringify(stream.connections)}`);
+    console.log(`  connections: ${stream.connections.map((c) => `${c.candidate} ${c.ok} opened / ${c.failed} failed`).join(", ")}`);
     const unauth = await fetch(DEMO_URL + "v1/analytics");
     if (unauth.status !== 401) throw new Error(`the API answered ${unauth.status} without a login`);
   });
@@ -162,6 +169,9 @@ try {
   await test("the dashboard shows those figures and its screenshot is not blank", async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 1400 } })).newPage();
     page.on("pageerror", (e) => console.log(`  [dashboard page error] ${e.message}`));
+    // Everything the dashboard loads (page, uPlot, styles, API) comes from this server: it works offline.
+    const requested = [];
+    page.on("request", (r) => requested.push(r.url()));
     await page.goto(DEMO_URL + "analytics#key=" + encodeURIComponent(info.publisher_api_key));
     const shown = await waitFor("the dashboard's totals", async () => {
       const http = Number(await page.locator("#total-http").getAttribute("data-value"));
@@ -174,6 +184,10 @@ try {
     if (!(parseFloat(offload) > 0)) throw new Error(`offload shown as ${offload}`);
     await waitFor("four charts drawn by uPlot", () => page.evaluate(() => document.querySelectorAll(".chart .uplot canvas").length >= 4));
     if (await page.locator("#login").isVisible()) throw new Error("the login form is still shown");
+    const origin = new URL(DEMO_URL).origin;
+    const foreign = requested.filter((u) => !u.startsWith("data:") && new URL(u).origin !== origin);
+    if (foreign.length) throw new Error(`the dashboard loaded from elsewhere: ${foreign.join(", ")}`);
+    if (!requested.some((u) => u.endsWith("/analytics/assets/uPlot.iife.min.js"))) throw new Error(`uPlot not loaded locally: ${requested.join(", ")}`);
     const png = await page.screenshot({ path: join(ARTIFACTS, "demo-dashboard.png"), fullPage: true });
     const s = await pictureStats(page, png);
     console.log(`  dashboard screenshot ${s.width}x${s.height}: ${s.colours} colours, luma stddev ${s.stddev.toFixed(1)}`);
