@@ -8,7 +8,6 @@ pub mod error;
 pub mod heap;
 pub mod idle;
 pub mod lifecycle;
-pub mod loadtest;
 pub mod metrics;
 pub mod netfacts;
 pub mod outbox;

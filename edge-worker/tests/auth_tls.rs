@@ -3,7 +3,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::*;
 use jsonwebtoken::jwk::JwkSet;
@@ -255,40 +255,4 @@ async fn bad_tls_files_fail_start_up_with_a_typed_error() {
         "{err:?}"
     );
     assert!(std::error::Error::source(&err).is_some());
-}
-
-#[tokio::test]
-async fn the_load_generator_speaks_wss_with_a_given_ca() {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
-    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
-    let mut c = config(Native);
-    c.tls = Some(meshcdn_edge::config::TlsConfig {
-        cert: cert_path.clone(),
-        key: key_path,
-    });
-    let edge = start(c).await;
-    let load = |ca_file| meshcdn_edge::loadtest::LoadConfig {
-        target: format!("wss://localhost:{}/announce", edge.local_addr().port()),
-        ca_file,
-        connections: 8,
-        swarms: 2,
-        duration: Duration::from_secs(1),
-        ..Default::default()
-    };
-    let report = meshcdn_edge::loadtest::run(load(Some(cert_path)))
-        .await
-        .unwrap();
-    assert_eq!(report.connected, 8);
-    assert!(report.announces > 0 && report.responses > 0, "{report:?}");
-    // Without the edge's CA the certificate is not trusted: no connection, a clear error.
-    match meshcdn_edge::loadtest::run(load(None)).await {
-        Err(meshcdn_edge::loadtest::LoadError::Connect { error, .. }) => {
-            assert!(error.to_lowercase().contains("certificate"), "{error}")
-        }
-        other => panic!("expected a connect error, got {other:?}"),
-    }
-    edge.shutdown().await;
 }

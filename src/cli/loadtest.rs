@@ -1,8 +1,8 @@
-//! `meshcdn loadtest`: a bounded WebTorrent-protocol load generator (meshcdn_edge::loadtest).
+//! `meshcdn loadtest`: a bounded WebTorrent-protocol load generator (the `meshcdn-loadtest` crate).
 
 use std::time::Duration;
 
-use meshcdn_edge::loadtest::{self, LoadConfig};
+use meshcdn_loadtest::LoadConfig;
 
 #[derive(clap::Args, Debug)]
 pub struct LoadtestArgs {
@@ -37,7 +37,7 @@ pub struct LoadtestArgs {
 }
 
 pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
-    let report = loadtest::run(LoadConfig {
+    let report = meshcdn_loadtest::run(LoadConfig {
         target: args.target,
         ca_file: args.ca,
         connections: args.connections,

@@ -1,115 +1,20 @@
-//! A WebTorrent-protocol load generator (`meshcdn loadtest`): `connections` WebSocket peers
-//! spread over `swarms` swarms; each announces with offers, answers every offer it receives and
-//! announces again as soon as its previous announce was answered (closed loop). Bounded in
-//! connections, time and latency samples.
-//!
-//! Counted as responses: every frame received (announce replies, relayed offers and answers).
-//! Latency: from sending an announce to receiving the reply to it.
+//! The run: connect every peer, then drive them in a closed loop until the deadline.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message;
 
-/// Hard caps, whatever the caller asks for.
-pub const MAX_CONNECTIONS: usize = 50_000;
-pub const MAX_DURATION: Duration = Duration::from_secs(600);
-const MAX_LATENCY_SAMPLES: usize = 5_000_000;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
-/// Handshakes in flight at once while connecting.
-const CONNECT_CONCURRENCY: usize = 128;
-
-#[derive(Debug, Clone)]
-pub struct LoadConfig {
-    /// `ws://host:port/announce` or `wss://…` (with `?token=` if the tracker needs one).
-    pub target: String,
-    /// PEM file of extra CA certificates to trust for `wss://` (e.g. a self-signed edge's);
-    /// the Mozilla roots (webpki-roots) are always trusted.
-    pub ca_file: Option<std::path::PathBuf>,
-    pub connections: usize,
-    pub swarms: usize,
-    pub duration: Duration,
-    /// Offers per announce.
-    pub offers: usize,
-    /// Only connect, announce once without offers, and stay idle for `duration` (memory runs).
-    pub idle: bool,
-    pub seed: u64,
-}
-
-impl Default for LoadConfig {
-    fn default() -> Self {
-        Self {
-            target: "ws://127.0.0.1:8000/announce".into(),
-            ca_file: None,
-            connections: 100,
-            swarms: 10,
-            duration: Duration::from_secs(10),
-            offers: 2,
-            idle: false,
-            seed: 1,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("invalid load test settings: {0}")]
-    Settings(String),
-    #[error("no connection could be opened to {target}: {error}")]
-    Connect { target: String, error: String },
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct LoadReport {
-    pub target: String,
-    pub connections: usize,
-    pub connected: usize,
-    pub swarms: usize,
-    pub duration_secs: f64,
-    pub responses: u64,
-    pub responses_per_sec: f64,
-    pub announces: u64,
-    pub offers_received: u64,
-    pub answers_received: u64,
-    pub failures: u64,
-    pub latency_p50_ms: f64,
-    pub latency_p99_ms: f64,
-    pub disconnects: u64,
-}
-
-impl LoadReport {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a report always serializes")
-    }
-}
-
-impl std::fmt::Display for LoadReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: {} of {} connections, {} swarms, {:.1}s: {:.0} responses/s ({} responses, {} announces, {} offers in, {} answers in, {} failures, {} disconnects), latency p50 {:.2} ms p99 {:.2} ms",
-            self.target,
-            self.connected,
-            self.connections,
-            self.swarms,
-            self.duration_secs,
-            self.responses_per_sec,
-            self.responses,
-            self.announces,
-            self.offers_received,
-            self.answers_received,
-            self.failures,
-            self.disconnects,
-            self.latency_p50_ms,
-            self.latency_p99_ms
-        )
-    }
-}
+use crate::config::{
+    CONNECT_CONCURRENCY, CONNECT_TIMEOUT, LoadConfig, LoadError, MAX_LATENCY_SAMPLES,
+};
+use crate::report::LoadReport;
+use crate::tls::{client_ws_config, tls_connector};
+use crate::wire::{Incoming, announce, answer, random_id};
 
 #[derive(Default)]
 struct Counters {
@@ -121,117 +26,9 @@ struct Counters {
     disconnects: AtomicU64,
 }
 
-/// What the generator reads of a frame (everything else is skipped).
-#[derive(Deserialize)]
-struct Incoming {
-    #[serde(default)]
-    action: Option<String>,
-    #[serde(default)]
-    interval: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    offer: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    answer: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    offer_id: Option<String>,
-    #[serde(default)]
-    peer_id: Option<String>,
-    #[serde(default)]
-    info_hash: Option<String>,
-    #[serde(default, rename = "failure reason")]
-    failure: Option<String>,
-}
-
-/// tungstenite's default read buffer is 128 KiB and it zeroes the free part before every read:
-/// with a thousand sockets reading small frames that memset was a fifth of the generator's CPU,
-/// taken from the server it shares the machine with. Tracker frames are a few KiB at most.
-fn client_ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
-}
-
-/// TLS for `wss://` targets: the Mozilla roots plus the CAs in `ca_file`.
-fn tls_connector(
-    ca_file: Option<&std::path::Path>,
-) -> Result<tokio_tungstenite::Connector, LoadError> {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject as _;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let certs = CertificateDer::pem_file_iter(path)
-            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| LoadError::Settings(format!("CA file {}: {e}", path.display())))?;
-        if certs.is_empty() {
-            return Err(LoadError::Settings(format!(
-                "CA file {}: no certificate",
-                path.display()
-            )));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| LoadError::Settings(format!("CA file {}: {e}", path.display())))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| LoadError::Settings(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(config)))
-}
-
-/// A random 20-byte id as a WebTorrent binary string.
-pub fn random_id(rng: &mut SmallRng) -> String {
-    (0..20).map(|_| char::from(rng.random::<u8>())).collect()
-}
-
-const FAKE_SDP: &str = "v=0\r\no=- 4327261771880257373 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:someufrag\r\na=ice-pwd:somepasswordsomepassword\r\na=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\na=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\n";
-
-fn announce(info_hash: &str, peer_id: &str, offers: usize, rng: &mut SmallRng) -> String {
-    let offers: Vec<serde_json::Value> = (0..offers)
-        .map(|_| serde_json::json!({ "offer_id": random_id(rng), "offer": { "type": "offer", "sdp": FAKE_SDP } }))
-        .collect();
-    serde_json::json!({
-        "action": "announce",
-        "info_hash": info_hash,
-        "peer_id": peer_id,
-        "numwant": offers.len(),
-        "uploaded": 0, "downloaded": 0, "left": 1000,
-        "offers": offers,
-    })
-    .to_string()
-}
-
-fn answer(info_hash: &str, peer_id: &str, to_peer_id: &str, offer_id: &str) -> String {
-    serde_json::json!({
-        "action": "announce",
-        "info_hash": info_hash,
-        "peer_id": peer_id,
-        "to_peer_id": to_peer_id,
-        "offer_id": offer_id,
-        "answer": { "type": "answer", "sdp": FAKE_SDP },
-    })
-    .to_string()
-}
-
 /// Runs the load and reports. Connections are opened first; the clock starts when all are up.
 pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
-    if config.connections == 0 || config.connections > MAX_CONNECTIONS {
-        return Err(LoadError::Settings(format!(
-            "connections must be 1..={MAX_CONNECTIONS}"
-        )));
-    }
-    if config.swarms == 0 || config.duration.is_zero() || config.duration > MAX_DURATION {
-        return Err(LoadError::Settings(format!(
-            "swarms must be > 0 and duration 1 s..={} s",
-            MAX_DURATION.as_secs()
-        )));
-    }
-    if config.offers > 10 {
-        return Err(LoadError::Settings("offers must be at most 10".into()));
-    }
+    config.check()?;
     let connector = if config.target.starts_with("wss://") {
         Some(tls_connector(config.ca_file.as_deref())?)
     } else if config.target.starts_with("ws://") {
@@ -274,21 +71,24 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         }
     }
     if sockets.is_empty() {
-        let error = match tokio_tungstenite::connect_async_tls_with_config(
-            config.target.as_str(),
-            None,
-            false,
-            connector,
-        )
-        .await
-        {
-            Ok(_) => "connections failed under load".to_string(),
-            Err(e) => e.to_string(),
-        };
-        return Err(LoadError::Connect {
-            target: config.target.clone(),
-            error,
-        });
+        // One more attempt, alone, to say why.
+        let target = config.target.clone();
+        return Err(
+            match tokio_tungstenite::connect_async_tls_with_config(
+                config.target.as_str(),
+                None,
+                false,
+                connector,
+            )
+            .await
+            {
+                Ok(_) => LoadError::FailedUnderLoad { target },
+                Err(e) => LoadError::Connect {
+                    target,
+                    source: Box::new(e),
+                },
+            },
+        );
     }
 
     let counters = Arc::new(Counters::default());
@@ -436,6 +236,7 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{MAX_CONNECTIONS, MAX_DURATION};
 
     #[tokio::test]
     async fn bad_settings_are_refused_before_connecting() {
@@ -485,13 +286,5 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(run(config).await, Err(LoadError::Connect { .. })));
-    }
-
-    #[test]
-    fn ids_are_twenty_chars_of_one_byte_each() {
-        let mut rng = SmallRng::seed_from_u64(3);
-        let id = random_id(&mut rng);
-        assert_eq!(id.chars().count(), 20);
-        assert!(id.chars().all(|c| (c as u32) < 256));
     }
 }
