@@ -17,7 +17,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::config::HashConfig;
-use crate::hls::ByteRange;
+use crate::manifest::ByteRange;
 use crate::stats::{Stats, bump};
 use crate::upstream::{Upstream, UpstreamError};
 

@@ -18,7 +18,7 @@ use url::Url;
 use crate::OriginError;
 use crate::config::{CorsConfig, OriginConfig, UpstreamTimeouts};
 use crate::engine::MeshEngine;
-use crate::rewrite::MeshLayer;
+use crate::layer::MeshLayer;
 use crate::tokens::{spawn_key_reload, token_routes};
 use crate::upstream::{BoxError, Upstream, UpstreamBody, UpstreamError, UpstreamFuture, full_body};
 
@@ -61,12 +61,12 @@ impl std::fmt::Debug for ReqwestUpstream {
 
 impl ReqwestUpstream {
     pub fn new(base: &str, timeouts: &UpstreamTimeouts) -> Result<Self, OriginError> {
-        let base = Url::parse(base)
-            .map_err(|e| OriginError::Upstream(format!("upstream URL {base:?}: {e}")))?;
+        let base = Url::parse(base).map_err(|e| OriginError::Upstream {
+            what: format!("URL {base:?}"),
+            source: e.into(),
+        })?;
         if !matches!(base.scheme(), "http" | "https") || base.query().is_some() {
-            return Err(OriginError::Upstream(format!(
-                "upstream URL {base} must be http(s) without a query"
-            )));
+            return Err(OriginError::UpstreamUrl(base.to_string()));
         }
         let builder = || {
             reqwest::Client::builder()
@@ -83,14 +83,22 @@ impl ReqwestUpstream {
                 // Small frames (HLS requests, 304s) should not wait for Nagle.
                 .tcp_nodelay(true)
         };
-        let client = builder()
-            .pool_max_idle_per_host(64)
-            .build()
-            .map_err(|e| OriginError::Upstream(format!("HTTP client: {e}")))?;
-        let fresh = builder()
-            .pool_max_idle_per_host(0)
-            .build()
-            .map_err(|e| OriginError::Upstream(format!("HTTP client: {e}")))?;
+        let client =
+            builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .map_err(|e| OriginError::Upstream {
+                    what: "HTTP client".into(),
+                    source: e.into(),
+                })?;
+        let fresh =
+            builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .map_err(|e| OriginError::Upstream {
+                    what: "HTTP client".into(),
+                    source: e.into(),
+                })?;
         let prefix = base.as_str().trim_end_matches('/').to_string();
         Ok(Self {
             client,
@@ -401,7 +409,12 @@ pub struct Readiness {
 
 impl Readiness {
     /// The verdict: an upstream to proxy, the configured keys loaded, not draining.
-    pub fn judge(draining: bool, upstream_configured: bool, keys_wanted: bool, keys_loaded: bool) -> Self {
+    pub fn judge(
+        draining: bool,
+        upstream_configured: bool,
+        keys_wanted: bool,
+        keys_loaded: bool,
+    ) -> Self {
         let keys_loaded = keys_loaded || !keys_wanted;
         let mut reasons = Vec::new();
         if draining {
@@ -464,7 +477,17 @@ pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
 pub async fn bind(config: &OriginConfig) -> Result<tokio::net::TcpListener, OriginError> {
     tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|e| OriginError::Io(format!("cannot listen on {}: {e}", config.listen)))
+        .map_err(|source| OriginError::Io {
+            what: format!("cannot listen on {}", config.listen),
+            source,
+        })
+}
+
+fn serve_error(source: std::io::Error) -> OriginError {
+    OriginError::Io {
+        what: "serving HTTP".into(),
+        source,
+    }
 }
 
 /// Runs the reverse proxy on `listener` until `shutdown` resolves, then drains: readiness turns
@@ -478,9 +501,10 @@ pub async fn serve_with_shutdown(
     let (router, engine) = build_proxy(config)?;
     let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let router = probe_routes(engine, draining.clone()).merge(router);
-    let addr = listener
-        .local_addr()
-        .map_err(|e| OriginError::Io(e.to_string()))?;
+    let addr = listener.local_addr().map_err(|source| OriginError::Io {
+        what: "the listener has no local address".into(),
+        source,
+    })?;
     tracing::info!(%addr, upstream = ?config.upstream, "meshcdn origin proxy listening");
     // Manifests and the tail of each segment are small writes: never hold them back for Nagle.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -498,13 +522,16 @@ pub async fn serve_with_shutdown(
         .into_future();
     tokio::pin!(server);
     tokio::select! {
-        result = &mut server => return result.map_err(|e| OriginError::Io(e.to_string())),
+        result = &mut server => return result.map_err(serve_error),
         _ = signalled => {}
     }
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    tracing::info!(grace_secs = grace.as_secs(), "draining: finishing requests in flight");
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "draining: finishing requests in flight"
+    );
     match tokio::time::timeout(grace, server).await {
-        Ok(result) => result.map_err(|e| OriginError::Io(e.to_string())),
+        Ok(result) => result.map_err(serve_error),
         Err(_) => {
             tracing::warn!("grace period over; closing the requests still in flight");
             Ok(())
@@ -547,13 +574,19 @@ mod tests {
     #[test]
     fn ready_with_an_upstream_and_the_configured_keys_until_draining() {
         assert!(Readiness::judge(false, true, true, true).ready);
-        assert!(Readiness::judge(false, true, false, false).ready, "open mode needs no keys");
+        assert!(
+            Readiness::judge(false, true, false, false).ready,
+            "open mode needs no keys"
+        );
         let draining = Readiness::judge(true, true, true, true);
         assert!(!draining.ready && draining.draining);
         assert_eq!(draining.reasons, ["draining (shutting down)"]);
         let no_keys = Readiness::judge(false, true, true, false);
         assert!(!no_keys.ready && !no_keys.keys_loaded);
-        assert_eq!(Readiness::judge(false, false, false, false).reasons, ["no upstream configured"]);
+        assert_eq!(
+            Readiness::judge(false, false, false, false).reasons,
+            ["no upstream configured"]
+        );
     }
 
     #[test]
