@@ -116,6 +116,8 @@ async function startMediaServer(media: ReturnType<typeof loadMedia>) {
       if (/Mozilla/.test(req.headers["user-agent"] ?? "")) (counts.browserBytes += body.length), counts.browserRequests++;
       else (counts.originBytes += body.length), counts.originRequests++;
     }
+    // A static file server states the length up front (meshcdn peers relay a segment while it arrives only then).
+    headers["content-length"] = String(body.length);
     res.writeHead(status, headers);
     res.end(req.method === "HEAD" ? undefined : body);
   });

@@ -46,6 +46,37 @@ test("three viewers: the second and third get at least half of their bytes from 
   });
 });
 
+test("relay while downloading: over a slow last mile, a segment still arriving over HTTP is served to the other viewer", { timeout: 180_000 }, async () => {
+  // Each segment takes 1.5 s of its 2 s to reach a browser, so a peer that wants the newest live
+  // segment usually finds its holder still downloading it.
+  await withStack(async (stack) => {
+    const v1 = await openViewer(browser(), stack);
+    let v2: Viewer | undefined;
+    try {
+      await waitFor("viewer 1 playing 2 segments", async () => (await v1.snapshot()).started && (await segs(v1)) >= 2, 60_000);
+      v2 = await openViewer(browser(), stack);
+      const second = v2;
+      await waitFor("viewer 2 to connect to viewer 1", async () => (await second.snapshot()).stats.peers.length >= 1, 30_000);
+      const relayed = async () => (await v1.snapshot()).stats.relayedBytes + (await second.snapshot()).stats.relayedBytes;
+      await waitFor("bytes relayed while their segment was still downloading", async () => (await relayed()) > 0, 90_000, 500);
+      const at = await segs(second);
+      await waitFor("viewer 2 to play 4 more segments", async () => (await segs(second)) >= at + 4, 60_000, 500);
+      const [a, b] = [await v1.snapshot(), await second.snapshot()];
+      console.log(`# relayed: viewer1 ${a.stats.relayedBytes} B, viewer2 ${b.stats.relayedBytes} B\n# ${summary("viewer1", a)}\n# ${summary("viewer2", b)}`);
+      for (const [name, s] of [["viewer 1", a], ["viewer 2", b]] as const) {
+        assert.ok(s.stats.relayedBytes <= s.stats.uploadedBytes, `${name}: relayed bytes are part of the uploaded ones`);
+        assert.equal(s.stalls, 0, `${name} stalled: ${s.stallLog.join(" | ")}`);
+        assert.equal(s.badDeliveries, 0, `${name} got bytes that do not match the origin's hash`);
+        assert.equal(s.stats.integrityFailures, 0, `${name}: a relayed segment failed its hash`);
+        assert.deepEqual(s.errors.filter((e) => e.endsWith("/true")), [], `${name} had fatal player errors`);
+      }
+    } finally {
+      await v2?.context.close();
+      await v1.context.close();
+    }
+  }, { segmentTrickleMs: 1500 });
+});
+
 test("a peer that serves corrupted bytes never gets them into the player and is banned", { timeout: 180_000 }, async () => {
   await withStack(async (stack) => {
     const bad = await openViewer(browser(), stack, { corrupt: true });
