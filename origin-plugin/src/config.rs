@@ -196,6 +196,9 @@ pub struct TokenConfig {
     /// How often the proxy re-reads `keys_dir` (rotation without restart), in seconds; 0 = only
     /// at start.
     pub reload_secs: u64,
+    /// Longest time `POST /v1/tokens` waits for its request body (after the API key was
+    /// accepted), in milliseconds; then 408.
+    pub request_body_timeout_ms: u64,
 }
 
 impl Default for TokenConfig {
@@ -209,6 +212,7 @@ impl Default for TokenConfig {
             issuer: meshcdn_tracker::token::DEFAULT_ISSUER.into(),
             audience: meshcdn_tracker::token::DEFAULT_AUDIENCE.into(),
             reload_secs: 30,
+            request_body_timeout_ms: 10_000,
         }
     }
 }

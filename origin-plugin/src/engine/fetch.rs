@@ -58,12 +58,16 @@ pub(super) enum FetchError {
     TooLarge(usize),
 }
 
+/// Manifest cache key: the handling as well as the path, so that one way of reading a file (say,
+/// an HLS playlist asked for as an MPD) can never become the cached answer for the other.
+pub(super) type ManifestKey = (ManifestKind, String);
+
 pub(super) struct TtlExpiry;
 
-impl moka::Expiry<String, Arc<Fetched>> for TtlExpiry {
+impl moka::Expiry<ManifestKey, Arc<Fetched>> for TtlExpiry {
     fn expire_after_create(
         &self,
-        _key: &String,
+        _key: &ManifestKey,
         value: &Arc<Fetched>,
         _created_at: Instant,
     ) -> Option<Duration> {
@@ -176,7 +180,7 @@ impl MeshEngine {
         let result = self
             .inner
             .manifests
-            .try_get_with(path.to_string(), async {
+            .try_get_with((kind, path.to_string()), async {
                 fetched_now = true;
                 self.fetch_manifest(upstream, path, kind)
                     .await

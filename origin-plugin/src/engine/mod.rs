@@ -24,7 +24,7 @@ use http::{HeaderMap, Method, Response, Uri, header};
 use moka::future::Cache;
 
 pub use self::error::EngineError;
-use self::fetch::{Fetched, TtlExpiry};
+use self::fetch::{Fetched, ManifestKey, TtlExpiry};
 use crate::bootstrap::HASH_DOC_SUFFIX;
 use crate::clock::now_secs;
 use crate::config::OriginConfig;
@@ -35,7 +35,7 @@ use crate::trackers::{PlacementTrackers, StaticTrackers, TrackerSelector};
 use crate::upstream::{Upstream, UpstreamBody};
 
 /// Which manifest handling a request gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ManifestKind {
     /// `.m3u8` / `.m3u`: master or media playlist.
     Hls,
@@ -99,7 +99,7 @@ struct Inner {
     trackers: Box<dyn TrackerSelector>,
     issuer: Option<SharedIssuer>,
     ice: Option<crate::ice::IceServers>,
-    manifests: Cache<String, Arc<Fetched>>,
+    manifests: Cache<ManifestKey, Arc<Fetched>>,
     hashes: HashCache,
     stats: Arc<Stats>,
 }
@@ -187,8 +187,9 @@ impl MeshEngine {
         }
         let path = uri.path();
         let lower = path.to_ascii_lowercase();
-        if lower.ends_with(HASH_DOC_SUFFIX) {
-            Some(ManifestKind::DashHashes)
+        if let Some(mpd) = lower.strip_suffix(HASH_DOC_SUFFIX) {
+            // Hash documents exist for MPDs only; anything else is the upstream's business.
+            mpd.ends_with(".mpd").then_some(ManifestKind::DashHashes)
         } else if lower.ends_with(".m3u8") || lower.ends_with(".m3u") {
             Some(ManifestKind::Hls)
         } else if lower.ends_with(".mpd") {

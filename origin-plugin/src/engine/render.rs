@@ -168,7 +168,8 @@ impl MeshEngine {
     }
 
     /// The encoded bootstrap for a manifest, whether it is per viewer (not cacheable), and how long
-    /// caches may keep it at most (when it carries TURN credentials).
+    /// caches may keep it at most: no longer than its token (a CDN must not hand out expired
+    /// tokens from a day-long VOD `max-age`) or its TURN credentials live.
     pub(super) fn bootstrap(
         &self,
         parts: &Parts,
@@ -208,13 +209,18 @@ impl MeshEngine {
             .iter()
             .map(|r| (r.clone(), swarm_id(&content, r).to_hex()))
             .collect();
-        let (ice, cache_cap) = crate::ice::bootstrap_ice(
+        let token_life = token.as_ref().map(|t| t.expires_at.saturating_sub(now));
+        let (ice, ice_life) = crate::ice::bootstrap_ice(
             self.inner.ice.as_ref(),
             &self.inner.config.tokens,
             &content,
             token.as_ref(),
             now,
         );
+        let cache_cap = match (token_life, ice_life) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let bootstrap = Bootstrap {
             v: 1,
             content,

@@ -33,6 +33,10 @@ pub enum IssueError {
     ContentNotAllowed(String),
     #[error("invalid request: {0}")]
     BadRequest(String),
+    #[error("request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("request body not received within {0:?}")]
+    BodyTimeout(std::time::Duration),
     #[error("ttl_secs {got} is out of range 1..={max}")]
     BadTtl { got: u64, max: u64 },
     #[error("signing failed")]
@@ -47,6 +51,8 @@ impl IssueError {
             }
             IssueError::UnknownApiKey | IssueError::ContentNotAllowed(_) => StatusCode::FORBIDDEN,
             IssueError::BadRequest(_) | IssueError::BadTtl { .. } => StatusCode::BAD_REQUEST,
+            IssueError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            IssueError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             IssueError::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

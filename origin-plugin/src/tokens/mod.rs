@@ -30,7 +30,7 @@ mod swap;
 mod tests;
 
 pub use issuer::{IssueError, IssuedToken, MAX_CONTENT_ID_LEN, TokenIssuer};
-pub use routes::{TokenRequest, token_routes};
+pub use routes::{MAX_TOKEN_REQUEST_BYTES, TokenRequest, token_routes};
 pub use store::{
     API_KEYS_FILE, ApiKeyEntry, KeyError, SIGNING_KEYS_FILE, add_api_key, generate_key,
 };

@@ -1,9 +1,10 @@
 //! The token HTTP API: `POST /v1/tokens` (publisher API key) and `GET /.well-known/jwks.json`.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -38,29 +39,40 @@ fn error_response(e: &IssueError) -> Response {
     response
 }
 
-async fn post_token(
-    State(shared): State<SharedIssuer>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// Longest `POST /v1/tokens` body read.
+pub const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
+
+/// `POST /v1/tokens`: the API key is checked from the headers before a byte of the body is read,
+/// then the body is read with a size cap and a time limit (`tokens.request_body_timeout_ms`).
+async fn post_token(State(shared): State<SharedIssuer>, request: Request) -> Response {
     let issuer = shared.current();
-    let result = (|| {
-        let entry = issuer.authenticate(headers.get(header::AUTHORIZATION))?;
+    let (parts, body) = request.into_parts();
+    let result = async {
+        let entry = issuer.authenticate(parts.headers.get(header::AUTHORIZATION))?;
+        let limit = Duration::from_millis(issuer.config.request_body_timeout_ms);
+        let body = tokio::time::timeout(limit, axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES))
+            .await
+            .map_err(|_| IssueError::BodyTimeout(limit))?
+            .map_err(|e| {
+                if std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                {
+                    IssueError::BodyTooLarge(MAX_TOKEN_REQUEST_BYTES)
+                } else {
+                    IssueError::BadRequest(format!("reading the body: {e}"))
+                }
+            })?;
         let request: TokenRequest =
             serde_json::from_slice(&body).map_err(|e| IssueError::BadRequest(e.to_string()))?;
-        if !entry.contents.is_empty()
-            && !entry
-                .contents
-                .iter()
-                .any(|p| request.content.starts_with(p.as_str()))
-        {
+        if !entry.allows(&request.content) {
             return Err(IssueError::ContentNotAllowed(request.content));
         }
         let ttl = request.ttl_secs.unwrap_or(issuer.config.ttl_secs);
         let token = issuer.issue(&request.content, ttl, request.viewer, now_secs())?;
         tracing::info!(api_key = %entry.name, content = %token.content, kid = %token.kid, "issued swarm token");
         Ok(token)
-    })();
+    }
+    .await;
     match result {
         Ok(token) => {
             let mut response = axum::Json(token).into_response();

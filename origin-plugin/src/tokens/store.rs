@@ -59,9 +59,25 @@ pub struct ApiKeyEntry {
     pub name: String,
     /// Lower-case hex SHA-256 of the key.
     pub sha256: String,
-    /// Content id prefixes this key may issue tokens for; empty means any.
+    /// Content id prefixes this key may issue tokens for, matched by whole path segments
+    /// (`live/channel1` covers `live/channel1` and `live/channel1/hd`, not `live/channel10`);
+    /// empty means any.
     #[serde(default)]
     pub contents: Vec<String>,
+}
+
+impl ApiKeyEntry {
+    /// Whether this key may issue tokens for `content`.
+    pub fn allows(&self, content: &str) -> bool {
+        self.contents.is_empty()
+            || self.contents.iter().any(|prefix| {
+                let prefix = prefix.trim_end_matches('/');
+                prefix.is_empty()
+                    || content
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

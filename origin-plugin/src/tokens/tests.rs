@@ -202,3 +202,20 @@ fn api_keys_are_stored_hashed_and_checked() {
         Err(IssueError::UnknownApiKey)
     );
 }
+
+#[test]
+fn api_key_content_scope_is_by_whole_path_segments() {
+    let entry = |contents: &[&str]| ApiKeyEntry {
+        name: "k".into(),
+        sha256: String::new(),
+        contents: contents.iter().map(|c| c.to_string()).collect(),
+    };
+    let ch1 = entry(&["live/channel1"]);
+    assert!(ch1.allows("live/channel1"));
+    assert!(ch1.allows("live/channel1/hd"));
+    assert!(!ch1.allows("live/channel10"));
+    assert!(!ch1.allows("live"));
+    let slash = entry(&["vod/"]);
+    assert!(slash.allows("vod/movie") && slash.allows("vod") && !slash.allows("vodka"));
+    assert!(entry(&[]).allows("anything"));
+}

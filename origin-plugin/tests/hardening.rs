@@ -1,0 +1,150 @@
+//! Issue 13 (origin): each resource bound, cache and proxy correctness fix, against a real
+//! upstream on loopback. Every test here failed before its fix.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use meshcdn_origin::bootstrap::HASH_DOC_SUFFIX;
+use meshcdn_origin::manifest::hls;
+use meshcdn_origin::tokens::{add_api_key, generate_key};
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn a_hash_document_request_for_a_playlist_does_not_poison_the_playlist() {
+    let upstream = start_upstream().await;
+    let (proxy, _) = start_proxy(&test_config(&upstream.url())).await;
+    // Asks for the HLS master playlist as if it were an MPD (its "hash document").
+    let r = client()
+        .get(format!(
+            "http://{proxy}/hls-ts/master.m3u8{HASH_DOC_SUFFIX}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.status().is_success(), "{}", r.status());
+    // Everyone else still gets the rewritten playlist (P2P on), not the upstream's bytes.
+    let body = client()
+        .get(format!("http://{proxy}/hls-ts/master.m3u8"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(hls::bootstrap_in(&body).is_some(), "{body}");
+}
+
+#[tokio::test]
+async fn a_shared_token_manifest_is_cacheable_no_longer_than_its_token_lives() {
+    let upstream = start_upstream().await;
+    let keys = tempfile::tempdir().unwrap();
+    generate_key(keys.path(), now_secs()).unwrap();
+    let mut config = test_config(&upstream.url());
+    config.keys_dir = Some(keys.path().into());
+    let (proxy, _) = start_proxy(&config).await;
+    let r = client()
+        .get(format!("http://{proxy}/vod-day/master.m3u8"))
+        .send()
+        .await
+        .unwrap();
+    let cc = r.headers()["cache-control"].to_str().unwrap().to_string();
+    let body = r.text().await.unwrap();
+    let bootstrap =
+        meshcdn_origin::bootstrap::Bootstrap::decode(&hls::bootstrap_in(&body).unwrap()).unwrap();
+    let token = bootstrap.token.expect("a token");
+    let payload = token.split('.').nth(1).unwrap();
+    use base64::Engine as _;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let left = claims["exp"].as_u64().unwrap() - now_secs();
+    let max_age: u64 = cc
+        .split(',')
+        .find_map(|d| d.trim().strip_prefix("max-age="))
+        .unwrap_or_else(|| panic!("no max-age in {cc:?}"))
+        .parse()
+        .unwrap();
+    assert!(
+        max_age <= left + 1,
+        "{cc:?} outlives the token ({left} s left)"
+    );
+    assert!(cc.contains("public"), "other directives kept: {cc:?}");
+}
+
+#[tokio::test]
+async fn api_key_scopes_match_whole_path_segments() {
+    let upstream = start_upstream().await;
+    let keys = tempfile::tempdir().unwrap();
+    generate_key(keys.path(), now_secs()).unwrap();
+    let api_key = add_api_key(keys.path(), "ch1", vec!["live/channel1".into()]).unwrap();
+    let mut config = test_config(&upstream.url());
+    config.keys_dir = Some(keys.path().into());
+    let (proxy, _) = start_proxy(&config).await;
+    let ask = |content: &'static str| {
+        let (url, key) = (format!("http://{proxy}/v1/tokens"), api_key.clone());
+        async move {
+            client()
+                .post(url)
+                .bearer_auth(key)
+                .json(&serde_json::json!({ "content": content }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(ask("live/channel1").await, 200);
+    assert_eq!(ask("live/channel1/hd").await, 200);
+    assert_eq!(ask("live/channel10").await, 403);
+    assert_eq!(ask("live/channel").await, 403);
+}
+
+#[tokio::test]
+async fn the_token_api_checks_the_key_before_reading_the_body_and_bounds_the_body_time() {
+    let upstream = start_upstream().await;
+    let keys = tempfile::tempdir().unwrap();
+    generate_key(keys.path(), now_secs()).unwrap();
+    let api_key = add_api_key(keys.path(), "any", Vec::new()).unwrap();
+    let mut config = test_config(&upstream.url());
+    config.keys_dir = Some(keys.path().into());
+    config.tokens.request_body_timeout_ms = 300;
+    let (proxy, _) = start_proxy(&config).await;
+    // A body announced but never sent, without a key: refused at once, not waited for.
+    let head = "POST /v1/tokens HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+    let answer = raw_exchange(proxy, head.as_bytes(), Duration::from_secs(5))
+        .await
+        .expect("answered before the body");
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // With a key, a body that stalls is cut off after the time limit.
+    let head = format!(
+        "POST /v1/tokens HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {api_key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"content\""
+    );
+    let answer = raw_exchange(proxy, head.as_bytes(), Duration::from_secs(5))
+        .await
+        .expect("answered within the body time limit");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // Over the size cap: 413.
+    let big = format!(
+        "{{\"content\":\"{}\"}}",
+        "a".repeat(meshcdn_origin::tokens::MAX_TOKEN_REQUEST_BYTES)
+    );
+    let r = client()
+        .post(format!("http://{proxy}/v1/tokens"))
+        .bearer_auth(&api_key)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}
