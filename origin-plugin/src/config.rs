@@ -51,9 +51,15 @@ pub struct OriginConfig {
     pub upstream_timeouts: UpstreamTimeouts,
     pub tokens: TokenConfig,
     pub cors: CorsConfig,
+    pub listener: ListenerConfig,
     /// STUN/TURN servers for viewers, sent in the bootstrap (`None`: the client's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ice: Option<crate::ice::IceConfig>,
+    /// Client address headers sent upstream (proxy mode): `replace` (default) drops the
+    /// client's `X-Forwarded-For`, `Forwarded` and `X-Real-IP` and sends the TCP peer's address;
+    /// `append` keeps the client's chain and adds the peer (only behind a front that sets them
+    /// itself, such as a CDN). `X-Real-IP` is always the peer.
+    pub forwarded: ForwardedMode,
     /// Longest wait on `SIGTERM` for requests in flight (segments being streamed) before the
     /// proxy exits, in seconds; keep it below Kubernetes' `terminationGracePeriodSeconds`.
     pub shutdown_grace_secs: u64,
@@ -73,7 +79,9 @@ impl Default for OriginConfig {
             upstream_timeouts: UpstreamTimeouts::default(),
             tokens: TokenConfig::default(),
             cors: CorsConfig::default(),
+            listener: ListenerConfig::default(),
             ice: None,
+            forwarded: ForwardedMode::default(),
             shutdown_grace_secs: 20,
         }
     }
@@ -165,6 +173,15 @@ impl Default for UpstreamTimeouts {
     }
 }
 
+/// How the proxy sends client address headers upstream (see [`OriginConfig::forwarded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedMode {
+    #[default]
+    Replace,
+    Append,
+}
+
 /// Whom a token in a manifest is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -213,6 +230,31 @@ impl Default for TokenConfig {
             audience: meshcdn_tracker::token::DEFAULT_AUDIENCE.into(),
             reload_secs: 30,
             request_body_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Limits of the proxy's own listener (`meshcdn origin`), per connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// A request head must arrive within this, in milliseconds; also how long a keep-alive
+    /// connection may wait idle for its next request.
+    pub header_read_timeout_ms: u64,
+    /// A connection with no byte read or written for this long is closed, in milliseconds (a
+    /// client that stops sending its body or stops reading the response). Keep it above the
+    /// upstream timeouts.
+    pub idle_timeout_ms: u64,
+    /// Longest pause between two pieces of a request body, in milliseconds.
+    pub request_body_timeout_ms: u64,
+}
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            request_body_timeout_ms: 30_000,
         }
     }
 }
@@ -289,6 +331,18 @@ impl OriginConfig {
         })?;
         if let Some(ice) = &self.ice {
             ice.validate()?;
+        }
+        let l = &self.listener;
+        if l.header_read_timeout_ms == 0 || l.idle_timeout_ms == 0 || l.request_body_timeout_ms == 0
+        {
+            return Err(ConfigError::Invalid(
+                "listener timeouts must be positive (0 would disable the bound)".into(),
+            ));
+        }
+        if self.tokens.request_body_timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "tokens.request_body_timeout_ms must be positive".into(),
+            ));
         }
         Ok(())
     }

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod hashes;
 pub mod ice;
 pub mod layer;
+pub mod listener;
 pub mod manifest;
 pub mod proxy;
 pub mod stats;

@@ -148,3 +148,148 @@ async fn the_token_api_checks_the_key_before_reading_the_body_and_bounds_the_bod
         .unwrap();
     assert_eq!(r.status(), 413);
 }
+
+#[tokio::test]
+async fn paths_that_resolve_outside_the_upstream_base_are_refused() {
+    let upstream = start_upstream().await;
+    let config = test_config(&format!("{}/public/", upstream.url()));
+    let (proxy, _) = start_proxy(&config).await;
+    let get = |path: &str| {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n");
+        async move {
+            raw_exchange(proxy, request.as_bytes(), Duration::from_secs(10))
+                .await
+                .expect("an answer")
+        }
+    };
+    let ok = get("/ok.txt").await;
+    assert!(
+        ok.starts_with("HTTP/1.1 200") && ok.ends_with("public ok"),
+        "{ok}"
+    );
+    for escape in [
+        "/%2e%2e/admin/x",
+        "/%2E%2e/admin/x",
+        "/../admin/x",
+        "/.%2e/admin/x",
+        "/a/../../admin/x",
+        "/%2e%2e/admin/x.m3u8",
+        "/%2e%2e/admin/x.mpd.meshcdn-hashes.json",
+        "/..\\admin/x",
+    ] {
+        let answer = get(escape).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{escape}: {answer}");
+        assert!(
+            answer.contains("outside the upstream"),
+            "{escape}: {answer}"
+        );
+    }
+    assert_eq!(upstream.state.hits("/admin/x"), 0);
+    assert_eq!(upstream.state.hits("/admin/x.m3u8"), 0);
+}
+
+#[tokio::test]
+async fn client_address_headers_are_replaced_or_appended_and_connection_listed_headers_dropped() {
+    let upstream = start_upstream().await;
+    let headers_seen = |mode: meshcdn_origin::config::ForwardedMode| {
+        let mut config = test_config(&format!("{}/public/", upstream.url()));
+        config.forwarded = mode;
+        async move {
+            let (proxy, _) = start_proxy(&config).await;
+            let request = "GET /echo-headers HTTP/1.1\r\nHost: p\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\nConnection: close, x-secret\r\nX-Secret: 1\r\nX-Kept: 1\r\n\r\n";
+            let answer = raw_exchange(proxy, request.as_bytes(), Duration::from_secs(10))
+                .await
+                .unwrap();
+            let body = answer.split_once("\r\n\r\n").unwrap().1;
+            serde_json::from_str::<std::collections::BTreeMap<String, Vec<String>>>(body)
+                .unwrap_or_else(|e| panic!("{e}: {answer}"))
+        }
+    };
+    use meshcdn_origin::config::ForwardedMode;
+    let seen = headers_seen(ForwardedMode::Replace).await;
+    assert_eq!(seen["x-forwarded-for"], ["127.0.0.1"], "{seen:?}");
+    assert_eq!(seen["forwarded"], ["for=127.0.0.1"]);
+    assert_eq!(seen["x-real-ip"], ["127.0.0.1"]);
+    assert!(!seen.contains_key("x-secret"), "{seen:?}");
+    assert_eq!(seen["x-kept"], ["1"]);
+    let seen = headers_seen(ForwardedMode::Append).await;
+    assert_eq!(seen["x-forwarded-for"], ["6.6.6.6, 127.0.0.1"], "{seen:?}");
+    assert_eq!(seen["forwarded"], ["for=6.6.6.6, for=127.0.0.1"]);
+    assert_eq!(seen["x-real-ip"], ["127.0.0.1"]);
+    assert!(!seen.contains_key("x-secret"));
+}
+
+/// The proxy as `meshcdn origin` runs it (its own listener), on a loopback port.
+async fn start_listener(config: &meshcdn_origin::config::OriginConfig) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = config.clone();
+    tokio::spawn(async move {
+        meshcdn_origin::proxy::serve_with_shutdown(&config, listener, std::future::pending())
+            .await
+            .unwrap()
+    });
+    addr
+}
+
+#[tokio::test]
+async fn the_listener_closes_slow_headers_idle_keep_alive_and_stalled_connections() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let upstream = start_upstream().await;
+    let mut config = test_config(&upstream.url());
+    config.listener.header_read_timeout_ms = 300;
+    config.listener.idle_timeout_ms = 600;
+    let proxy = start_listener(&config).await;
+    // Closed within `bound`: the server ended the connection (EOF or reset), maybe after an
+    // error response.
+    async fn closed(tcp: &mut tokio::net::TcpStream, bound: Duration) -> bool {
+        let mut buf = [0u8; 4096];
+        tokio::time::timeout(bound, async {
+            loop {
+                match tcp.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .is_ok()
+    }
+    // Slowloris: a head that never ends.
+    let mut tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(b"GET /hls-ts/master.m3u8 HTTP/1.1\r\nHost: p\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed(&mut tcp, Duration::from_secs(5)).await,
+        "slow head kept open"
+    );
+    // Idle keep-alive after a full exchange.
+    let mut tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(b"GET /health HTTP/1.1\r\nHost: p\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = tcp.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert!(
+        closed(&mut tcp, Duration::from_secs(5)).await,
+        "idle keep-alive kept open"
+    );
+    // A request body that stops arriving.
+    let mut tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(b"POST /upload HTTP/1.1\r\nHost: p\r\nContent-Length: 1000000\r\n\r\nabc")
+        .await
+        .unwrap();
+    assert!(
+        closed(&mut tcp, Duration::from_secs(5)).await,
+        "stalled body kept open"
+    );
+    // Meanwhile a normal client is served.
+    let r = client()
+        .get(format!("http://{proxy}/hls-ts/master.m3u8"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -218,6 +218,25 @@ pub async fn start_upstream() -> TestUpstream {
         )
         .route("/gated/master.m3u8", get(gated_master))
         .route("/gz/master.m3u8", get(gzip_master))
+        .route("/admin/x", get(|| async { "admin secret" }))
+        .route("/public/ok.txt", get(|| async { "public ok" }))
+        .route(
+            "/public/echo-headers",
+            get(|headers: axum::http::HeaderMap| async move {
+                let map: std::collections::BTreeMap<String, Vec<String>> = headers
+                    .keys()
+                    .map(|k| {
+                        let values = headers
+                            .get_all(k)
+                            .iter()
+                            .map(|v| v.to_str().unwrap_or("?").to_string())
+                            .collect();
+                        (k.as_str().to_string(), values)
+                    })
+                    .collect();
+                axum::Json(map)
+            }),
+        )
         .route(
             "/vod-day/master.m3u8",
             get(|| async {
@@ -247,7 +266,14 @@ pub async fn start_upstream() -> TestUpstream {
 pub async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     addr
 }
 
