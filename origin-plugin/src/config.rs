@@ -105,8 +105,12 @@ pub struct ManifestConfig {
     pub default_ttl_ms: u64,
     /// Upper bound on the cache time, whatever the upstream says, in milliseconds.
     pub max_ttl_ms: u64,
-    /// Manifests kept in the cache.
-    pub cache_capacity: u64,
+    /// Memory the manifest cache may hold, in bytes (each entry weighs about twice its body).
+    pub cache_max_bytes: u64,
+    /// Query parameters that select a different manifest (e.g. a signed-URL parameter): kept in
+    /// the cache key and sent upstream. Any other query parameter is dropped for manifests, so a
+    /// random query string can neither bypass the cache nor reach the upstream.
+    pub cache_key_query: Vec<String>,
     /// Manifests listing more segments than this are served unchanged.
     pub max_segments: usize,
 }
@@ -117,7 +121,8 @@ impl Default for ManifestConfig {
             max_bytes: 4 << 20,
             default_ttl_ms: 1_000,
             max_ttl_ms: 10_000,
-            cache_capacity: 1_000,
+            cache_max_bytes: 64 << 20,
+            cache_key_query: Vec::new(),
             max_segments: 20_000,
         }
     }
@@ -138,6 +143,16 @@ pub struct HashConfig {
     pub max_segment_bytes: u64,
     /// Deadline for fetching and hashing one segment, in milliseconds.
     pub timeout_ms: u64,
+    /// How long a failed segment (timeout, 5xx, too large, short range, broken body) is not
+    /// tried again, in milliseconds; it is listed without a hash meanwhile. 4xx answers are not
+    /// remembered (a live segment listed a moment before the origin serves it). 0 = off.
+    pub failure_ttl_ms: u64,
+    /// Deadline for all the hashing one manifest request waits for, in milliseconds: segments
+    /// not hashed by then are listed without a hash (and tried again on the next request).
+    pub request_deadline_ms: u64,
+    /// Segment fetches one manifest or hash-document request may start (cached hashes are free);
+    /// the rest are listed without a hash and hashed by later requests.
+    pub max_fetches_per_request: usize,
 }
 
 impl Default for HashConfig {
@@ -148,6 +163,9 @@ impl Default for HashConfig {
             cache_capacity: 100_000,
             max_segment_bytes: 256 << 20,
             timeout_ms: 20_000,
+            failure_ttl_ms: 10_000,
+            request_deadline_ms: 25_000,
+            max_fetches_per_request: 500,
         }
     }
 }
@@ -311,6 +329,17 @@ impl OriginConfig {
         if self.hashes.concurrency == 0 {
             return Err(ConfigError::Invalid(
                 "hashes.concurrency must be at least 1".into(),
+            ));
+        }
+        if self.manifests.cache_max_bytes < self.manifests.max_bytes as u64 * 2 {
+            return Err(ConfigError::Invalid(
+                "manifests.cache_max_bytes must hold at least one manifest (2 × max_bytes)".into(),
+            ));
+        }
+        if self.hashes.request_deadline_ms == 0 || self.hashes.max_fetches_per_request == 0 {
+            return Err(ConfigError::Invalid(
+                "hashes.request_deadline_ms and hashes.max_fetches_per_request must be positive"
+                    .into(),
             ));
         }
         if self.tokens.window_secs == 0 || self.tokens.ttl_secs == 0 {

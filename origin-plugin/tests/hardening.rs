@@ -293,3 +293,97 @@ async fn the_listener_closes_slow_headers_idle_keep_alive_and_stalled_connection
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn a_failed_segment_is_remembered_for_a_while_not_fetched_on_every_request() {
+    let upstream = start_upstream().await;
+    let (proxy, engine) = start_proxy(&test_config(&upstream.url())).await;
+    for _ in 0..3 {
+        let body = client()
+            .get(format!("http://{proxy}/broken-list/index.m3u8"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(hls::hashes_in(&body).is_empty(), "{body}");
+    }
+    assert_eq!(upstream.state.hits("/broken/a.ts"), 1);
+    assert_eq!(engine.stats().hash_failures, 3);
+}
+
+#[tokio::test]
+async fn hashing_for_one_request_has_a_deadline() {
+    let upstream = start_upstream().await;
+    let mut config = test_config(&upstream.url());
+    // Each segment may take long (and `/slow/a.ts` never answers), but the request does not.
+    config.upstream_timeouts.response_ms = 60_000;
+    config.upstream_timeouts.read_idle_ms = 60_000;
+    config.hashes.timeout_ms = 60_000;
+    config.hashes.request_deadline_ms = 500;
+    let (proxy, _) = start_proxy(&config).await;
+    let started = std::time::Instant::now();
+    let body = client()
+        .get(format!("http://{proxy}/slow-list/index.m3u8"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let hashes = hls::hashes_in(&body);
+    assert_eq!(hashes.len(), 1, "the fast segment keeps its hash: {body}");
+    assert_eq!(hashes[0].0, "/hls-ts/360p/seg_000.ts");
+}
+
+#[tokio::test]
+async fn one_request_starts_a_bounded_number_of_segment_fetches() {
+    let upstream = start_upstream().await;
+    let mut config = test_config(&upstream.url());
+    config.manifests.max_bytes = 1 << 20;
+    config.hashes.max_fetches_per_request = 10;
+    let (proxy, _) = start_proxy(&config).await;
+    let fetched = || {
+        upstream
+            .state
+            .hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(path, _)| path.starts_with("/big/segment"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    let r = client()
+        .get(format!("http://{proxy}/big/index.m3u8"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(fetched(), 10, "one request of a 2,000-segment playlist");
+}
+
+#[tokio::test]
+async fn random_query_strings_do_not_bypass_the_manifest_cache() {
+    let upstream = start_upstream().await;
+    let (proxy, engine) = start_proxy(&test_config(&upstream.url())).await;
+    for i in 0..5 {
+        let body = client()
+            .get(format!("http://{proxy}/hls-ts/master.m3u8?bust={i}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(hls::bootstrap_in(&body).is_some());
+    }
+    assert_eq!(upstream.state.hits("/hls-ts/master.m3u8"), 1);
+    assert_eq!(engine.stats().manifest_cache_hits, 4);
+}

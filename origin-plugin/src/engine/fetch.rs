@@ -82,6 +82,38 @@ pub(super) fn origin_form(url: &Url) -> String {
     }
 }
 
+/// The origin-form URI a manifest is fetched and cached under: its path and only the query
+/// parameters `manifests.cache_key_query` names, so a random query string neither misses the
+/// cache at will nor reaches the upstream.
+pub(super) fn manifest_uri(uri: &http::Uri, keep: &[String]) -> String {
+    let kept: Vec<&str> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            !name.is_empty() && keep.iter().any(|k| k == name)
+        })
+        .collect();
+    if kept.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{}", uri.path(), kept.join("&"))
+    }
+}
+
+/// Approximate memory of one cached manifest, for the byte-bounded cache: the body, twice over
+/// for what is parsed out of it (segment URIs, ids), the headers and the key.
+pub(super) fn weigh(key: &ManifestKey, value: &Arc<Fetched>) -> u32 {
+    let headers: usize = value
+        .headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 32)
+        .sum();
+    let bytes = key.1.len() + value.body.len() * 2 + headers + 256;
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
 pub(super) fn local_url(path: &str) -> Option<Url> {
     Url::parse(&format!("http://{LOCAL_HOST}{path}")).ok()
 }
@@ -377,6 +409,28 @@ mod tests {
         assert_eq!(
             ttl_from(&h("max-age=junk"), &config),
             Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn manifest_uris_keep_only_the_configured_query_parameters() {
+        let uri = |s: &str| s.parse::<http::Uri>().unwrap();
+        let keep = vec!["v".to_string(), "sig".to_string()];
+        assert_eq!(
+            manifest_uri(&uri("/a/master.m3u8?x=1&v=2&y&sig=s"), &keep),
+            "/a/master.m3u8?v=2&sig=s"
+        );
+        assert_eq!(
+            manifest_uri(&uri("/a/master.m3u8?cachebust=123"), &keep),
+            "/a/master.m3u8"
+        );
+        assert_eq!(
+            manifest_uri(&uri("/a/master.m3u8?v=1"), &[]),
+            "/a/master.m3u8"
+        );
+        assert_eq!(
+            manifest_uri(&uri("/a/master.m3u8"), &keep),
+            "/a/master.m3u8"
         );
     }
 

@@ -69,7 +69,8 @@ impl EngineBuilder {
     pub fn build(self) -> MeshEngine {
         let stats = Arc::new(Stats::default());
         let manifests = Cache::builder()
-            .max_capacity(self.config.manifests.cache_capacity)
+            .max_capacity(self.config.manifests.cache_max_bytes)
+            .weigher(fetch::weigh)
             .expire_after(TtlExpiry)
             .build();
         let hashes = HashCache::new(self.config.hashes.clone(), stats.clone());
@@ -215,5 +216,51 @@ impl MeshEngine {
             *response.body_mut() = crate::upstream::empty_body();
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http::HeaderMap;
+
+    use super::*;
+    use crate::engine::fetch::Parsed;
+
+    #[tokio::test]
+    async fn the_manifest_cache_is_bounded_by_bytes_not_entries() {
+        let mut config = OriginConfig::default();
+        config.manifests.max_bytes = 256 << 10;
+        config.manifests.cache_max_bytes = 1 << 20;
+        let engine = MeshEngine::new(config);
+        let cache = &engine.inner.manifests;
+        for i in 0..100 {
+            let fetched = Fetched {
+                headers: HeaderMap::new(),
+                body: Bytes::from(vec![b'#'; 100 << 10]),
+                parsed: Parsed::Master(Vec::new()),
+                ttl: Duration::from_secs(60),
+            };
+            cache
+                .insert(
+                    (ManifestKind::Hls, format!("/m{i}.m3u8")),
+                    Arc::new(fetched),
+                )
+                .await;
+        }
+        cache.run_pending_tasks().await;
+        // 100 entries of 100 KiB would be 10 MiB; the cache keeps what fits in 1 MiB.
+        assert!(
+            cache.weighted_size() <= 1 << 20,
+            "{}",
+            cache.weighted_size()
+        );
+        assert!(
+            cache.entry_count() * (100 << 10) <= 1 << 20,
+            "{}",
+            cache.entry_count()
+        );
     }
 }

@@ -10,7 +10,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use meshcdn_tracker::token::swarm_id;
 
-use super::fetch::{FetchError, Fetched, Parsed};
+use super::fetch::{FetchError, Fetched, Parsed, manifest_uri};
 use super::{EngineError, ManifestKind, MeshEngine};
 use crate::bootstrap::{Bootstrap, HASH_DOC_SUFFIX, INTEGRITY_DASH, INTEGRITY_HLS, hex};
 use crate::clock::now_secs;
@@ -63,11 +63,7 @@ impl MeshEngine {
         parts: &Parts,
         kind: ManifestKind,
     ) -> Response<UpstreamBody> {
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
+        let path = &manifest_uri(&parts.uri, &self.inner.config.manifests.cache_key_query);
         match self.manifest(upstream, path, kind).await {
             Ok(fetched) => self.render(parts, &fetched),
             Err(e) => match &*e {

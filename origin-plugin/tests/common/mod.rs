@@ -219,6 +219,14 @@ pub async fn start_upstream() -> TestUpstream {
         .route("/gated/master.m3u8", get(gated_master))
         .route("/gz/master.m3u8", get(gzip_master))
         .route("/admin/x", get(|| async { "admin secret" }))
+        .route(
+            "/broken-list/index.m3u8",
+            get(|| async { "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n/broken/a.ts\n" }),
+        )
+        .route(
+            "/slow-list/index.m3u8",
+            get(|| async { "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n/slow/a.ts\n#EXTINF:2,\n/hls-ts/360p/seg_000.ts\n" }),
+        )
         .route("/public/ok.txt", get(|| async { "public ok" }))
         .route(
             "/public/echo-headers",
