@@ -1,5 +1,6 @@
 // Demo player: hls.js + the meshcdn client, with a live overlay of the client's stats.
-// The client is exposed as window.meshcdnClient for scripts and browser tests.
+// The client and hls.js are exposed as window.meshcdnClient and window.hls for scripts and
+// browser tests. Analytics beacons are the client's own (the bootstrap names the URL).
 (function () {
   "use strict";
   const params = new URLSearchParams(location.search);
@@ -18,6 +19,7 @@
   window.meshcdnClient = client;
   const hls = new Hls(client.hlsConfig({ lowLatencyMode: false }));
   client.attach(hls);
+  window.hls = hls;
   hls.loadSource(sources[select.value]);
   hls.attachMedia(video);
   hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
@@ -56,23 +58,10 @@
     document.getElementById("connections").textContent = connectionsText(s.connections);
     document.getElementById("overlay").dataset.p2pBytes = String(s.p2pBytes);
   }
-  // Analytics beacon for the publisher dashboard (viewers, bytes from HTTP and from peers).
-  function beacon() {
-    const s = client.stats();
-    fetch("/api/beacon", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        peer_id: s.peerId,
-        stream: select.value,
-        http_bytes: s.httpBytes,
-        p2p_bytes: s.p2pBytes,
-        connections: { opened: s.connections.opened, failed: s.connections.failed, ...s.connections.byType },
-      }),
-      keepalive: true,
-    }).catch(() => {});
-  }
   render();
   setInterval(render, 500);
-  setInterval(beacon, 2000);
+  // The demo's dashboard link logs in with this run's publisher API key.
+  fetch("/api/demo-info").then((r) => r.json()).then((info) => {
+    document.getElementById("dashboard-link").href = "/analytics#key=" + encodeURIComponent(info.publisher_api_key);
+  }).catch(() => {});
 })();

@@ -63,6 +63,8 @@ pub struct OriginConfig {
     /// Longest wait on `SIGTERM` for requests in flight (segments being streamed) before the
     /// proxy exits, in seconds; keep it below Kubernetes' `terminationGracePeriodSeconds`.
     pub shutdown_grace_secs: u64,
+    /// Viewer analytics (beacons, dashboard, API): off unless `analytics.database_url` is set.
+    pub analytics: meshcdn_analytics::AnalyticsConfig,
 }
 
 impl Default for OriginConfig {
@@ -83,6 +85,7 @@ impl Default for OriginConfig {
             ice: None,
             forwarded: ForwardedMode::default(),
             shutdown_grace_secs: 20,
+            analytics: meshcdn_analytics::AnalyticsConfig::default(),
         }
     }
 }
@@ -371,6 +374,12 @@ impl OriginConfig {
         if self.tokens.request_body_timeout_ms == 0 {
             return Err(ConfigError::Invalid(
                 "tokens.request_body_timeout_ms must be positive".into(),
+            ));
+        }
+        self.analytics.validate().map_err(ConfigError::Invalid)?;
+        if self.analytics.enabled() && self.keys_dir.is_none() {
+            return Err(ConfigError::Invalid(
+                "analytics needs keys_dir: beacons are authenticated by the swarm token".into(),
             ));
         }
         Ok(())

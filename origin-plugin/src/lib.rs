@@ -8,6 +8,7 @@
 //!
 //! Formats are in `docs/CONTRACTS.md`; the guide is `docs/origin.md`.
 
+pub mod analytics;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
@@ -54,4 +55,6 @@ pub enum OriginError {
         #[source]
         source: std::io::Error,
     },
+    #[error("analytics: {0}")]
+    Analytics(String),
 }

@@ -608,6 +608,12 @@ pub async fn serve_with_shutdown(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), OriginError> {
     let (router, engine) = build_proxy(config)?;
+    // Analytics routes answer before the proxy's fallback; CORS as for the rest.
+    let analytics = crate::analytics::open(&engine).await?;
+    let router = match &analytics {
+        Some(a) => a.routes().layer(cors_layer(&config.cors)).merge(router),
+        None => router,
+    };
     let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let router = probe_routes(engine, draining.clone()).merge(router);
     let addr = listener.local_addr().map_err(|source| OriginError::Io {
@@ -626,6 +632,11 @@ pub async fn serve_with_shutdown(
     };
     if !crate::listener::serve(listener, router, &config.listener, shutdown, grace).await {
         tracing::warn!("grace period over; closing the requests still in flight");
+    }
+    if let Some(a) = analytics
+        && let Err(e) = a.shutdown().await
+    {
+        tracing::warn!(error = %e, "analytics: last beacons not written");
     }
     Ok(())
 }

@@ -22,6 +22,8 @@ export interface Bootstrap {
    * `token`). Absent when the origin configures none: the client then uses DEFAULT_ICE_SERVERS.
    */
   ice?: RTCIceServer[];
+  /** Where the client posts analytics beacons (absent when the origin runs no analytics). */
+  beacons?: { url: string; intervalMs: number };
 }
 
 const ICE_URL = /^(stun|stuns|turn|turns):[^\s/][^\s]*$/;
@@ -47,6 +49,15 @@ function parseIce(value: unknown): RTCIceServer[] {
     }
     return server;
   });
+}
+
+/** The optional `beacons` field; a malformed one only turns beacons off (P2P stays on). */
+function parseBeacons(o: unknown): Bootstrap["beacons"] {
+  if (typeof o !== "object" || o === null) return undefined;
+  const b = o as Record<string, unknown>;
+  if (typeof b.url !== "string" || b.url === "") return undefined;
+  if (typeof b.interval_ms !== "number" || !Number.isFinite(b.interval_ms) || b.interval_ms < 1000) return undefined;
+  return { url: b.url, intervalMs: b.interval_ms };
 }
 
 function base64UrlDecode(s: string): string {
@@ -93,6 +104,8 @@ export function parseBootstrap(value: string): Bootstrap {
   if (o.integrity !== "sha256-tags") throw new BootstrapError(`unsupported integrity ${JSON.stringify(o.integrity)}`);
   const out: Bootstrap = { v: 1, content: o.content, trackers: o.trackers as string[], token: (o.token as string | null) ?? null, swarms, integrity: "sha256-tags" };
   if (o.ice !== undefined) out.ice = parseIce(o.ice);
+  const beacons = parseBeacons(o.beacons);
+  if (beacons) out.beacons = beacons;
   return out;
 }
 
