@@ -51,9 +51,15 @@ pub struct OriginConfig {
     pub upstream_timeouts: UpstreamTimeouts,
     pub tokens: TokenConfig,
     pub cors: CorsConfig,
+    pub listener: ListenerConfig,
     /// STUN/TURN servers for viewers, sent in the bootstrap (`None`: the client's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ice: Option<crate::ice::IceConfig>,
+    /// Client address headers sent upstream (proxy mode): `replace` (default) drops the
+    /// client's `X-Forwarded-For`, `Forwarded` and `X-Real-IP` and sends the TCP peer's address;
+    /// `append` keeps the client's chain and adds the peer (only behind a front that sets them
+    /// itself, such as a CDN). `X-Real-IP` is always the peer.
+    pub forwarded: ForwardedMode,
     /// Longest wait on `SIGTERM` for requests in flight (segments being streamed) before the
     /// proxy exits, in seconds; keep it below Kubernetes' `terminationGracePeriodSeconds`.
     pub shutdown_grace_secs: u64,
@@ -75,7 +81,9 @@ impl Default for OriginConfig {
             upstream_timeouts: UpstreamTimeouts::default(),
             tokens: TokenConfig::default(),
             cors: CorsConfig::default(),
+            listener: ListenerConfig::default(),
             ice: None,
+            forwarded: ForwardedMode::default(),
             shutdown_grace_secs: 20,
             analytics: meshcdn_analytics::AnalyticsConfig::default(),
         }
@@ -100,8 +108,12 @@ pub struct ManifestConfig {
     pub default_ttl_ms: u64,
     /// Upper bound on the cache time, whatever the upstream says, in milliseconds.
     pub max_ttl_ms: u64,
-    /// Manifests kept in the cache.
-    pub cache_capacity: u64,
+    /// Memory the manifest cache may hold, in bytes (each entry weighs about twice its body).
+    pub cache_max_bytes: u64,
+    /// Query parameters that select a different manifest (e.g. a signed-URL parameter): kept in
+    /// the cache key and sent upstream. Any other query parameter is dropped for manifests, so a
+    /// random query string can neither bypass the cache nor reach the upstream.
+    pub cache_key_query: Vec<String>,
     /// Manifests listing more segments than this are served unchanged.
     pub max_segments: usize,
 }
@@ -112,7 +124,8 @@ impl Default for ManifestConfig {
             max_bytes: 4 << 20,
             default_ttl_ms: 1_000,
             max_ttl_ms: 10_000,
-            cache_capacity: 1_000,
+            cache_max_bytes: 64 << 20,
+            cache_key_query: Vec::new(),
             max_segments: 20_000,
         }
     }
@@ -133,6 +146,16 @@ pub struct HashConfig {
     pub max_segment_bytes: u64,
     /// Deadline for fetching and hashing one segment, in milliseconds.
     pub timeout_ms: u64,
+    /// How long a failed segment (timeout, 5xx, too large, short range, broken body) is not
+    /// tried again, in milliseconds; it is listed without a hash meanwhile. 4xx answers are not
+    /// remembered (a live segment listed a moment before the origin serves it). 0 = off.
+    pub failure_ttl_ms: u64,
+    /// Deadline for all the hashing one manifest request waits for, in milliseconds: segments
+    /// not hashed by then are listed without a hash (and tried again on the next request).
+    pub request_deadline_ms: u64,
+    /// Segment fetches one manifest or hash-document request may start (cached hashes are free);
+    /// the rest are listed without a hash and hashed by later requests.
+    pub max_fetches_per_request: usize,
 }
 
 impl Default for HashConfig {
@@ -143,6 +166,9 @@ impl Default for HashConfig {
             cache_capacity: 100_000,
             max_segment_bytes: 256 << 20,
             timeout_ms: 20_000,
+            failure_ttl_ms: 10_000,
+            request_deadline_ms: 25_000,
+            max_fetches_per_request: 500,
         }
     }
 }
@@ -166,6 +192,15 @@ impl Default for UpstreamTimeouts {
             read_idle_ms: 15_000,
         }
     }
+}
+
+/// How the proxy sends client address headers upstream (see [`OriginConfig::forwarded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedMode {
+    #[default]
+    Replace,
+    Append,
 }
 
 /// Whom a token in a manifest is for.
@@ -199,6 +234,9 @@ pub struct TokenConfig {
     /// How often the proxy re-reads `keys_dir` (rotation without restart), in seconds; 0 = only
     /// at start.
     pub reload_secs: u64,
+    /// Longest time `POST /v1/tokens` waits for its request body (after the API key was
+    /// accepted), in milliseconds; then 408.
+    pub request_body_timeout_ms: u64,
 }
 
 impl Default for TokenConfig {
@@ -212,6 +250,32 @@ impl Default for TokenConfig {
             issuer: meshcdn_tracker::token::DEFAULT_ISSUER.into(),
             audience: meshcdn_tracker::token::DEFAULT_AUDIENCE.into(),
             reload_secs: 30,
+            request_body_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Limits of the proxy's own listener (`meshcdn origin`), per connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// A request head must arrive within this, in milliseconds; also how long a keep-alive
+    /// connection may wait idle for its next request.
+    pub header_read_timeout_ms: u64,
+    /// A connection with no byte read or written for this long is closed, in milliseconds (a
+    /// client that stops sending its body or stops reading the response). Keep it above the
+    /// upstream timeouts.
+    pub idle_timeout_ms: u64,
+    /// Longest pause between two pieces of a request body, in milliseconds.
+    pub request_body_timeout_ms: u64,
+}
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            request_body_timeout_ms: 30_000,
         }
     }
 }
@@ -270,6 +334,17 @@ impl OriginConfig {
                 "hashes.concurrency must be at least 1".into(),
             ));
         }
+        if self.manifests.cache_max_bytes < self.manifests.max_bytes as u64 * 2 {
+            return Err(ConfigError::Invalid(
+                "manifests.cache_max_bytes must hold at least one manifest (2 × max_bytes)".into(),
+            ));
+        }
+        if self.hashes.request_deadline_ms == 0 || self.hashes.max_fetches_per_request == 0 {
+            return Err(ConfigError::Invalid(
+                "hashes.request_deadline_ms and hashes.max_fetches_per_request must be positive"
+                    .into(),
+            ));
+        }
         if self.tokens.window_secs == 0 || self.tokens.ttl_secs == 0 {
             return Err(ConfigError::Invalid(
                 "tokens.window_secs and tokens.ttl_secs must be positive".into(),
@@ -288,6 +363,18 @@ impl OriginConfig {
         })?;
         if let Some(ice) = &self.ice {
             ice.validate()?;
+        }
+        let l = &self.listener;
+        if l.header_read_timeout_ms == 0 || l.idle_timeout_ms == 0 || l.request_body_timeout_ms == 0
+        {
+            return Err(ConfigError::Invalid(
+                "listener timeouts must be positive (0 would disable the bound)".into(),
+            ));
+        }
+        if self.tokens.request_body_timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "tokens.request_body_timeout_ms must be positive".into(),
+            ));
         }
         self.analytics.validate().map_err(ConfigError::Invalid)?;
         if self.analytics.enabled() && self.keys_dir.is_none() {

@@ -17,7 +17,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::config::HashConfig;
-use crate::hls::ByteRange;
+use crate::manifest::ByteRange;
 use crate::stats::{Stats, bump};
 use crate::upstream::{Upstream, UpstreamError};
 
@@ -52,11 +52,22 @@ pub enum HashError {
     Timeout(Duration),
 }
 
+impl HashError {
+    /// Whether the failure is kept in the negative cache: everything costly or broken, but not a
+    /// client-error answer (cheap to ask again, and what a live segment listed a moment before
+    /// it is published gets).
+    fn worth_remembering(&self) -> bool {
+        !matches!(self, HashError::Status(s) if s.is_client_error())
+    }
+}
+
 /// The segment hash cache.
 #[derive(Clone)]
 pub struct HashCache {
     fresh: Cache<SegmentKey, SegmentDigest>,
     known: Cache<SegmentKey, SegmentDigest>,
+    /// Negative cache: segments that failed recently, with why (`hashes.failure_ttl_ms`).
+    failed: Cache<SegmentKey, Arc<HashError>>,
     config: HashConfig,
     stats: Arc<Stats>,
 }
@@ -68,9 +79,14 @@ impl HashCache {
             .time_to_live(Duration::from_secs(config.ttl_secs))
             .build();
         let known = Cache::builder().max_capacity(config.cache_capacity).build();
+        let failed = Cache::builder()
+            .max_capacity(config.cache_capacity)
+            .time_to_live(Duration::from_millis(config.failure_ttl_ms.max(1)))
+            .build();
         Self {
             fresh,
             known,
+            failed,
             config,
             stats,
         }
@@ -83,6 +99,9 @@ impl HashCache {
         upstream: &Arc<dyn Upstream>,
         key: SegmentKey,
     ) -> Result<SegmentDigest, Arc<HashError>> {
+        if let Some(error) = self.failed.get(&key).await {
+            return Err(error);
+        }
         let mut outcome = None;
         let timeout = Duration::from_millis(self.config.timeout_ms);
         let max = self.config.max_segment_bytes;
@@ -108,22 +127,49 @@ impl HashCache {
             (Ok(_), Some(Outcome::Hashed)) => bump(&self.stats.hashes_computed),
             (Ok(_), Some(Outcome::Revalidated)) => bump(&self.stats.hash_revalidations),
             (Ok(_), None) => bump(&self.stats.hash_cache_hits),
-            (Err(_), _) => {}
+            (Err(e), _) => {
+                if self.config.failure_ttl_ms > 0 && e.worth_remembering() {
+                    self.failed.insert(key, e.clone()).await;
+                }
+            }
         }
         result
     }
 
-    /// Digests of many segments, at most `concurrency` at a time, in input order. `None` keys
-    /// (segments this upstream cannot fetch) and failures give `None` (the segment gets no hash).
+    /// Digests of many segments, at most `concurrency` at a time, in input order, for one
+    /// request: at most `max_fetches_per_request` of them fetched, all within
+    /// `request_deadline_ms`. `None` keys (segments this upstream cannot fetch), failures and
+    /// segments over the budget or past the deadline give `None` (the segment gets no hash).
     pub async fn digest_all(
         &self,
         upstream: &Arc<dyn Upstream>,
         keys: Vec<Option<SegmentKey>>,
     ) -> Vec<Option<[u8; 32]>> {
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_millis(self.config.request_deadline_ms);
+        let budget = std::sync::atomic::AtomicUsize::new(self.config.max_fetches_per_request);
+        let budget = &budget;
         futures_util::stream::iter(keys)
             .map(|key| async move {
                 let key = key?;
-                match self.digest(upstream, key.clone()).await {
+                if !self.fresh.contains_key(&key)
+                    && budget
+                        .fetch_update(
+                            std::sync::atomic::Ordering::Relaxed,
+                            std::sync::atomic::Ordering::Relaxed,
+                            |left| left.checked_sub(1),
+                        )
+                        .is_err()
+                {
+                    tracing::debug!(segment = %key.path, "over this request's hashing budget; left for a later request");
+                    return None;
+                }
+                let digest = tokio::time::timeout_at(deadline, self.digest(upstream, key.clone()));
+                let Ok(result) = digest.await else {
+                    tracing::warn!(segment = %key.path, "hashing deadline of the request passed; listed without a hash");
+                    return None;
+                };
+                match result {
                     Ok(d) => Some(d.sha256),
                     Err(e) => {
                         bump(&self.stats.hash_failures);

@@ -2,7 +2,7 @@
 //! swarm token) and segment SHA-256 hashes into HLS and DASH manifests, byte-preservingly, and
 //! issues swarm tokens. Two ways to use it, one rewriting core ([`MeshEngine`]):
 //!
-//! - as a tower Layer in any axum/tower app: [`MeshLayer`] (see [`rewrite`]);
+//! - as a tower Layer in any axum/tower app: [`MeshLayer`] (see [`layer`]);
 //! - as a reverse proxy in front of an existing origin: [`proxy::build_proxy`] /
 //!   `meshcdn origin --upstream URL`.
 //!
@@ -10,21 +10,22 @@
 
 pub mod analytics;
 pub mod bootstrap;
+pub mod clock;
 pub mod config;
-pub mod dash;
 pub mod engine;
 pub mod hashes;
-pub mod hls;
 pub mod ice;
+pub mod layer;
+pub mod listener;
+pub mod manifest;
 pub mod proxy;
-pub mod rewrite;
 pub mod stats;
 pub mod tokens;
 pub mod trackers;
 pub mod upstream;
 
 pub use engine::{EngineBuilder, ManifestKind, MeshEngine};
-pub use rewrite::{ManifestRewrite, ManifestRewriteLayer, MeshLayer};
+pub use layer::{ManifestRewrite, ManifestRewriteLayer, MeshLayer};
 pub use stats::StatsSnapshot;
 pub use trackers::{PlacementTrackers, StaticTrackers, TrackerSelector};
 
@@ -39,10 +40,21 @@ pub enum OriginError {
     Placement(#[from] meshcdn_placement::LoadError),
     #[error("no upstream: set `upstream` in the config or pass --upstream URL")]
     NoUpstream,
-    #[error("{0}")]
-    Upstream(String),
-    #[error("{0}")]
-    Io(String),
+    #[error("upstream URL {0} must be http(s) without a query")]
+    UpstreamUrl(String),
+    /// The upstream URL does not parse, or the HTTP client for it cannot be built.
+    #[error("upstream {what}: {source}")]
+    Upstream {
+        what: String,
+        #[source]
+        source: upstream::BoxError,
+    },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("analytics: {0}")]
     Analytics(String),
 }

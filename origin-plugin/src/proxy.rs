@@ -16,9 +16,9 @@ use tower_http::services::ServeDir;
 use url::Url;
 
 use crate::OriginError;
-use crate::config::{CorsConfig, OriginConfig, UpstreamTimeouts};
+use crate::config::{CorsConfig, ForwardedMode, OriginConfig, UpstreamTimeouts};
 use crate::engine::MeshEngine;
-use crate::rewrite::MeshLayer;
+use crate::layer::MeshLayer;
 use crate::tokens::{spawn_key_reload, token_routes};
 use crate::upstream::{BoxError, Upstream, UpstreamBody, UpstreamError, UpstreamFuture, full_body};
 
@@ -39,6 +39,72 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
+/// Header names a `Connection` header lists: hop-by-hop for this message (RFC 9110 §7.6.1).
+fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect()
+}
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+/// The client address headers sent upstream: the client's own values are never passed on as if
+/// they were this proxy's word. `replace` (default) sends only what this proxy saw (the TCP
+/// peer); `append` keeps the chain a trusted front (a CDN) built and adds the peer to it.
+/// `X-Real-IP` is always the peer.
+fn forwarded_headers(
+    mode: ForwardedMode,
+    client: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let joined = |name: &HeaderName| {
+        let values: Vec<&str> = client
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    };
+    let mut out = Vec::new();
+    let Some(ip) = peer else {
+        return out;
+    };
+    let node = match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => format!("\"[{v6}]\""),
+    };
+    let (xff, fwd) = match mode {
+        ForwardedMode::Replace => (ip.to_string(), format!("for={node}")),
+        ForwardedMode::Append => (
+            match joined(&X_FORWARDED_FOR) {
+                Some(chain) => format!("{chain}, {ip}"),
+                None => ip.to_string(),
+            },
+            match joined(&header::FORWARDED) {
+                Some(chain) => format!("{chain}, for={node}"),
+                None => format!("for={node}"),
+            },
+        ),
+    };
+    for (name, value) in [
+        (X_FORWARDED_FOR, xff),
+        (header::FORWARDED, fwd),
+        (X_REAL_IP, ip.to_string()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            out.push((name, value));
+        }
+    }
+    out
+}
+
 /// The upstream origin, reached over HTTP with reqwest.
 #[derive(Clone)]
 pub struct ReqwestUpstream {
@@ -49,6 +115,7 @@ pub struct ReqwestUpstream {
     /// `base` without a trailing slash: origin-form URIs are appended to it.
     prefix: String,
     response_timeout: Duration,
+    forwarded: ForwardedMode,
 }
 
 impl std::fmt::Debug for ReqwestUpstream {
@@ -61,12 +128,12 @@ impl std::fmt::Debug for ReqwestUpstream {
 
 impl ReqwestUpstream {
     pub fn new(base: &str, timeouts: &UpstreamTimeouts) -> Result<Self, OriginError> {
-        let base = Url::parse(base)
-            .map_err(|e| OriginError::Upstream(format!("upstream URL {base:?}: {e}")))?;
+        let base = Url::parse(base).map_err(|e| OriginError::Upstream {
+            what: format!("URL {base:?}"),
+            source: e.into(),
+        })?;
         if !matches!(base.scheme(), "http" | "https") || base.query().is_some() {
-            return Err(OriginError::Upstream(format!(
-                "upstream URL {base} must be http(s) without a query"
-            )));
+            return Err(OriginError::UpstreamUrl(base.to_string()));
         }
         let builder = || {
             reqwest::Client::builder()
@@ -83,14 +150,22 @@ impl ReqwestUpstream {
                 // Small frames (HLS requests, 304s) should not wait for Nagle.
                 .tcp_nodelay(true)
         };
-        let client = builder()
-            .pool_max_idle_per_host(64)
-            .build()
-            .map_err(|e| OriginError::Upstream(format!("HTTP client: {e}")))?;
-        let fresh = builder()
-            .pool_max_idle_per_host(0)
-            .build()
-            .map_err(|e| OriginError::Upstream(format!("HTTP client: {e}")))?;
+        let client =
+            builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .map_err(|e| OriginError::Upstream {
+                    what: "HTTP client".into(),
+                    source: e.into(),
+                })?;
+        let fresh =
+            builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .map_err(|e| OriginError::Upstream {
+                    what: "HTTP client".into(),
+                    source: e.into(),
+                })?;
         let prefix = base.as_str().trim_end_matches('/').to_string();
         Ok(Self {
             client,
@@ -98,7 +173,27 @@ impl ReqwestUpstream {
             base,
             prefix,
             response_timeout: Duration::from_millis(timeouts.response_ms),
+            forwarded: ForwardedMode::default(),
         })
+    }
+
+    /// How client address headers are sent upstream (default [`ForwardedMode::Replace`]).
+    pub fn with_forwarded(mut self, mode: ForwardedMode) -> Self {
+        self.forwarded = mode;
+        self
+    }
+
+    /// The upstream URL of an origin-form request path, refused when it resolves outside the
+    /// upstream base (`/%2e%2e/admin` under `http://host/public/` would be `http://host/admin`).
+    pub fn url_for(&self, path_and_query: &str) -> Result<Url, UpstreamError> {
+        let outside = || UpstreamError::OutsideUpstream(path_and_query.to_string());
+        if !path_and_query.starts_with('/') || path_and_query.contains('\\') {
+            return Err(outside());
+        }
+        let url =
+            Url::parse(&format!("{}{}", self.prefix, path_and_query)).map_err(|_| outside())?;
+        self.local_path(&url).ok_or_else(outside)?;
+        Ok(url)
     }
 
     /// Sends one request upstream. Upstream 5xx answers become [`UpstreamError::ServerError`]
@@ -109,15 +204,24 @@ impl ReqwestUpstream {
         uri: &Uri,
         headers: &HeaderMap,
         body: Option<reqwest::Body>,
+        peer: Option<std::net::SocketAddr>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let url = format!("{}{}", self.prefix, path);
+        let url = self.url_for(path)?;
+        let listed = connection_listed(headers);
+        let peer = peer.map(|a| a.ip());
+        let forwarded = forwarded_headers(self.forwarded, headers, peer);
         let request = |client: &reqwest::Client, method: Method| {
-            let mut builder = client.request(method, url.as_str());
+            let mut builder = client.request(method, url.clone());
             for (name, value) in headers {
-                if !is_hop_by_hop(name) {
+                let client_address =
+                    name == X_FORWARDED_FOR || name == X_REAL_IP || name == header::FORWARDED;
+                if !is_hop_by_hop(name) && !listed.contains(name) && !client_address {
                     builder = builder.header(name, value);
                 }
+            }
+            for (name, value) in &forwarded {
+                builder = builder.header(name, value);
             }
             builder
         };
@@ -155,10 +259,11 @@ impl ReqwestUpstream {
             return Err(UpstreamError::ServerError(response.status()));
         }
         let mut response: Response<reqwest::Body> = response.into();
+        let listed = connection_listed(response.headers());
         let hop: Vec<HeaderName> = response
             .headers()
             .keys()
-            .filter(|n| is_hop_by_hop(n))
+            .filter(|n| is_hop_by_hop(n) || listed.contains(n))
             .cloned()
             .collect();
         for name in hop {
@@ -184,7 +289,7 @@ impl Upstream for ReqwestUpstream {
         let this = self.clone();
         Box::pin(async move {
             let (parts, ()) = request.into_parts();
-            this.send(parts.method, &parts.uri, &parts.headers, None)
+            this.send(parts.method, &parts.uri, &parts.headers, None, None)
                 .await
         })
     }
@@ -216,6 +321,15 @@ async fn proxy(
     request: axum::extract::Request,
 ) -> Response<UpstreamBody> {
     let (parts, body) = request.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    if let Err(e) = state.upstream.url_for(path) {
+        tracing::info!(%path, "refused: the path resolves outside the upstream");
+        return plain_error(&e);
+    }
     if let Some(kind) = state
         .engine
         .classify(&parts.method, &parts.uri, &parts.headers)
@@ -230,24 +344,32 @@ async fn proxy(
     } else {
         Some(reqwest::Body::wrap_stream(body.into_data_stream()))
     };
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
     match state
         .upstream
-        .send(parts.method.clone(), &parts.uri, &parts.headers, body)
+        .send(parts.method.clone(), &parts.uri, &parts.headers, body, peer)
         .await
     {
         Ok(response) => response,
         Err(e) => {
             state.engine.note_upstream_error();
             tracing::warn!(path = %parts.uri.path(), error = %e, "upstream request failed");
-            let mut r = Response::new(full_body(format!("{e}\n")));
-            *r.status_mut() = e.status();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            r
+            plain_error(&e)
         }
     }
+}
+
+fn plain_error(e: &UpstreamError) -> Response<UpstreamBody> {
+    let mut r = Response::new(full_body(format!("{e}\n")));
+    *r.status_mut() = e.status();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
 }
 
 /// The proxy as a router (a fallback that handles every path).
@@ -367,7 +489,9 @@ pub fn ops_routes(engine: MeshEngine) -> Router {
 pub fn build_proxy(config: &OriginConfig) -> Result<(Router, MeshEngine), OriginError> {
     let engine = MeshEngine::from_config(config)?;
     let base = config.upstream.as_deref().ok_or(OriginError::NoUpstream)?;
-    let upstream = Arc::new(ReqwestUpstream::new(base, &config.upstream_timeouts)?);
+    let upstream = Arc::new(
+        ReqwestUpstream::new(base, &config.upstream_timeouts)?.with_forwarded(config.forwarded),
+    );
     if let (Some(issuer), Some(dir)) = (engine.shared_issuer(), &config.keys_dir) {
         spawn_key_reload(issuer, dir.clone(), config.tokens.clone());
     }
@@ -401,7 +525,12 @@ pub struct Readiness {
 
 impl Readiness {
     /// The verdict: an upstream to proxy, the configured keys loaded, not draining.
-    pub fn judge(draining: bool, upstream_configured: bool, keys_wanted: bool, keys_loaded: bool) -> Self {
+    pub fn judge(
+        draining: bool,
+        upstream_configured: bool,
+        keys_wanted: bool,
+        keys_loaded: bool,
+    ) -> Self {
         let keys_loaded = keys_loaded || !keys_wanted;
         let mut reasons = Vec::new();
         if draining {
@@ -464,7 +593,10 @@ pub async fn serve(config: &OriginConfig) -> Result<(), OriginError> {
 pub async fn bind(config: &OriginConfig) -> Result<tokio::net::TcpListener, OriginError> {
     tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|e| OriginError::Io(format!("cannot listen on {}: {e}", config.listen)))
+        .map_err(|source| OriginError::Io {
+            what: format!("cannot listen on {}", config.listen),
+            source,
+        })
 }
 
 /// Runs the reverse proxy on `listener` until `shutdown` resolves, then drains: readiness turns
@@ -484,49 +616,29 @@ pub async fn serve_with_shutdown(
     };
     let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let router = probe_routes(engine, draining.clone()).merge(router);
-    let addr = listener
-        .local_addr()
-        .map_err(|e| OriginError::Io(e.to_string()))?;
+    let addr = listener.local_addr().map_err(|source| OriginError::Io {
+        what: "the listener has no local address".into(),
+        source,
+    })?;
     tracing::info!(%addr, upstream = ?config.upstream, "meshcdn origin proxy listening");
-    // Manifests and the tail of each segment are small writes: never hold them back for Nagle.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let (fired, signalled) = tokio::sync::oneshot::channel::<()>();
-    // Peer addresses for the analytics' per-IP beacon limit.
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let shutdown = async move {
         shutdown.await;
         draining.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = fired.send(());
-    })
-    .into_future();
-    tokio::pin!(server);
-    let result = tokio::select! {
-        result = &mut server => result.map_err(|e| OriginError::Io(e.to_string())),
-        _ = signalled => {
-            let grace = Duration::from_secs(config.shutdown_grace_secs);
-            tracing::info!(grace_secs = grace.as_secs(), "draining: finishing requests in flight");
-            match tokio::time::timeout(grace, server).await {
-                Ok(result) => result.map_err(|e| OriginError::Io(e.to_string())),
-                Err(_) => {
-                    tracing::warn!("grace period over; closing the requests still in flight");
-                    Ok(())
-                }
-            }
-        }
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "draining: finishing requests in flight"
+        );
     };
+    if !crate::listener::serve(listener, router, &config.listener, shutdown, grace).await {
+        tracing::warn!("grace period over; closing the requests still in flight");
+    }
     if let Some(a) = analytics
         && let Err(e) = a.shutdown().await
     {
         tracing::warn!(error = %e, "analytics: last beacons not written");
     }
-    result
+    Ok(())
 }
 
 #[cfg(test)]
@@ -564,13 +676,19 @@ mod tests {
     #[test]
     fn ready_with_an_upstream_and_the_configured_keys_until_draining() {
         assert!(Readiness::judge(false, true, true, true).ready);
-        assert!(Readiness::judge(false, true, false, false).ready, "open mode needs no keys");
+        assert!(
+            Readiness::judge(false, true, false, false).ready,
+            "open mode needs no keys"
+        );
         let draining = Readiness::judge(true, true, true, true);
         assert!(!draining.ready && draining.draining);
         assert_eq!(draining.reasons, ["draining (shutting down)"]);
         let no_keys = Readiness::judge(false, true, true, false);
         assert!(!no_keys.ready && !no_keys.keys_loaded);
-        assert_eq!(Readiness::judge(false, false, false, false).reasons, ["no upstream configured"]);
+        assert_eq!(
+            Readiness::judge(false, false, false, false).reasons,
+            ["no upstream configured"]
+        );
     }
 
     #[test]

@@ -30,12 +30,17 @@ pub enum UpstreamError {
     Unavailable(String),
     #[error("upstream answered {0}")]
     ServerError(StatusCode),
+    /// The request path resolves outside the upstream base URL (`..`, `%2e%2e`, ...): refused
+    /// before anything is sent.
+    #[error("path {0:?} is outside the upstream")]
+    OutsideUpstream(String),
 }
 
 impl UpstreamError {
     pub fn status(&self) -> StatusCode {
         match self {
             UpstreamError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            UpstreamError::OutsideUpstream(_) => StatusCode::BAD_REQUEST,
             UpstreamError::Unavailable(_) | UpstreamError::ServerError(_) => {
                 StatusCode::BAD_GATEWAY
             }

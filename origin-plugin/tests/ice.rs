@@ -5,11 +5,11 @@ mod common;
 
 use common::*;
 use meshcdn_origin::bootstrap::Bootstrap;
-use meshcdn_origin::config::TokenScope;
 use meshcdn_origin::config::OriginConfig;
+use meshcdn_origin::config::TokenScope;
 use meshcdn_origin::ice::{IceConfig, IceServer, TurnConfig, turn_rest_credential, turn_user_id};
+use meshcdn_origin::manifest::{dash, hls};
 use meshcdn_origin::tokens::generate_key;
-use meshcdn_origin::{dash, hls};
 use meshcdn_tracker::token::Verifier;
 
 fn now_secs() -> u64 {

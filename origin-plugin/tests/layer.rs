@@ -13,9 +13,10 @@ use common::*;
 use http_body_util::BodyExt as _;
 use meshcdn_origin::bootstrap::{Bootstrap, HASH_DOC_SUFFIX};
 use meshcdn_origin::config::OriginConfig;
+use meshcdn_origin::manifest::{dash, hls};
 use meshcdn_origin::proxy::local_dir_router;
 use meshcdn_origin::tokens::TokenIssuer;
-use meshcdn_origin::{MeshEngine, MeshLayer, dash, hls};
+use meshcdn_origin::{MeshEngine, MeshLayer};
 use meshcdn_tracker::token::{SigningKey, Verifier};
 use tower::ServiceExt as _;
 

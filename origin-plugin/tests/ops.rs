@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use meshcdn_origin::bootstrap::{Bootstrap, HASH_DOC_SUFFIX};
+use meshcdn_origin::manifest::{dash, hls};
 use meshcdn_origin::proxy::Health;
 use meshcdn_origin::tokens::{add_api_key, generate_key};
-use meshcdn_origin::{dash, hls};
 use meshcdn_tracker::token::Verifier;
 
 const PLACEMENT: &str = r#"

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use meshcdn_origin::config::OriginConfig;
-use meshcdn_origin::hls;
+use meshcdn_origin::manifest::hls;
 use tower_http::services::ServeDir;
 
 use common::{

@@ -218,6 +218,42 @@ pub async fn start_upstream() -> TestUpstream {
         )
         .route("/gated/master.m3u8", get(gated_master))
         .route("/gz/master.m3u8", get(gzip_master))
+        .route("/admin/x", get(|| async { "admin secret" }))
+        .route(
+            "/broken-list/index.m3u8",
+            get(|| async { "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n/broken/a.ts\n" }),
+        )
+        .route(
+            "/slow-list/index.m3u8",
+            get(|| async { "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n/slow/a.ts\n#EXTINF:2,\n/hls-ts/360p/seg_000.ts\n" }),
+        )
+        .route("/public/ok.txt", get(|| async { "public ok" }))
+        .route(
+            "/public/echo-headers",
+            get(|headers: axum::http::HeaderMap| async move {
+                let map: std::collections::BTreeMap<String, Vec<String>> = headers
+                    .keys()
+                    .map(|k| {
+                        let values = headers
+                            .get_all(k)
+                            .iter()
+                            .map(|v| v.to_str().unwrap_or("?").to_string())
+                            .collect();
+                        (k.as_str().to_string(), values)
+                    })
+                    .collect();
+                axum::Json(map)
+            }),
+        )
+        .route(
+            "/vod-day/master.m3u8",
+            get(|| async {
+                (
+                    [(header::CACHE_CONTROL, "public, max-age=86400")],
+                    media("hls-ts/master.m3u8"),
+                )
+            }),
+        )
         .route("/bad/index.m3u8", get(|| async { BAD_PLAYLIST }))
         .route(
             "/mutable/index.m3u8",
@@ -238,7 +274,14 @@ pub async fn start_upstream() -> TestUpstream {
 pub async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     addr
 }
 
@@ -260,6 +303,38 @@ pub fn test_config(upstream: &str) -> OriginConfig {
 pub async fn start_proxy(config: &OriginConfig) -> (SocketAddr, MeshEngine) {
     let (router, engine) = meshcdn_origin::proxy::build_proxy(config).unwrap();
     (serve(router).await, engine)
+}
+
+/// Sends `request` (raw bytes) on a new connection and returns what the server answers until it
+/// closes or `within` passes (then `None`): for requests no HTTP client library would send.
+pub async fn raw_exchange(addr: SocketAddr, request: &[u8], within: Duration) -> Option<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+            // One response is enough: stop at the end of its body when it says how long it is.
+            let text = String::from_utf8_lossy(&out);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head.lines().find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                });
+                if len.is_some_and(|len| body.len() >= len) {
+                    break;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(within, read).await.ok()?;
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 pub fn client() -> reqwest::Client {

@@ -1,5 +1,9 @@
 //! `ManifestRewrite`: tower middleware that rewrites the HLS/DASH manifests its inner service
 //! returns and lets everything else (segments above all) through untouched and streaming.
+//! Laid out like tower-http's middleware: the service here, [`ManifestRewriteLayer`] in
+//! `rewrite_layer.rs`, [`ResponseFuture`] and [`ResponseBody`] in `future.rs`. No error of its
+//! own: its `Error` is the inner service's, and why a manifest was served unchanged is an
+//! [`EngineError`](crate::engine::EngineError), logged and counted, never sent to clients.
 //!
 //! Manifests are recognised by path (`.m3u8`, `.m3u`, `.mpd`, and the DASH hash document
 //! `<mpd>.meshcdn-hashes.json`, which the middleware answers itself). Only GET/HEAD requests
@@ -24,9 +28,8 @@
 //! # }
 //! ```
 
-mod error;
 mod future;
-mod layer;
+mod rewrite_layer;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -36,9 +39,8 @@ use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
-pub use self::error::RewriteError;
 pub use self::future::{ResponseBody, ResponseFuture};
-pub use self::layer::{ManifestRewriteLayer, MeshLayer};
+pub use self::rewrite_layer::{ManifestRewriteLayer, MeshLayer};
 use crate::engine::MeshEngine;
 use crate::upstream::{BoxError, ServiceUpstream, Upstream};
 
