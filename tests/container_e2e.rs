@@ -86,12 +86,7 @@ impl Holder {
 
 impl Drop for Holder {
     fn drop(&mut self) {
-        let listed = docker(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("name=^{}-", self.prefix),
-        ]);
+        let listed = docker(&["ps", "-aq", "--filter", &format!("name=^{}-", self.prefix)]);
         for id in String::from_utf8_lossy(&listed.stdout).split_whitespace() {
             let _ = docker(&["rm", "-f", id]);
         }
@@ -135,9 +130,7 @@ fn containers_serve_two_pops_fail_over_upgrade_and_drain() {
     if let Some(next) = &next {
         node.env("MESHCDN_CT_NEXT_COMPONENT", next);
     }
-    let output = node
-        .output()
-        .expect("run node test/container/multipop.ts");
+    let output = node.output().expect("run node test/container/multipop.ts");
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert!(

@@ -83,7 +83,14 @@ async fn line_with(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>, needle
 async fn edge_is_ready_then_drains_on_sigterm_telling_peers_to_reconnect() {
     let (mut edge, url, mut stderr) = spawn(
         &[
-            "edge", "--open", "--engine", "native", "--shards", "2", "--listen", "127.0.0.1:0",
+            "edge",
+            "--open",
+            "--engine",
+            "native",
+            "--shards",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
         ],
         "tracker at ",
     )
@@ -145,9 +152,12 @@ async fn edge_is_ready_then_drains_on_sigterm_telling_peers_to_reconnect() {
         started.elapsed()
     );
     assert!(
-        tokio::net::TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches("/announce"))
-            .await
-            .is_err(),
+        tokio::net::TcpStream::connect(
+            url.trim_start_matches("ws://")
+                .trim_end_matches("/announce")
+        )
+        .await
+        .is_err(),
         "nothing listens any more"
     );
 }
@@ -177,7 +187,10 @@ async fn origin_is_ready_with_its_keys_then_exits_on_sigterm() {
     .await;
     let (status, ready) = get(&format!("http://{addr}/health/ready")).await;
     assert_eq!(status, 200, "{ready}");
-    assert_eq!((&ready["keys_loaded"], &ready["upstream_configured"]), (&true.into(), &true.into()));
+    assert_eq!(
+        (&ready["keys_loaded"], &ready["upstream_configured"]),
+        (&true.into(), &true.into())
+    );
     let (status, _) = get(&format!("http://{addr}/health/live")).await;
     assert_eq!(status, 200);
     // The old /health keeps its shape.

@@ -97,7 +97,7 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 load() { # $1 port -> JSON report
   "$BIN" loadtest --target "ws://127.0.0.1:$1/announce" --connections "$CONNECTIONS" --swarms "$SWARMS" \
-    --duration "$DURATION" --offers "$OFFERS" --json 2>/dev/null
+    --duration "${DURATION}s" --offers "$OFFERS" --json 2>/dev/null
 }
 
 cpu_secs() { # user+system CPU seconds of a process
@@ -174,12 +174,12 @@ for target in $MEMORY_TARGETS; do
   fresh=$(rss_of_pid "$pid")
   # Two generators with different seeds (distinct peers and swarms), both idle after one announce.
   "$BIN" loadtest --target "ws://127.0.0.1:$port/announce" --connections "$WARM_PEERS" --swarms "$SWARMS" \
-    --duration 90 --idle --seed 7 --json >/dev/null 2>&1 &
+    --duration 90s --idle --seed 7 --json >/dev/null 2>&1 &
   warm_lt=$!
   wait_peers "$kind" "$port" "$WARM_PEERS"
   warm=$(rss_of_pid "$pid")
   "$BIN" loadtest --target "ws://127.0.0.1:$port/announce" --connections "$((IDLE_PEERS - WARM_PEERS))" --swarms "$SWARMS" \
-    --duration 90 --idle --json >/dev/null 2>&1 &
+    --duration 90s --idle --json >/dev/null 2>&1 &
   lt=$!
   wait_peers "$kind" "$port" "$IDLE_PEERS"
   after=$(rss_of_pid "$pid")

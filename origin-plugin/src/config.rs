@@ -289,6 +289,14 @@ pub struct CorsConfig {
 
 impl OriginConfig {
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let config = Self::read(path)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file without validating it, for callers that change fields
+    /// before [`Self::validate`] (the CLI's flags override the file).
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.into(),
@@ -298,7 +306,6 @@ impl OriginConfig {
             path: path.into(),
             source: Box::new(source),
         })?;
-        config.validate()?;
         Ok(config)
     }
 

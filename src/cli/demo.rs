@@ -4,19 +4,20 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use meshcdn_demo::DemoConfig;
-use meshcdn_edge::EngineKind;
+
+use super::values::Engine;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
     /// Address of the pages, streams and token API.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value_t = DemoConfig::default().listen)]
     listen: SocketAddr,
     /// Address of the edge tracker (WebSocket); port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8081")]
+    #[arg(long, default_value_t = DemoConfig::default().edge_listen)]
     edge_listen: SocketAddr,
-    /// Tracker shard engine: wasm (the tracker-shard component under wasmtime) or native.
-    #[arg(long, default_value = "wasm")]
-    engine: EngineKind,
+    /// Tracker shard engine: the tracker-shard component under wasmtime, or native.
+    #[arg(long, value_enum, default_value_t = DemoConfig::default().engine.into())]
+    engine: Engine,
     /// The tracker-shard component [default: $MESHCDN_COMPONENT or tracker-shard.wasm in the target dir].
     #[arg(long)]
     component: Option<PathBuf>,
@@ -27,7 +28,7 @@ pub struct DemoArgs {
     #[arg(long)]
     client_dist: Option<PathBuf>,
     /// Segments per live playlist.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = DemoConfig::default().live_window)]
     live_window: usize,
 }
 
@@ -36,7 +37,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let config = DemoConfig {
         listen: args.listen,
         edge_listen: args.edge_listen,
-        engine: args.engine,
+        engine: args.engine.into(),
         component: args.component,
         media_dir: args.media.unwrap_or(defaults.media_dir),
         client_dist: args.client_dist.unwrap_or(defaults.client_dist),

@@ -1,61 +1,63 @@
-//! `meshcdn edge`: parses flags into a `meshcdn_edge::EdgeConfig` and runs the host.
+//! `meshcdn edge`: reads the config file (if any), applies the flags, validates, runs the host.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use meshcdn_edge::{EdgeConfig, EngineKind};
+use meshcdn_edge::EdgeConfig;
+
+use super::values::{Engine, overrides, value_name};
 
 #[derive(clap::Args, Debug)]
 pub struct EdgeArgs {
-    /// TOML config file (meshcdn_edge::EdgeConfig); the flags below override it.
+    /// TOML config file (meshcdn_edge::EdgeConfig); the flags below override it, and the result
+    /// is validated after that.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8000].
-    #[arg(long)]
+    #[arg(long, help = overrides("Address to listen on", "listen", EdgeConfig::default().listen))]
     listen: Option<SocketAddr>,
-    /// Shard engine: wasm (tracker-shard component under wasmtime) or native.
-    #[arg(long)]
-    engine: Option<EngineKind>,
-    /// The tracker-shard component [default: $MESHCDN_COMPONENT or tracker-shard.wasm in the target dir].
+    #[arg(long, value_enum, help = overrides("Shard engine", "engine", value_name(Engine::from(EdgeConfig::default().engine))))]
+    engine: Option<Engine>,
+    /// The tracker-shard component [config: component; default: $MESHCDN_COMPONENT or
+    /// tracker-shard.wasm in the target dir].
     #[arg(long)]
     component: Option<PathBuf>,
-    /// Number of shards [default: number of cores].
+    /// Number of shards [config: shards; default: 0 = number of cores].
     #[arg(long)]
     shards: Option<usize>,
-    /// Serve wss: PEM certificate chain (with --tls-key).
+    /// Serve wss: PEM certificate chain (with --tls-key) [config: tls.cert].
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
-    /// Serve wss: PEM private key (with --tls-cert).
+    /// Serve wss: PEM private key (with --tls-cert) [config: tls.key].
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Admit announces without a token.
+    /// Admit announces without a token [config: auth.open].
     #[arg(long, conflicts_with = "jwks")]
     open: bool,
-    /// JWKS file path or http(s) URL with the swarm token keys.
+    /// JWKS file path or http(s) URL with the swarm token keys [config: auth.jwks].
     #[arg(long)]
     jwks: Option<String>,
-    /// MaxMind-format database for network facts (ASN, country, region).
+    /// MaxMind-format database for network facts (ASN, country, region) [config: network.geo_db].
     #[arg(long)]
     geo_db: Option<PathBuf>,
-    /// Bearer token for POST /admin/reload (or $MESHCDN_ADMIN_TOKEN).
+    /// Bearer token for POST /admin/reload (or $MESHCDN_ADMIN_TOKEN) [config: admin_token].
     #[arg(long, env = "MESHCDN_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
-    /// Maximum concurrent connections.
-    #[arg(long)]
+    #[arg(long, help = overrides("Maximum concurrent connections", "limits.max_connections", EdgeConfig::default().limits.max_connections))]
     max_connections: Option<usize>,
 }
 
+/// The config file (unvalidated: the flags may complete it), the flags over it, then validated.
 pub fn build_config(args: EdgeArgs) -> anyhow::Result<EdgeConfig> {
     let mut config = match &args.config {
-        Some(path) => EdgeConfig::load(path)?,
+        Some(path) => EdgeConfig::read(path)?,
         None => EdgeConfig::default(),
     };
     if let Some(v) = args.listen {
         config.listen = v;
     }
     if let Some(v) = args.engine {
-        config.engine = v;
+        config.engine = v.into();
     }
     if args.component.is_some() {
         config.component = args.component;
@@ -105,4 +107,80 @@ pub async fn run(args: EdgeArgs) -> anyhow::Result<()> {
         report.closed, report.remaining, report.waited_ms
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::Cli;
+
+    fn edge_args(args: &[&str]) -> EdgeArgs {
+        let cli = Cli::try_parse_from(["meshcdn", "edge"].iter().chain(args)).expect("parses");
+        match cli.command {
+            crate::Command::Edge(args) => args,
+            other => panic!("not edge: {other:?}"),
+        }
+    }
+
+    fn partial_config(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn flags_complete_a_partial_config_before_it_is_validated() {
+        // Neither auth.open nor auth.jwks in the file: only --open makes it valid.
+        let file = partial_config("shards = 2\n[limits]\nmax_connections = 7\n");
+        let path = file.path().to_str().unwrap();
+        let config = build_config(edge_args(&["--config", path, "--open"])).unwrap();
+        assert!(config.auth.open);
+        assert_eq!((config.shards, config.limits.max_connections), (2, 7));
+        let config = build_config(edge_args(&[
+            "--config",
+            path,
+            "--jwks",
+            "keys.json",
+            "--engine",
+            "native",
+        ]))
+        .unwrap();
+        assert_eq!(config.auth.jwks.as_deref(), Some("keys.json"));
+        assert_eq!(config.engine, meshcdn_edge::EngineKind::Native);
+    }
+
+    #[test]
+    fn a_config_that_stays_incomplete_is_still_refused() {
+        let file = partial_config("shards = 2\n");
+        let err = build_config(edge_args(&["--config", file.path().to_str().unwrap()]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.open"), "{err}");
+        // A value no flag fixes is refused even with --open.
+        let file = partial_config("shards = 1000\n");
+        let err = build_config(edge_args(&[
+            "--config",
+            file.path().to_str().unwrap(),
+            "--open",
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("shards"), "{err}");
+    }
+
+    #[test]
+    fn help_shows_the_defaults_of_the_config_type() {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        let edge = cmd.find_subcommand_mut("edge").unwrap();
+        let help = edge.render_help().to_string();
+        let d = EdgeConfig::default();
+        assert!(help.contains(&format!("default: {}]", d.listen)), "{help}");
+        assert!(
+            help.contains(&format!("default: {}]", d.limits.max_connections)),
+            "{help}"
+        );
+        assert!(help.contains("[possible values: wasm, native]"), "{help}");
+    }
 }

@@ -1,19 +1,22 @@
-//! `meshcdn keys …` and `meshcdn token …` (all the work is in `meshcdn_origin::tokens`).
+//! `meshcdn keys …` and `meshcdn token …` (all the work is in `meshcdn_origin::tokens`). Every
+//! subcommand names the key directory `--keys`, like `meshcdn origin --keys`.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use meshcdn_origin::config::{OriginConfig, parse_duration};
+use meshcdn_origin::config::OriginConfig;
 use meshcdn_origin::tokens::{TokenIssuer, add_api_key, generate_key};
+
+use super::values::now_secs;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Generate an Ed25519 signing key (with kid) in DIR and make it current. An existing current
-    /// key is retired but stays in the JWKS until tokens it signed have expired.
+    /// Generate an Ed25519 signing key (with kid) in the key directory and make it current. An
+    /// existing current key is retired but stays in the JWKS until tokens it signed have expired.
     Generate {
-        /// Key directory (created if missing).
-        #[arg(long)]
-        out: PathBuf,
+        /// Key directory (created if missing); `--out` is its former name.
+        #[arg(long, alias = "out")]
+        keys: PathBuf,
     },
     /// Create a publisher API key for POST /v1/tokens. Printed once; only its hash is stored.
     ApiKey {
@@ -42,34 +45,28 @@ pub enum TokenCommand {
         /// Content id (the token's `cid`).
         #[arg(long)]
         content: String,
-        /// Validity, e.g. 30s, 10m, 2h.
-        #[arg(long, default_value = "10m")]
-        ttl: String,
+        /// Validity, e.g. 30s, 10m, 2h [default: tokens.ttl_secs of --config, else of the
+        /// default origin config].
+        #[arg(long)]
+        ttl: Option<humantime::Duration>,
         /// Key directory.
         #[arg(long)]
         keys: PathBuf,
         /// Viewer id (`sub`) for a per-viewer token.
         #[arg(long)]
         viewer: Option<String>,
-        /// Origin config file, for its [tokens] section (issuer, audience, max TTL).
+        /// Origin config file, for its [tokens] section (issuer, audience, TTL, max TTL).
         #[arg(long)]
         config: Option<PathBuf>,
     },
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 pub async fn run_keys(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
-        KeysCommand::Generate { out } => {
-            let kid = generate_key(&out, now_secs())?;
+        KeysCommand::Generate { keys } => {
+            let kid = generate_key(&keys, now_secs())?;
             println!("{kid}");
-            eprintln!("new signing key {kid} in {}", out.display());
+            eprintln!("new signing key {kid} in {}", keys.display());
         }
         KeysCommand::ApiKey {
             keys,
@@ -104,7 +101,7 @@ pub async fn run_token(cmd: TokenCommand) -> anyhow::Result<()> {
                 Some(path) => OriginConfig::load(path)?,
                 None => OriginConfig::default(),
             };
-            let ttl = parse_duration(&ttl)?.as_secs();
+            let ttl = ttl.map_or(config.tokens.ttl_secs, |t| t.as_secs());
             let now = now_secs();
             let issuer = TokenIssuer::load(&keys, &config.tokens, now)?;
             let token = issuer

@@ -1,8 +1,6 @@
 //! `meshcdn loadtest`: a bounded WebTorrent-protocol load generator (the `meshcdn-loadtest` crate).
 
-use std::time::Duration;
-
-use meshcdn_loadtest::LoadConfig;
+use meshcdn_loadtest::{LoadConfig, MAX_CONNECTIONS, MAX_DURATION};
 
 #[derive(clap::Args, Debug)]
 pub struct LoadtestArgs {
@@ -13,17 +11,17 @@ pub struct LoadtestArgs {
     /// certificate; the Mozilla roots are always trusted.
     #[arg(long, value_name = "PEM")]
     ca: Option<std::path::PathBuf>,
-    /// WebSocket connections (peers), at most 50000.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = LoadConfig::default().connections,
+          help = format!("WebSocket connections (peers), at most {MAX_CONNECTIONS}"))]
     connections: usize,
     /// Swarms the peers are spread over.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = LoadConfig::default().swarms)]
     swarms: usize,
-    /// Measured duration in seconds (after all connections are open), at most 600.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
+    #[arg(long, default_value_t = LoadConfig::default().duration.into(),
+          help = format!("Measured time after all connections are open, e.g. 15s or 2m; at most {}", humantime::Duration::from(MAX_DURATION)))]
+    duration: humantime::Duration,
     /// Offers per announce (at most 10).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = LoadConfig::default().offers)]
     offers: usize,
     /// Connect, announce once without offers and stay idle (for memory measurements).
     #[arg(long)]
@@ -32,7 +30,7 @@ pub struct LoadtestArgs {
     #[arg(long)]
     json: bool,
     /// Seed for ids and offers.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = LoadConfig::default().seed)]
     seed: u64,
 }
 
@@ -42,7 +40,7 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
         ca_file: args.ca,
         connections: args.connections,
         swarms: args.swarms,
-        duration: Duration::from_secs(args.duration),
+        duration: args.duration.into(),
         offers: args.offers,
         idle: args.idle,
         seed: args.seed,

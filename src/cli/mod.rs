@@ -3,3 +3,4 @@ pub mod edge;
 pub mod keys;
 pub mod loadtest;
 pub mod origin;
+pub mod values;

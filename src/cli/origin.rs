@@ -1,50 +1,58 @@
 //! `meshcdn origin`: the origin plugin as a reverse proxy (all the work is in `meshcdn-origin`).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use meshcdn_origin::config::{OriginConfig, TokenScope};
+use meshcdn_origin::config::OriginConfig;
+
+use super::values::{Scope, overrides};
 
 #[derive(clap::Args, Debug)]
 pub struct OriginArgs {
-    /// TOML config file (see docs/origin.md); the flags below override it.
+    /// TOML config file (see docs/origin.md); the flags below override it, and the result is
+    /// validated after that.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Base URL of the origin to proxy, e.g. http://127.0.0.1:9000
+    /// Base URL of the origin to proxy, e.g. http://127.0.0.1:9000 [config: upstream].
     #[arg(long)]
     pub upstream: Option<String>,
-    /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long)]
-    pub listen: Option<String>,
-    /// Tracker WebSocket URL (ws:// or wss://); repeat for fallbacks, primary first.
+    #[arg(long, help = overrides("Address to listen on", "listen", OriginConfig::default().listen))]
+    pub listen: Option<SocketAddr>,
+    /// Tracker WebSocket URL (ws:// or wss://); repeat for fallbacks, primary first
+    /// [config: trackers].
     #[arg(long = "tracker")]
     pub trackers: Vec<String>,
-    /// Key directory (`meshcdn keys generate`): enables swarm tokens and POST /v1/tokens.
+    /// Key directory (`meshcdn keys generate --keys DIR`): enables swarm tokens and
+    /// POST /v1/tokens [config: keys_dir].
     #[arg(long)]
     pub keys: Option<PathBuf>,
     /// Swarm placement file (TOML, see docs/deploy.md): tracker URLs per viewer from the region
-    /// header instead of the --tracker list.
+    /// header instead of the --tracker list [config: placement_file].
     #[arg(long = "placement", value_name = "FILE")]
     pub placement: Option<PathBuf>,
-    /// Token scope in manifests: one token per content and time window, or one per viewer.
-    #[arg(long, value_parser = ["shared", "per-viewer"])]
-    pub token_scope: Option<String>,
+    /// Token scope in manifests: one token per content and time window, or one per viewer
+    /// [config: tokens.scope].
+    #[arg(long, value_enum)]
+    pub token_scope: Option<Scope>,
     /// Viewer analytics database (`sqlite://meshcdn-analytics.db` or `postgres://…`): turns on
-    /// beacons, the dashboard at /analytics and its API (docs/analytics.md). Needs --keys.
+    /// beacons, the dashboard at /analytics and its API (docs/analytics.md). Needs --keys
+    /// [config: analytics.database_url].
     #[arg(long, value_name = "URL")]
     pub analytics_db: Option<String>,
 }
 
-pub async fn run(args: OriginArgs) -> anyhow::Result<()> {
+/// The config file (unvalidated: the flags may complete it), the flags over it, then validated.
+pub fn build_config(args: OriginArgs) -> anyhow::Result<OriginConfig> {
     let mut config = match &args.config {
-        Some(path) => OriginConfig::load(path)?,
+        Some(path) => OriginConfig::read(path)?,
         None => OriginConfig::default(),
     };
     if let Some(upstream) = args.upstream {
         config.upstream = Some(upstream);
     }
     if let Some(listen) = args.listen {
-        config.listen = listen;
+        config.listen = listen.to_string();
     }
     if !args.trackers.is_empty() {
         config.trackers = args.trackers;
@@ -55,20 +63,26 @@ pub async fn run(args: OriginArgs) -> anyhow::Result<()> {
     if let Some(placement) = args.placement {
         config.placement_file = Some(placement);
     }
-    match args.token_scope.as_deref() {
-        Some("per-viewer") => config.tokens.scope = TokenScope::PerViewer,
-        Some(_) => config.tokens.scope = TokenScope::Shared,
-        None => {}
+    if let Some(scope) = args.token_scope {
+        config.tokens.scope = scope.into();
     }
     if let Some(url) = args.analytics_db {
         config.analytics.database_url = Some(url);
     }
     config.validate().context("invalid origin configuration")?;
+    Ok(config)
+}
+
+pub async fn run(args: OriginArgs) -> anyhow::Result<()> {
+    let config = build_config(args)?;
     if config.trackers.is_empty() && config.placement_file.is_none() {
         tracing::warn!("no --tracker or --placement given: bootstraps will list no trackers");
     }
     let listener = meshcdn_origin::proxy::bind(&config).await?;
-    eprintln!("meshcdn origin: listening on http://{}", listener.local_addr()?);
+    eprintln!(
+        "meshcdn origin: listening on http://{}",
+        listener.local_addr()?
+    );
     meshcdn_origin::proxy::serve_with_shutdown(&config, listener, async {
         match meshcdn_edge::lifecycle::terminated().await {
             Ok(signal) => tracing::info!(signal, "meshcdn origin: shutting down"),
