@@ -131,6 +131,10 @@ mod tests {
         client.read_exact(&mut reply).await.unwrap();
         assert_eq!(&reply, b"still");
         drop(server);
-        assert_eq!(client.read(&mut reply).await.unwrap(), 0, "closed once dropped");
+        assert_eq!(
+            client.read(&mut reply).await.unwrap(),
+            0,
+            "closed once dropped"
+        );
     }
 }

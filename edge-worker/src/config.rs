@@ -44,7 +44,14 @@ pub struct EdgeConfig {
 }
 
 /// Paths of the host's own endpoints, which a tracker path cannot take.
-pub const RESERVED_PATHS: [&str; 6] = ["/health", "/health/live", "/health/ready", "/metrics", "/stats", "/admin/reload"];
+pub const RESERVED_PATHS: [&str; 6] = [
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/metrics",
+    "/stats",
+    "/admin/reload",
+];
 
 impl Default for EdgeConfig {
     fn default() -> Self {
@@ -336,8 +343,8 @@ mod tests {
         assert_eq!(config.limits.max_message_bytes, 65536);
         assert_eq!(config.tracker["max_offers"], 5);
         assert_eq!(config.tracker_paths, ["/announce", "/"]);
-        let only = EdgeConfig::from_toml("tracker_paths = [\"/t/v1\"]\n[auth]\nopen = true\n")
-            .unwrap();
+        let only =
+            EdgeConfig::from_toml("tracker_paths = [\"/t/v1\"]\n[auth]\nopen = true\n").unwrap();
         assert_eq!(only.tracker_paths, ["/t/v1"]);
         let err = EdgeConfig::from_toml("[auth]\nopen = true\nbogus = 1\n").unwrap_err();
         assert!(matches!(err, ConfigError::Parse(m) if m.contains("bogus")));

@@ -164,9 +164,17 @@ mod tests {
             sweeper.register(o.clone());
         }
         outboxes[1].close(CloseOrder::Overflow);
-        assert_eq!(sweeper.close_all(CloseOrder::Draining), 2, "one was closing already");
+        assert_eq!(
+            sweeper.close_all(CloseOrder::Draining),
+            2,
+            "one was closing already"
+        );
         assert_eq!(outboxes[0].take().1, Some(CloseOrder::Draining));
-        assert_eq!(outboxes[1].take().1, Some(CloseOrder::Overflow), "first order wins");
+        assert_eq!(
+            outboxes[1].take().1,
+            Some(CloseOrder::Overflow),
+            "first order wins"
+        );
         assert_eq!(sweeper.close_all(CloseOrder::Draining), 0);
         assert_eq!(CloseOrder::Draining.code(), 1001);
     }

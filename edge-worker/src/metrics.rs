@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use meshcdn_tracker::TrackerStats;
+
 /// Upper bounds of the call latency histogram, in seconds.
 const LATENCY_BUCKETS: [f64; 12] = [
     0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05,
@@ -93,8 +95,8 @@ impl Metrics {
             .fetch_add(took.as_nanos() as u64, Relaxed);
     }
 
-    /// Prometheus text exposition. `tracker` is the merged tracker counters of all shards.
-    pub fn render(&self, tracker: &serde_json::Value, shards: usize, engine: &str) -> String {
+    /// Prometheus text exposition. `tracker` is the merged tracker stats of all shards.
+    pub fn render(&self, tracker: &TrackerStats, shards: usize, engine: &str) -> String {
         let mut out = String::with_capacity(4096);
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
             let _ = writeln!(
@@ -102,7 +104,7 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         };
-        let counter = |key: &str| tracker["counters"][key].as_u64().unwrap_or(0);
+        let counters = &tracker.counters;
         metric(
             "meshcdn_edge_connections",
             "gauge",
@@ -131,43 +133,43 @@ impl Metrics {
             "meshcdn_edge_announces_total",
             "counter",
             "Announces handled by the tracker.",
-            counter("announces"),
+            counters.announces,
         );
         metric(
             "meshcdn_edge_offers_total",
             "counter",
             "Offers relayed to peers.",
-            counter("offers_relayed"),
+            counters.offers_relayed,
         );
         metric(
             "meshcdn_edge_answers_total",
             "counter",
             "Answers relayed to offerers.",
-            counter("answers_relayed"),
+            counters.answers_relayed,
         );
         metric(
             "meshcdn_edge_scrapes_total",
             "counter",
             "Scrapes handled by the tracker.",
-            counter("scrapes"),
+            counters.scrapes,
         );
         metric(
             "meshcdn_edge_tracker_rejects_total",
             "counter",
             "Requests the tracker refused with a failure reason.",
-            counter("rejects"),
+            counters.rejects,
         );
         metric(
             "meshcdn_edge_peers",
             "gauge",
             "Peers in all swarms.",
-            tracker["peers"].as_u64().unwrap_or(0),
+            tracker.peers,
         );
         metric(
             "meshcdn_edge_swarms",
             "gauge",
             "Swarms.",
-            tracker["swarm_count"].as_u64().unwrap_or(0),
+            tracker.swarm_count,
         );
         metric("meshcdn_edge_shards", "gauge", "Shards.", shards as u64);
         metric(
@@ -263,17 +265,17 @@ mod tests {
         m.observe_call(Duration::from_micros(30));
         m.observe_call(Duration::from_secs(1));
         m.reject(Reject::RateLimited);
-        let text = m.render(
-            &serde_json::json!({"counters": {"announces": 5}}),
-            2,
-            "native",
-        );
+        let mut tracker = TrackerStats::default();
+        tracker.counters.announces = 5;
+        tracker.peers = 3;
+        let text = m.render(&tracker, 2, "native");
         assert!(
             text.contains("meshcdn_edge_shard_call_seconds_bucket{le=\"0.00005\"} 1"),
             "{text}"
         );
         assert!(text.contains("meshcdn_edge_shard_call_seconds_bucket{le=\"+Inf\"} 2"));
         assert!(text.contains("meshcdn_edge_announces_total 5"));
+        assert!(text.contains("meshcdn_edge_peers 3"));
         assert!(text.contains("meshcdn_edge_rejects_total{reason=\"rate_limited\"} 1"));
         assert!(text.contains("process_resident_memory_bytes "));
     }

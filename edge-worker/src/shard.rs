@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use meshcdn_tracker::protocol::outgoing::restart_notice;
 use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, TrackerStats};
 use tokio::sync::oneshot;
 
@@ -25,11 +26,6 @@ use crate::outbox::{CloseOrder, Outbox, Pushed};
 const MAX_BATCH: usize = 512;
 /// How long a shard waits for the other shards to prepare a hot upgrade.
 const RELOAD_DECISION_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Sent to a shard's peers when it was re-instantiated: the reference client treats an
-/// unexpected reply as a socket error, reconnects and announces again.
-pub const RESTART_NOTICE: &str =
-    r#"{"failure reason":"tracker shard restarted; reconnect and announce again"}"#;
 
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -52,7 +48,7 @@ enum Cmd {
     Close {
         conn: ConnId,
     },
-    Stats(oneshot::Sender<Result<serde_json::Value, EngineError>>),
+    Stats(oneshot::Sender<Result<TrackerStats, EngineError>>),
     Reload {
         factory: Arc<dyn EngineFactory>,
         prepared: Sender<Result<(), EngineError>>,
@@ -243,8 +239,11 @@ impl Shard {
     fn restart(&mut self, error: &EngineError) {
         self.metrics.shard_restarts.fetch_add(1, Relaxed);
         tracing::error!(shard = self.index, %error, peers = self.conns.len(), "shard failed; re-instantiating");
+        // The reference client treats an unexpected reply as a socket error, reconnects and
+        // announces again.
+        let notice = restart_notice();
         for (_, outbox) in self.conns.drain() {
-            outbox.push(RESTART_NOTICE.to_owned());
+            outbox.push(notice.clone());
             let _ = outbox.close(CloseOrder::ShardRestarted);
         }
         self.engine = None;
@@ -424,7 +423,7 @@ impl ShardPool {
     }
 
     /// Each shard's tracker stats, in shard order.
-    pub async fn shard_stats(&self) -> Vec<Result<serde_json::Value, EngineError>> {
+    pub async fn shard_stats(&self) -> Vec<Result<TrackerStats, EngineError>> {
         let mut waiting = Vec::with_capacity(self.senders.len());
         for shard in 0..self.senders.len() {
             let (tx, rx) = oneshot::channel();
@@ -445,15 +444,14 @@ impl ShardPool {
     pub async fn stats(&self) -> Result<TrackerStats, EngineError> {
         let mut merged: Option<TrackerStats> = None;
         for stats in self.shard_stats().await {
-            let stats: TrackerStats = serde_json::from_value(stats?)
-                .map_err(|e| EngineError::Trap(format!("unreadable shard stats: {e}")))?;
-            merged = Some(match merged {
-                None => stats,
-                Some(m) => merge(m, stats),
-            });
+            let stats = stats?;
+            match &mut merged {
+                None => merged = Some(stats),
+                Some(m) => *m += stats,
+            }
         }
         let mut merged = merged.ok_or_else(|| EngineError::Trap("no shards".into()))?;
-        merged.swarms.sort_by(|a, b| a.info_hash.cmp(&b.info_hash));
+        merged.sort_swarms();
         Ok(merged)
     }
 
@@ -513,27 +511,4 @@ impl ShardPool {
             let _ = t.join();
         }
     }
-}
-
-fn merge(mut a: TrackerStats, b: TrackerStats) -> TrackerStats {
-    a.connections += b.connections;
-    a.swarm_count += b.swarm_count;
-    a.peers += b.peers;
-    a.seeders += b.seeders;
-    a.leechers += b.leechers;
-    a.pending_offers += b.pending_offers;
-    a.links += b.links;
-    let (c, d) = (&mut a.counters, b.counters);
-    c.messages += d.messages;
-    c.announces += d.announces;
-    c.answers += d.answers;
-    c.scrapes += d.scrapes;
-    c.offers_relayed += d.offers_relayed;
-    c.answers_relayed += d.answers_relayed;
-    c.rejects += d.rejects;
-    c.offers_expired += d.offers_expired;
-    c.offers_evicted += d.offers_evicted;
-    c.peers_expired += d.peers_expired;
-    a.swarms.extend(b.swarms);
-    a
 }

@@ -25,9 +25,8 @@ const LOAD_LIMIT: Duration = Duration::from_secs(90);
 /// Connections opened while the load runs.
 const NEW_CONNECTIONS: usize = 32;
 
-type Wss = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Wss =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct Tls {
     client: Arc<rustls::ClientConfig>,

@@ -30,7 +30,10 @@ async fn ready_and_live_while_serving_with_instantiated_shards() {
         // /health stays as it was (200, status ok) and says the same.
         let (status, body) = http_get(&format!("{}/health", base(&edge))).await;
         let health: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!((status, &health["status"], &health["ready"]), (200, &"ok".into(), &true.into()));
+        assert_eq!(
+            (status, &health["status"], &health["ready"]),
+            (200, &"ok".into(), &true.into())
+        );
         edge.shutdown().await;
     }
 }
@@ -50,7 +53,10 @@ async fn a_drain_turns_not_ready_refuses_new_peers_and_closes_the_connected_with
 
     assert_eq!(edge.begin_drain(), 3, "every connected peer is told");
     for c in &mut peers {
-        let close = c.closed().await.expect("a close frame, not a dropped socket");
+        let close = c
+            .closed()
+            .await
+            .expect("a close frame, not a dropped socket");
         assert_eq!(u16::from(close.code), 1001, "going away");
         assert!(close.reason.contains("another tracker"), "{}", close.reason);
     }
@@ -72,7 +78,11 @@ async fn a_drain_turns_not_ready_refuses_new_peers_and_closes_the_connected_with
     }
 
     let report = edge.drain(Duration::from_secs(10)).await;
-    assert_eq!((report.closed, report.remaining), (0, 0), "{report:?}: all had left already");
+    assert_eq!(
+        (report.closed, report.remaining),
+        (0, 0),
+        "{report:?}: all had left already"
+    );
     assert!(report.waited_ms < 10_000, "{report:?}");
 }
 

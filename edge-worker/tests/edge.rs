@@ -306,7 +306,10 @@ async fn the_tracker_is_served_at_the_root_and_at_announce() {
     let mut bare = Client::connect(&format!("ws://{addr}")).await;
     let mut named = Client::connect(&edge.announce_url()).await;
     root.send(announce(&ih, &pb, &[])).await;
-    assert_eq!(root.recv_until(is_announce_reply).await["info_hash"], ih.as_str());
+    assert_eq!(
+        root.recv_until(is_announce_reply).await["info_hash"],
+        ih.as_str()
+    );
     let offer_id = id_n(23, 1);
     named.send(announce(&ih, &pa, &[&offer_id])).await;
     let offer = root.recv_until(|v| v.get("offer").is_some()).await;
@@ -330,8 +333,7 @@ async fn tracker_paths_choose_where_the_tracker_answers() {
     a.send(announce(&id_n(24, 1), &id_n(24, 2), &[])).await;
     a.recv_until(is_announce_reply).await;
     for other in ["/", "/announce"] {
-        let Err(err) = tokio_tungstenite::connect_async(format!("ws://{addr}{other}")).await
-        else {
+        let Err(err) = tokio_tungstenite::connect_async(format!("ws://{addr}{other}")).await else {
             panic!("{other}: no tracker there, yet the upgrade succeeded");
         };
         assert!(
@@ -346,7 +348,11 @@ async fn tracker_paths_choose_where_the_tracker_answers() {
 
 #[tokio::test]
 async fn invalid_tracker_paths_are_refused_at_start() {
-    for paths in [vec![], vec!["/metrics".to_string()], vec!["announce".to_string()]] {
+    for paths in [
+        vec![],
+        vec!["/metrics".to_string()],
+        vec!["announce".to_string()],
+    ] {
         let mut config = config(Native);
         config.tracker_paths = paths.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

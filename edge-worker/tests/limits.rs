@@ -8,8 +8,9 @@ use std::time::Duration;
 use common::*;
 use meshcdn_edge::EngineKind::{Native, Wasm};
 use meshcdn_edge::metrics::Reject;
-use meshcdn_edge::shard::{RESTART_NOTICE, shard_index};
+use meshcdn_edge::shard::shard_index;
 use meshcdn_tracker::InfoHash;
+use meshcdn_tracker::protocol::outgoing::restart_notice;
 use std::sync::atomic::Ordering::Relaxed;
 
 #[tokio::test]
@@ -133,7 +134,7 @@ async fn fault_scenario(
     let msg = serde_json::json!({"action": "announce", "info_hash": faulty, "peer_id": id_n(31, 3), "meshcdn_fault": fault});
     trigger.send(msg.to_string()).await;
     let first = trigger.recv().await;
-    let restarted = first == serde_json::from_str::<serde_json::Value>(RESTART_NOTICE).unwrap()
+    let restarted = first == serde_json::from_str::<serde_json::Value>(&restart_notice()).unwrap()
         || first["failure reason"]
             .as_str()
             .is_some_and(|r| r.contains("restarted"));
@@ -141,7 +142,7 @@ async fn fault_scenario(
         // The shard's peers are told and disconnected (they reconnect and re-announce) ...
         assert_eq!(
             victim.recv().await,
-            serde_json::from_str::<serde_json::Value>(RESTART_NOTICE).unwrap()
+            serde_json::from_str::<serde_json::Value>(&restart_notice()).unwrap()
         );
         assert_eq!(
             u16::from(victim.closed().await.expect("close frame").code),

@@ -1,4 +1,9 @@
 //! Counters and gauges for the host to export (Prometheus, `/health`).
+//!
+//! The host merges the stats of its shards with `+=` ([`AddAssign`]): the impls destructure every
+//! field, so a counter added or renamed here fails to compile until the merge knows it.
+
+use std::ops::AddAssign;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,7 +39,7 @@ pub struct SwarmStats {
     pub counters: SwarmCounters,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackerStats {
     pub connections: u64,
     pub swarm_count: u64,
@@ -46,4 +51,139 @@ pub struct TrackerStats {
     pub counters: Counters,
     /// Sorted by info_hash.
     pub swarms: Vec<SwarmStats>,
+}
+
+impl AddAssign for Counters {
+    fn add_assign(&mut self, other: Self) {
+        let Counters {
+            messages,
+            announces,
+            answers,
+            scrapes,
+            offers_relayed,
+            answers_relayed,
+            rejects,
+            offers_expired,
+            offers_evicted,
+            peers_expired,
+        } = other;
+        self.messages += messages;
+        self.announces += announces;
+        self.answers += answers;
+        self.scrapes += scrapes;
+        self.offers_relayed += offers_relayed;
+        self.answers_relayed += answers_relayed;
+        self.rejects += rejects;
+        self.offers_expired += offers_expired;
+        self.offers_evicted += offers_evicted;
+        self.peers_expired += peers_expired;
+    }
+}
+
+impl AddAssign for SwarmCounters {
+    fn add_assign(&mut self, other: Self) {
+        let SwarmCounters {
+            announces,
+            offers_relayed,
+            answers_relayed,
+            rejects,
+            completed,
+        } = other;
+        self.announces += announces;
+        self.offers_relayed += offers_relayed;
+        self.answers_relayed += answers_relayed;
+        self.rejects += rejects;
+        self.completed += completed;
+    }
+}
+
+/// Merges another shard's stats in: numbers summed, swarms appended (each swarm lives on one
+/// shard). Call [`TrackerStats::sort_swarms`] when done.
+impl AddAssign for TrackerStats {
+    fn add_assign(&mut self, other: Self) {
+        let TrackerStats {
+            connections,
+            swarm_count,
+            peers,
+            seeders,
+            leechers,
+            pending_offers,
+            links,
+            counters,
+            swarms,
+        } = other;
+        self.connections += connections;
+        self.swarm_count += swarm_count;
+        self.peers += peers;
+        self.seeders += seeders;
+        self.leechers += leechers;
+        self.pending_offers += pending_offers;
+        self.links += links;
+        self.counters += counters;
+        self.swarms.extend(swarms);
+    }
+}
+
+impl TrackerStats {
+    /// Orders `swarms` by info_hash (the order a single tracker reports them in).
+    pub fn sort_swarms(&mut self) {
+        self.swarms.sort_by(|a, b| a.info_hash.cmp(&b.info_hash));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn swarm(hex: char, peers: u64) -> SwarmStats {
+        SwarmStats {
+            info_hash: hex.to_string().repeat(40),
+            peers,
+            seeders: 0,
+            leechers: peers,
+            counters: SwarmCounters {
+                announces: peers,
+                ..SwarmCounters::default()
+            },
+        }
+    }
+
+    #[test]
+    fn shard_stats_add_up_and_swarms_sort_by_info_hash() {
+        let mut total = TrackerStats {
+            connections: 2,
+            peers: 3,
+            counters: Counters {
+                announces: 4,
+                rejects: 1,
+                ..Counters::default()
+            },
+            swarms: vec![swarm('b', 3)],
+            ..TrackerStats::default()
+        };
+        total += TrackerStats {
+            connections: 5,
+            peers: 1,
+            counters: Counters {
+                announces: 6,
+                peers_expired: 2,
+                ..Counters::default()
+            },
+            swarms: vec![swarm('a', 1)],
+            ..TrackerStats::default()
+        };
+        total.sort_swarms();
+        assert_eq!((total.connections, total.peers), (7, 4));
+        assert_eq!(total.counters.announces, 10);
+        assert_eq!(total.counters.rejects, 1);
+        assert_eq!(total.counters.peers_expired, 2);
+        let order: Vec<_> = total.swarms.iter().map(|s| s.peers).collect();
+        assert_eq!(order, [1, 3]);
+        let mut c = SwarmCounters::default();
+        c += SwarmCounters {
+            completed: 2,
+            ..SwarmCounters::default()
+        };
+        assert_eq!(c.completed, 2);
+    }
 }

@@ -25,13 +25,17 @@ type Mode = "vod" | "live";
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 const MEDIA = env("OFFLOAD_MEDIA", "");
-const MODES = env("OFFLOAD_MODES", "vod,live").split(",") as Mode[];
+const MODES = env("OFFLOAD_MODES", "vod,live").split(",").filter(Boolean) as Mode[];
 const VIEWERS = env("OFFLOAD_VIEWERS", "3,6").split(",").map(Number);
 const SYSTEMS = env("OFFLOAD_SYSTEMS", "plain,pml,mesh").split(",") as System[];
 const JOIN_GAP_MS = Number(env("OFFLOAD_JOIN_GAP_MS", "4000"));
 const MEASURE_MS = Number(env("OFFLOAD_MEASURE_MS", "45000"));
 const LIVE_WINDOW = 6;
 const OUT = env("OFFLOAD_OUT", "");
+/** meshcdn client config for the viewers (JSON, e.g. '{"offersPerAnnounce":1}'); default: the client's defaults. */
+const MESH_CONFIG = env("OFFLOAD_MESH_CONFIG", "");
+/** Newcomers per system in the start-up trials (0 skips them). */
+const STARTUP_TRIALS = Number(env("OFFLOAD_STARTUP_TRIALS", "12"));
 /** p2p-media-loader with hls.js 1.6 (what it is tested with); 0 = the same hls.js as the others. */
 const PML_HLS_16 = env("OFFLOAD_PML_HLS16", "1") === "1";
 /** p2p-media-loader's WebTorrent tracker: `edge` (meshcdn edge --open) or `bittorrent-tracker` (the npm server, in process). */
@@ -80,7 +84,7 @@ async function startMediaServer(media: ReturnType<typeof loadMedia>) {
   const statics: Record<string, [string, string]> = {
     "/page.html": [join(BENCH_DIR, "page.html"), "text/html"],
     "/lib/hls.js": [join(CLIENT_DIR, "node_modules", "hls.js", "dist", "hls.min.js"), "text/javascript"],
-    "/lib/meshcdn.iife.js": [join(CLIENT_DIR, "dist", "meshcdn.iife.js"), "text/javascript"],
+    "/lib/meshcdn.iife.min.js": [join(CLIENT_DIR, "dist", "meshcdn.iife.min.js"), "text/javascript"],
     "/lib/pml.js": [join(BENCH_DIR, "dist", "pml.js"), "text/javascript"],
     "/lib/hls-1.6.js": [join(BENCH_DIR, "node_modules", "hls.js-for-pml", "dist", "hls.min.js"), "text/javascript"],
   };
@@ -116,19 +120,31 @@ async function startMediaServer(media: ReturnType<typeof loadMedia>) {
       if (/Mozilla/.test(req.headers["user-agent"] ?? "")) (counts.browserBytes += body.length), counts.browserRequests++;
       else (counts.originBytes += body.length), counts.originRequests++;
     }
+    // A static file server states the length up front (meshcdn peers relay a segment while it arrives only then).
+    headers["content-length"] = String(body.length);
     res.writeHead(status, headers);
     res.end(req.method === "HEAD" ? undefined : body);
   });
   await new Promise<void>((r) => server.listen(0, HOST, r));
   const url = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+  // The viewer page comes from a site of its own, as on a real web site (page and video on
+  // different hosts), so every system's playlist requests are cross-origin alike: served from the
+  // media server's port, plain hls.js would reuse the page's warm connection and meshcdn, whose
+  // playlists come through the origin, would not.
+  const site = createServer((req, res) => server.emit("request", req, res));
+  await new Promise<void>((r) => site.listen(0, HOST, r));
+  const siteUrl = `http://${HOST}:${(site.address() as AddressInfo).port}`;
   return {
     url,
+    siteUrl,
     counts,
     reset(): void {
       Object.assign(counts, { browserBytes: 0, browserRequests: 0, originBytes: 0, originRequests: 0 });
       liveT0 = Date.now();
     },
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+    close: async () => {
+      for (const srv of [site, server]) await new Promise<void>((r) => (srv.closeAllConnections(), srv.close(() => r())));
+    },
   };
 }
 
@@ -144,6 +160,8 @@ interface Snapshot {
   clientHttp?: number;
   clientP2p?: number;
   peers?: number;
+  /** Start-up phases, ms from page script start (libs, manifest, level, fragLoading, fragLoaded, fragBuffered, playing). */
+  marks?: Record<string, number>;
 }
 
 interface Row {
@@ -161,7 +179,58 @@ interface Row {
   errors: string[];
 }
 
-async function runOne(browser: Browser, mediaUrl: string, system: System, mode: Mode, n: number, stack: { originUrl: string; pmlTracker: string }, server: Awaited<ReturnType<typeof startMediaServer>>): Promise<Row> {
+/** The bench page's query for one viewer of `system` on the stream at `path` (meshcdn through the origin). */
+function pageQuery(mediaUrl: string, system: System, path: string, stack: { originUrl: string; pmlTracker: string; siteUrl: string }): URLSearchParams {
+  const src = system === "mesh" ? `${stack.originUrl}/${path}/master.m3u8` : `${mediaUrl}/${path}/master.m3u8`;
+  const q = new URLSearchParams({ system, src, tracker: stack.pmlTracker });
+  if (system === "pml" && PML_HLS_16) q.set("hls", "1.6");
+  if (system === "mesh" && MESH_CONFIG) q.set("config", MESH_CONFIG);
+  return q;
+}
+
+/**
+ * Start-up side by side: one viewer of each system keeps playing the VOD (so a meshcdn newcomer
+ * joins a swarm with a peer in it), and newcomers of each system open one by one, STARTUP_TRIALS
+ * each, alternating which system goes first; each is closed once it plays. Per-viewer start-ups in
+ * the main rows vary by hundreds of ms on a shared machine, so these repeated trials, compared by
+ * median, are what the "start-up within 10% of plain hls.js" target is judged on.
+ */
+async function startupTrials(browser: Browser, mediaUrl: string, stack: { originUrl: string; pmlTracker: string; siteUrl: string }): Promise<Map<System, number[]>> {
+  const out = new Map<System, number[]>(SYSTEMS.map((s) => [s, []]));
+  const contexts: BrowserContext[] = [];
+  const open = async (system: System) => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${stack.siteUrl}/page.html?${pageQuery(mediaUrl, system, "vod", stack)}`);
+    return { context, page };
+  };
+  const startup = async (page: Page): Promise<number | null> => {
+    for (const until = Date.now() + 20_000; Date.now() < until; ) {
+      const ms = await page.evaluate(() => (window as any).__bench.startupMs as number | null);
+      if (ms !== null) return ms;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return null;
+  };
+  try {
+    for (const system of SYSTEMS) await startup((await open(system)).page);
+    for (let t = 0; t < STARTUP_TRIALS; t++) {
+      for (const system of t % 2 ? [...SYSTEMS].reverse() : SYSTEMS) {
+        const v = await open(system);
+        const ms = await startup(v.page);
+        if (ms !== null) out.get(system)!.push(Math.round(ms));
+        if (process.env.OFFLOAD_VERBOSE) console.log(`#   start-up trial ${t + 1} ${system}: ${JSON.stringify(await v.page.evaluate(() => (window as any).__bench.marks))} ${await v.page.evaluate(() => performance.getEntriesByType("resource").map((e: any) => `${e.name.split("/").slice(-1)[0].split("?")[0]}@${Math.round(e.startTime)}+${Math.round(e.duration)}`).join(" "))}`);
+        await v.context.close();
+      }
+    }
+  } finally {
+    for (const c of contexts) await c.close().catch(() => undefined);
+  }
+  return out;
+}
+
+async function runOne(browser: Browser, mediaUrl: string, system: System, mode: Mode, n: number, stack: { originUrl: string; pmlTracker: string; siteUrl: string }, server: Awaited<ReturnType<typeof startMediaServer>>): Promise<Row> {
   server.reset();
   const path = mode === "vod" ? "vod" : `live/r${++liveRuns}`;
   if (system === "mesh" && mode === "live") {
@@ -169,9 +238,7 @@ async function runOne(browser: Browser, mediaUrl: string, system: System, mode: 
     // it has long been serving the stream. Warm it (these bytes are counted as origin-hash).
     await fetch(`${stack.originUrl}/${path}/240p/index.m3u8`).then((r) => r.text());
   }
-  const src = system === "mesh" ? `${stack.originUrl}/${path}/master.m3u8` : `${mediaUrl}/${path}/master.m3u8`;
-  const q = new URLSearchParams({ system, src, tracker: stack.pmlTracker });
-  if (system === "pml" && PML_HLS_16) q.set("hls", "1.6");
+  const q = pageQuery(mediaUrl, system, path, stack);
   const viewers: { context: BrowserContext; page: Page }[] = [];
   const t0 = Date.now();
   try {
@@ -181,7 +248,7 @@ async function runOne(browser: Browser, mediaUrl: string, system: System, mode: 
       const context = await browser.newContext();
       const page = await context.newPage();
       page.on("pageerror", (e) => console.error(`[${system} viewer ${i + 1}] ${e.message}`));
-      await page.goto(`${mediaUrl}/page.html?${q}`);
+      await page.goto(`${stack.siteUrl}/page.html?${q}`);
       viewers.push({ context, page });
     }
     const end = t0 + (n - 1) * JOIN_GAP_MS + MEASURE_MS;
@@ -208,7 +275,7 @@ async function runOne(browser: Browser, mediaUrl: string, system: System, mode: 
       errors: snaps.flatMap((s) => s.errors.filter((e) => e.endsWith("/true"))),
     };
     if (process.env.OFFLOAD_VERBOSE) {
-      snaps.forEach((s, i) => console.log(`#   ${system} viewer ${i + 1}: errors ${JSON.stringify(s.errors.slice(0, 3))} played ${s.playedBytes} B (${Object.keys(s.played).length} segs) t=${s.currentTime.toFixed(1)} stalls=${s.stalls} client http=${s.clientHttp ?? "-"} p2p=${s.clientP2p ?? "-"} peers=${s.peers ?? "-"}`));
+      snaps.forEach((s, i) => console.log(`#   ${system} viewer ${i + 1}: errors ${JSON.stringify(s.errors.slice(0, 3))} played ${s.playedBytes} B (${Object.keys(s.played).length} segs) t=${s.currentTime.toFixed(1)} stalls=${s.stalls} client http=${s.clientHttp ?? "-"} p2p=${s.clientP2p ?? "-"} peers=${s.peers ?? "-"} startup ${JSON.stringify(s.marks ?? {})}`));
     }
     return row;
   } finally {
@@ -232,6 +299,7 @@ async function main(): Promise<void> {
   const origin = await startOrigin(parts, HOST, server.url, [edge.url], keys.keysDir);
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
   const rows: Row[] = [];
+  let trials = new Map<System, number[]>();
   try {
     // Warm the origin's segment-hash cache for the VOD (production hashes long before viewers come).
     await fetch(`${origin.url}/vod/240p/index.m3u8`).then((r) => r.text());
@@ -241,13 +309,18 @@ async function main(): Promise<void> {
       for (const n of VIEWERS) {
         for (const system of SYSTEMS) {
           const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-          const row = await runOne(browser, server.url, system, mode, n, { originUrl: origin.url, pmlTracker }, server);
+          const row = await runOne(browser, server.url, system, mode, n, { originUrl: origin.url, pmlTracker, siteUrl: server.siteUrl }, server);
           rows.push(row);
           console.log(
             `${mode}\t${n}\t${system}\tshare ${pct(row.share)}\tlimit ${pct(row.limit)}\tof limit ${row.limit > 0 ? pct(row.share / row.limit) : "-"}\tstalls ${row.stalls} (${row.stallSec.toFixed(1)} s)\tstartup ${row.startupMs.join(",")} ms\tplayed ${row.playedBytes} http ${row.httpBytes} origin-hash ${row.originHashBytes}\tload ${load}${row.errors.length ? `\tFATAL ${row.errors.join(" ")}` : ""}`,
           );
         }
       }
+    }
+    if (STARTUP_TRIALS > 0) {
+      const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+      trials = await startupTrials(browser, server.url, { originUrl: origin.url, pmlTracker, siteUrl: server.siteUrl });
+      console.log(`# start-up trials (load ${load}): ${[...trials].map(([s, v]) => `${s} ${v.join(",")}`).join("; ")}`);
     }
   } finally {
     await browser.close();
@@ -259,8 +332,11 @@ async function main(): Promise<void> {
     await server.close();
   }
   printTable(rows);
-  if (OUT) writeFileSync(OUT, JSON.stringify(rows, null, 2));
+  printStartup(trials);
+  if (OUT) writeFileSync(OUT, JSON.stringify({ rows, startupTrials: Object.fromEntries(trials) }, null, 2));
 }
+
+const NAMES: Record<System, string> = { plain: "hls.js", pml: "hls.js + p2p-media-loader 2.3.1", mesh: "hls.js + meshcdn" };
 
 function printTable(rows: Row[]): void {
   const mean = (xs: (number | null)[]) => {
@@ -272,8 +348,23 @@ function printTable(rows: Row[]): void {
   for (const r of rows) {
     const plain = rows.find((x) => x.mode === r.mode && x.viewers === r.viewers && x.system === "plain");
     const rel = plain ? (mean(r.startupMs) / mean(plain.startupMs)).toFixed(2) + "x" : "-";
-    const name = { plain: "hls.js", pml: "hls.js + p2p-media-loader 2.3.1", mesh: "hls.js + meshcdn" }[r.system];
+    const name = NAMES[r.system];
     console.log(`| ${r.mode} | ${r.viewers} | ${name} | ${pct(r.share)} | ${pct(r.limit)} | ${r.limit > 0 ? pct(r.share / r.limit) : "-"} | ${r.stalls}, ${r.stallSec.toFixed(1)} | ${r.startupMs.map((x) => x ?? "never").join(", ")} | ${rel} |`);
+  }
+}
+
+function printStartup(trials: Map<System, number[]>): void {
+  if (!trials.size) return;
+  const q = (xs: number[], p: number) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))]! : NaN;
+  };
+  const plain = trials.get("plain");
+  console.log("\n| start-up, newcomer to a VOD with one viewer playing | trials | median (ms) | p90 (ms) | median vs plain |");
+  console.log("|---|---|---|---|---|");
+  for (const [system, v] of trials) {
+    const rel = plain?.length ? `${(q(v, 0.5) / q(plain, 0.5)).toFixed(2)}x` : "-";
+    console.log(`| ${NAMES[system]} | ${v.length} | ${q(v, 0.5)} | ${q(v, 0.9)} | ${rel} |`);
   }
 }
 

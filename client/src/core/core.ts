@@ -46,7 +46,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   private device: DeviceState = {};
   private uploadOff: string | null = null;
   private stopWatching: (() => void) | null = null;
-  private readonly totals = { httpBytes: 0, p2pBytes: 0, uploadedBytes: 0, integrityFailures: 0, tokenRefreshes: 0 };
+  private readonly totals = { httpBytes: 0, p2pBytes: 0, uploadedBytes: 0, relayedBytes: 0, integrityFailures: 0, tokenRefreshes: 0 };
   private readonly records: SegmentRecord[] = [];
   private trackerUp = new Map<string, boolean>();
   /** The ICE servers of the latest bootstrap (replaced when a token refresh brings a new one). */
@@ -179,7 +179,10 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
           this.totals.integrityFailures++;
           this.emit("integrity-failure", err);
         },
-        onUploaded: (n) => (this.totals.uploadedBytes += n),
+        onUploaded: (n, relayed) => {
+          this.totals.uploadedBytes += n;
+          if (relayed) this.totals.relayedBytes += n;
+        },
         fetch: (input, init) => globalThis.fetch(input, init),
         iceServers: () => resolveIceServers(this.config.iceServers, this.bootstrapIce),
         connections: this.connections,
@@ -248,6 +251,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
       httpBytes,
       p2pBytes,
       uploadedBytes: this.totals.uploadedBytes,
+      relayedBytes: this.totals.relayedBytes,
       offloadRatio: httpBytes + p2pBytes > 0 ? p2pBytes / (httpBytes + p2pBytes) : 0,
       peers: [...peers],
       bannedPeers: [...this.banned.keys()].map((id) => binaryStringToHex(id) ?? ""),

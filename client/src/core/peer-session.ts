@@ -37,7 +37,8 @@ export interface PeerSessionDeps {
   sendBufferHighBytes: number;
   /** DATA payload size we send (≤ MAX_CHUNK_BYTES). */
   chunkBytes?: number;
-  onUploaded(bytes: number): void;
+  /** `relayed`: sent while the segment was still arriving over HTTP (relay while downloading). */
+  onUploaded(bytes: number, relayed: boolean): void;
 }
 
 export type DownloadOutcome =
@@ -386,10 +387,11 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
         await new Promise((r) => setTimeout(r, wait));
       }
       if (!this.isOpen || !this.uploads.has(requestId)) return;
+      const relayed = src instanceof GrowingSegment && !src.done();
       this.send({ type: "data", requestId, offset: pos, total, bytes: seg.subarray(pos, pos + n) });
       pos += n;
       this.uploadedBytes += n;
-      this.deps.onUploaded(n);
+      this.deps.onUploaded(n, relayed);
     } while (pos < total);
     this.uploads.delete(requestId);
   }

@@ -30,7 +30,7 @@ export interface SwarmContext {
   onTrackerRefused(): void;
   onError(err: TrackerError | HttpError): void;
   onIntegrityFailure(err: IntegrityError): void;
-  onUploaded(bytes: number): void;
+  onUploaded(bytes: number, relayed: boolean): void;
   fetch: typeof fetch;
   /** STUN/TURN servers for new connections (page override, else the bootstrap's, else the default). */
   iceServers(): RTCIceServer[];
@@ -271,7 +271,7 @@ export class Swarm {
       maxSegmentBytes: this.ctx.config.maxSegmentBytes,
       sendBufferHighBytes: this.ctx.config.sendBufferHighBytes,
       chunkBytes: this.ctx.config.uploadChunkBytes,
-      onUploaded: (n) => this.ctx.onUploaded(n),
+      onUploaded: (n, relayed) => this.ctx.onUploaded(n, relayed),
     });
     const entry: ConnectedPeer = { session, pc, offerer };
     this.peers.set(peerId, entry);

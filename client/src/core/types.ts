@@ -28,6 +28,8 @@ export interface MeshCdnStats {
   httpBytes: number;
   p2pBytes: number;
   uploadedBytes: number;
+  /** Of `uploadedBytes`, those sent while the segment was still arriving over HTTP (relay while downloading). */
+  relayedBytes: number;
   /** p2pBytes / (httpBytes + p2pBytes), 0 before any segment. */
   offloadRatio: number;
   /** Connected peers (40 hex ids) across all swarms. */

@@ -139,7 +139,14 @@ export class MeshCdnClient {
     const start = this.hls?.config.startLevel;
     const sorted = [...data.levels].sort((a, b) => a.bitrate - b.bitrate);
     const level = typeof start === "number" && start >= 0 ? sorted[Math.min(start, sorted.length - 1)] : data.levels[0];
-    if (level) this.core.prepare(new URL(level.url, data.url).href);
+    // After hls.js's own handling of the event (it goes on to load the level playlist first): the
+    // tracker socket and the first offers are set up while that playlist loads, not before.
+    if (level) {
+      const url = new URL(level.url, data.url).href;
+      setTimeout(() => {
+        if (this.hls && this.core.p2pEnabled) this.core.prepare(url);
+      }, 0);
+    }
   }
 
   stats(): MeshCdnStats {

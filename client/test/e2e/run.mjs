@@ -3,7 +3,7 @@
 // headless Chromium needs an interface with a default route; nothing may leave the machine):
 // lo + a veth pair with both ends inside, 10.213.0.1/24 and 10.213.0.2/24, default route via .2.
 // Servers, Chromium and the test runner all run inside; the namespace is deleted afterwards, also
-// on failure or Ctrl-C. Needs root (ip netns). Usage: node test/e2e/run.mjs [test files...]
+// on failure or Ctrl-C. Needs root (ip netns). Usage: [MESHCDN_E2E_FILTER=regex] node test/e2e/run.mjs [test files...]
 import { execFileSync, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 
@@ -44,7 +44,9 @@ try {
 }
 child = spawn(
   "ip",
-  ["netns", "exec", ns, process.execPath, "--import", "tsx", "--test", "--test-concurrency=1", ...files],
+  // MESHCDN_E2E_FILTER=regex runs only the tests whose names match (node's --test-name-pattern).
+  ["netns", "exec", ns, process.execPath, "--import", "tsx", "--test", "--test-concurrency=1",
+    ...(process.env.MESHCDN_E2E_FILTER ? [`--test-name-pattern=${process.env.MESHCDN_E2E_FILTER}`] : []), ...files],
     // MESHCDN_E2E_ADDR: the namespace's non-loopback address (pages served from it are not a secure context).
   { stdio: "inherit", env: { ...process.env, MESHCDN_E2E_NETNS: ns, MESHCDN_E2E_ADDR: addr } },
 );

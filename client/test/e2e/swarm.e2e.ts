@@ -4,6 +4,7 @@
  * (test/e2e/run.mjs). Live stream: a sliding window over the sample media, 2 s segments.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { openViewer, segs, sharedBrowser, summary, waitFor, withStack, type Stack, type Viewer } from "../support/harness.js";
 
@@ -44,6 +45,37 @@ test("three viewers: the second and third get at least half of their bytes from 
       await v1.context.close();
     }
   });
+});
+
+test("relay while downloading: over a slow last mile, a segment still arriving over HTTP is served to the other viewer", { timeout: 180_000 }, async () => {
+  // Each segment takes 1.5 s of its 2 s to reach a browser, so a peer that wants the newest live
+  // segment usually finds its holder still downloading it.
+  await withStack(async (stack) => {
+    const v1 = await openViewer(browser(), stack);
+    let v2: Viewer | undefined;
+    try {
+      await waitFor("viewer 1 playing 2 segments", async () => (await v1.snapshot()).started && (await segs(v1)) >= 2, 60_000);
+      v2 = await openViewer(browser(), stack);
+      const second = v2;
+      await waitFor("viewer 2 to connect to viewer 1", async () => (await second.snapshot()).stats.peers.length >= 1, 30_000);
+      const relayed = async () => (await v1.snapshot()).stats.relayedBytes + (await second.snapshot()).stats.relayedBytes;
+      await waitFor("bytes relayed while their segment was still downloading", async () => (await relayed()) > 0, 90_000, 500);
+      const at = await segs(second);
+      await waitFor("viewer 2 to play 4 more segments", async () => (await segs(second)) >= at + 4, 60_000, 500);
+      const [a, b] = [await v1.snapshot(), await second.snapshot()];
+      console.log(`# relayed: viewer1 ${a.stats.relayedBytes} B, viewer2 ${b.stats.relayedBytes} B\n# ${summary("viewer1", a)}\n# ${summary("viewer2", b)}`);
+      for (const [name, s] of [["viewer 1", a], ["viewer 2", b]] as const) {
+        assert.ok(s.stats.relayedBytes <= s.stats.uploadedBytes, `${name}: relayed bytes are part of the uploaded ones`);
+        assert.equal(s.stalls, 0, `${name} stalled: ${s.stallLog.join(" | ")}`);
+        assert.equal(s.badDeliveries, 0, `${name} got bytes that do not match the origin's hash`);
+        assert.equal(s.stats.integrityFailures, 0, `${name}: a relayed segment failed its hash`);
+        assert.deepEqual(s.errors.filter((e) => e.endsWith("/true")), [], `${name} had fatal player errors`);
+      }
+    } finally {
+      await v2?.context.close();
+      await v1.context.close();
+    }
+  }, { segmentTrickleMs: 1500 });
 });
 
 test("a peer that serves corrupted bytes never gets them into the player and is banned", { timeout: 180_000 }, async () => {
@@ -157,6 +189,46 @@ test("a viewer with upload off still downloads from peers but never uploads", { 
       }
     } finally {
       await leech.context.close();
+    }
+  });
+});
+
+test("a pair whose WebRTC connection failed is offered again at once (meshcdn.failed), not after the tracker's 5 min link timeout", { timeout: 180_000 }, async () => {
+  // Peer-to-peer packets between the viewers are dropped (their ICE candidates are the namespace's
+  // own addresses; the servers listen on loopback), so their first connection fails while the
+  // tracker still relays offers and answers. Then the network heals.
+  const addr = process.env.MESHCDN_E2E_ADDR ?? "";
+  assert.match(addr, /^\d+\.\d+\.\d+\.\d+$/, "run.mjs gives the namespace's address");
+  const subnet = `${addr.split(".").slice(0, 3).join(".")}.0/24`;
+  const rule = ["OUTPUT", "-d", subnet, "-j", "DROP"];
+  const config = { offerTimeoutMs: 8000, maxAnnounceIntervalMs: 5000 };
+  await withStack(async (stack) => {
+    execFileSync("iptables", ["-I", ...rule]);
+    let blocked = true;
+    const unblock = () => blocked && ((blocked = false), execFileSync("iptables", ["-D", ...rule]));
+    const v1 = await openViewer(browser(), stack, { config });
+    let v2: Viewer | undefined;
+    try {
+      await waitFor("viewer 1 playing 2 segments", async () => (await v1.snapshot()).started && (await segs(v1)) >= 2, 40_000);
+      v2 = await openViewer(browser(), stack, { config });
+      const second = v2;
+      await waitFor("a failed connection attempt between the viewers", async () =>
+        (await v1.snapshot()).stats.connections.failed + (await second.snapshot()).stats.connections.failed > 0, 60_000, 500);
+      assert.equal((await second.snapshot()).stats.peers.length, 0, "no connection while the network is cut");
+      unblock();
+      // Without the report the tracker keeps the failed pair's link for link_timeout_ms (5 min) and
+      // never offers them to each other again before; with it, the next announce pairs them.
+      await waitFor("the viewers to connect after all", async () => (await second.snapshot()).stats.peers.length >= 1, 60_000, 500);
+      const at = await segs(second);
+      await waitFor("viewer 2 to play 3 more segments", async () => (await segs(second)) >= at + 3, 60_000, 500);
+      const s = await second.snapshot();
+      console.log(`# ${summary("viewer2", s)}\n# connections: ${JSON.stringify(s.stats.connections)}`);
+      assert.equal(s.stalls, 0, `viewer 2 stalled: ${s.stallLog.join(" | ")}`);
+      assert.equal(s.badDeliveries, 0);
+    } finally {
+      unblock();
+      await v2?.context.close();
+      await v1.context.close();
     }
   });
 });

@@ -45,6 +45,8 @@ export interface StackOptions {
   tokenTtlSecs?: number;
   /** Address the servers listen on (default 127.0.0.1; a page from any other is not a secure context). */
   host?: string;
+  /** A slow last mile: each segment reaches a browser over this many ms (see startUpstream). */
+  segmentTrickleMs?: number;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -65,7 +67,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     cleanups.push(() => (trackerClosed ? undefined : tracker.close()));
     const trackerUrls = opts.deadTrackerFirst ? [`ws://${host}:${await freePort(host)}/announce`, tracker.url] : [tracker.url];
     // `meshcdn origin` in front of the test's upstream (static VOD + a live sliding window).
-    const upstream = await startUpstream({ host });
+    const upstream = await startUpstream({ host, segmentTrickleMs: opts.segmentTrickleMs });
     cleanups.push(() => upstream.close());
     const origin = await startOrigin(parts, host, upstream.url, trackerUrls, keys.keysDir, { tokenTtlSecs: opts.tokenTtlSecs });
     cleanups.push(() => origin.proc.stop());
@@ -127,6 +129,7 @@ export interface ViewerSnapshot {
     httpBytes: number;
     p2pBytes: number;
     uploadedBytes: number;
+    relayedBytes: number;
     uploadEnabled: boolean;
     offloadRatio: number;
     peers: string[];

@@ -41,6 +41,11 @@ export interface UpstreamOptions {
   host: string;
   /** Segments in the live window. */
   windowSize?: number;
+  /**
+   * Send each whole segment to a browser in 8 pieces spread over this many ms (a slow last mile;
+   * the origin's own hashing fetches, without a browser user agent, are not slowed).
+   */
+  segmentTrickleMs?: number;
 }
 
 export interface Upstream {
@@ -149,8 +154,24 @@ export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
       upstream.rangeRequests++;
       return void res.end(body.subarray(start, end + 1));
     }
-    res.writeHead(200, { "content-type": "video/mp2t", "cache-control": "no-cache", "access-control-allow-origin": "*" });
-    res.end(req.method === "HEAD" ? undefined : body);
+    // A static file server states the length up front (peers relay a segment while it arrives only then).
+    res.writeHead(200, {
+      "content-type": "video/mp2t",
+      "content-length": String(body.length),
+      "cache-control": "no-cache",
+      "access-control-allow-origin": "*",
+    });
+    if (req.method === "HEAD") return void res.end();
+    const trickleMs = o.segmentTrickleMs ?? 0;
+    if (trickleMs <= 0 || !/Mozilla/.test(req.headers["user-agent"] ?? "")) return void res.end(body);
+    const pieces = 8;
+    const step = Math.ceil(body.length / pieces);
+    let i = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed) return clearInterval(timer);
+      res.write(body.subarray(i * step, (i + 1) * step));
+      if (++i === pieces) (clearInterval(timer), res.end());
+    }, trickleMs / pieces);
   }
   await new Promise<void>((resolve) => server.listen(0, o.host, resolve));
   const { port } = server.address() as AddressInfo;

@@ -247,7 +247,9 @@ test("relay: a segment still arriving is served as it comes, and the receiver ge
   const seg = segment(2 * MAX_CHUNK_BYTES + 500);
   const growing = new GrowingSegment(null);
   const downloader = session("B", a, deps(new Map()));
-  session("A", b, deps(new Map([[3, growing]])));
+  const sent = { all: 0, relayed: 0 };
+  const onUploaded = (n: number, relayed: boolean) => ((sent.all += n), (sent.relayed += relayed ? n : 0));
+  session("A", b, deps(new Map([[3, growing]]), { onUploaded }));
   const dl = downloader.request(3);
   await new Promise((r) => setTimeout(r, 10));
   assert.equal(dl.received(), 0, "nothing before the size is known");
@@ -260,6 +262,22 @@ test("relay: a segment still arriving is served as it comes, and the receiver ge
   const out = await dl.result;
   assert.equal(out.kind, "done");
   assert.deepEqual(out.kind === "done" && out.data, seg);
+  assert.equal(sent.all, seg.length);
+  assert.ok(sent.relayed >= 1000 && sent.relayed <= seg.length, `bytes sent before the end count as relayed (${sent.relayed})`);
+});
+
+test("a finished segment's upload is not counted as relayed", async () => {
+  const [a, b] = channelPair();
+  const seg = segment(5000);
+  const sent = { all: 0, relayed: 0 };
+  const onUploaded = (n: number, relayed: boolean) => ((sent.all += n), (sent.relayed += relayed ? n : 0));
+  const done = new GrowingSegment(seg.length);
+  done.append(seg);
+  done.finish();
+  session("A", b, deps(new Map<number, Uint8Array | GrowingSegment>([[1, seg], [2, done]]), { onUploaded }));
+  const downloader = session("B", a, deps(new Map()));
+  for (const sn of [1, 2]) assert.equal((await downloader.request(sn).result).kind, "done");
+  assert.deepEqual(sent, { all: 2 * seg.length, relayed: 0 });
 });
 
 test("relay: when the relayer's own download breaks off, the receiver gets ABSENT (and tries elsewhere)", async () => {

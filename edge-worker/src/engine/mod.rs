@@ -6,7 +6,7 @@ pub mod wasm;
 
 use std::sync::Arc;
 
-pub use meshcdn_tracker::{Admission, ConnId, NetworkFacts, Outbound};
+pub use meshcdn_tracker::{Admission, ConnId, NetworkFacts, Outbound, TrackerStats};
 
 use crate::config::{EdgeConfig, EngineKind};
 use crate::error::EngineError;
@@ -31,8 +31,8 @@ pub trait ShardEngine: Send {
     /// Applies `events` in order and returns every message to send.
     fn handle(&mut self, now_ms: u64, events: Vec<Event>) -> Result<Vec<Outbound>, EngineError>;
     fn expire(&mut self, now_ms: u64) -> Result<Vec<Outbound>, EngineError>;
-    /// The tracker's `TrackerStats`, as JSON.
-    fn stats(&mut self) -> Result<serde_json::Value, EngineError>;
+    /// The tracker's counters and gauges (the guest sends them as `TrackerStats` JSON).
+    fn stats(&mut self) -> Result<TrackerStats, EngineError>;
     /// The whole tracker state, for a hot upgrade.
     fn export_state(&mut self) -> Result<Vec<u8>, EngineError>;
 }
@@ -99,10 +99,16 @@ mod tests {
             per(serde_json::json!({}), 2)["max_pending_offers"],
             default.div_ceil(2)
         );
-        let set = per(serde_json::json!({"max_pending_offers": 1001, "max_offers": 5}), 4);
+        let set = per(
+            serde_json::json!({"max_pending_offers": 1001, "max_offers": 5}),
+            4,
+        );
         assert_eq!(set["max_pending_offers"], 251);
         assert_eq!(set["max_offers"], 5, "other keys untouched");
-        assert_eq!(per(serde_json::json!({"max_pending_offers": 1}), 8)["max_pending_offers"], 1);
+        assert_eq!(
+            per(serde_json::json!({"max_pending_offers": 1}), 8)["max_pending_offers"],
+            1
+        );
         assert!(shard_tracker_json(&serde_json::json!({"max_pending_offers": "x"}), 2).is_err());
         assert!(shard_tracker_json(&serde_json::json!(3), 2).is_err());
     }

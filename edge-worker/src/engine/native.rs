@@ -3,7 +3,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use meshcdn_tracker::{Outbound, Tracker, TrackerConfig};
+use meshcdn_tracker::{Outbound, Tracker, TrackerConfig, TrackerStats};
 
 use super::{EngineFactory, Event, ShardEngine};
 use crate::error::EngineError;
@@ -86,8 +86,8 @@ impl ShardEngine for NativeShard {
         })
     }
 
-    fn stats(&mut self) -> Result<serde_json::Value, EngineError> {
-        serde_json::to_value(self.tracker.stats()).map_err(|e| EngineError::Trap(e.to_string()))
+    fn stats(&mut self) -> Result<TrackerStats, EngineError> {
+        Ok(self.tracker.stats())
     }
 
     fn export_state(&mut self) -> Result<Vec<u8>, EngineError> {

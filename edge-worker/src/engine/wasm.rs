@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use meshcdn_tracker::Outbound;
+use meshcdn_tracker::{Outbound, TrackerStats};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -315,10 +315,12 @@ impl ShardEngine for WasmShard {
             .map(from_wit)
     }
 
-    fn stats(&mut self) -> Result<serde_json::Value, EngineError> {
+    fn stats(&mut self) -> Result<TrackerStats, EngineError> {
+        // `stats` returns the guest tracker's `TrackerStats` as JSON (wit/tracker.wit); read back
+        // with the same type, so host and guest agree on every field by construction.
         let json = self.call(|b, s| b.meshcdn_tracker_shard().call_stats(s))?;
         serde_json::from_str(&json)
-            .map_err(|e| EngineError::Trap(format!("guest stats are not JSON: {e}")))
+            .map_err(|e| EngineError::Trap(format!("guest stats are not TrackerStats JSON: {e}")))
     }
 
     fn export_state(&mut self) -> Result<Vec<u8>, EngineError> {

@@ -7,6 +7,10 @@
 //! - scrape response: `action`, `files: {<info_hash>: {complete, incomplete, downloaded}}`.
 //! - error: `failure reason`, plus `action` and `info_hash` when known: the client ignores
 //!   announce replies whose `info_hash` is not its own, so echoing it makes the error visible.
+//!
+//! The host never writes wire JSON itself: what it sends on its own ([`failure`],
+//! [`restart_notice`]) and the scrape sub-requests it hands to shards ([`scrape_request`]) are
+//! built here.
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -77,6 +81,49 @@ pub struct ErrorResponse<'a> {
     pub action: Option<Action>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub info_hash: Option<InfoHash>,
+}
+
+impl<'a> ErrorResponse<'a> {
+    /// A bare `{"failure reason": …}`, for refusals that belong to no request (the host's rate
+    /// limit, a binary frame, an unroutable frame).
+    pub fn new(failure_reason: &'a str) -> Self {
+        Self {
+            failure_reason,
+            action: None,
+            info_hash: None,
+        }
+    }
+}
+
+/// The text of a bare error reply, e.g. `{"failure reason":"rate limit exceeded; slow down"}`.
+pub fn failure(reason: &str) -> String {
+    to_text(&ErrorResponse::new(reason))
+}
+
+/// Why a shard's peers are sent [`restart_notice`].
+pub const RESTART_REASON: &str = "tracker shard restarted; reconnect and announce again";
+
+/// Sent to a shard's peers when it was re-instantiated: the reference client treats an
+/// unexpected reply as a socket error, reconnects and announces again.
+pub fn restart_notice() -> String {
+    failure(RESTART_REASON)
+}
+
+/// A scrape for some of the swarms of a request, as the client would send it: the host splits a
+/// scrape over several shards into one of these per shard (each answers for its own swarms; the
+/// reference client merges the `files` of several scrape responses).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScrapeRequest<'a> {
+    pub action: ScrapeAction,
+    pub info_hash: &'a [InfoHash],
+}
+
+/// The text of a [`ScrapeRequest`] for `info_hashes`.
+pub fn scrape_request(info_hashes: &[InfoHash]) -> String {
+    to_text(&ScrapeRequest {
+        action: ScrapeAction::Scrape,
+        info_hash: info_hashes,
+    })
 }
 
 /// Serializes an outbound message. Our types serialize infallibly (no maps with non-string keys,

@@ -401,3 +401,25 @@ proptest! {
         prop_assert_eq!(route(&text).unwrap(), Route::Swarm(ih));
     }
 }
+
+#[test]
+fn host_messages_have_the_wire_form_of_the_reference_server() {
+    assert_eq!(
+        outgoing::failure("rate limit exceeded; slow down"),
+        r#"{"failure reason":"rate limit exceeded; slow down"}"#
+    );
+    assert_eq!(
+        outgoing::restart_notice(),
+        r#"{"failure reason":"tracker shard restarted; reconnect and announce again"}"#
+    );
+    // Same bytes as the client's own scrape with a list, and routed back to the same swarms.
+    let hashes = [InfoHash(*b"aaaaaaaaaaaaaaaaaaaa"), InfoHash([0; 20])];
+    let text = outgoing::scrape_request(&hashes);
+    let expected = json!({
+        "action": "scrape",
+        "info_hash": [hashes[0].to_binary_string(), hashes[1].to_binary_string()],
+    })
+    .to_string();
+    assert_eq!(text, expected);
+    assert_eq!(route(&text).unwrap(), Route::Scrape(hashes.to_vec()));
+}
