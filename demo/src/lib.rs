@@ -2,15 +2,18 @@
 //!
 //! - the sample stream (`media/hls-ts`, two renditions) as VOD under `/streams/vod/` and as a
 //!   simulated live stream (a sliding window looping over the same segments) under
-//!   `/streams/live/`, both behind the origin plugin's [`MeshLayer`] (bootstrap, swarm tokens,
-//!   segment hashes);
+//!   `/streams/live/`, and the DASH sample (`media/dash`, two representations, SegmentTimeline)
+//!   as VOD under `/streams/dash-vod/` and live under `/streams/dash-live/` ([`dash_live`]), all
+//!   behind the origin plugin's [`MeshLayer`] (bootstrap, swarm tokens, segment hashes, the DASH
+//!   hash documents);
 //! - the publisher token API (`POST /v1/tokens`, `/.well-known/jwks.json`) with keys made for
 //!   this run;
 //! - an edge host (wasm tracker shards by default) that verifies those tokens;
-//! - the client bundle, hls.js, the player page (`/`) and the publisher dashboard
+//! - the client bundles, hls.js, Shaka Player and dash.js, the player page (`/`, player choice) and the publisher dashboard
 //!   (`/dashboard`, fed by `/api/stats`).
 
 pub mod beacons;
+pub mod dash_live;
 pub mod live;
 mod pages;
 
@@ -33,11 +36,17 @@ use tower::Layer as _;
 use tower_http::services::ServeDir;
 
 use crate::beacons::Beacons;
+use crate::dash_live::DashLoop;
 use crate::live::LoopSource;
 
 /// Content ids of the two sample streams (the `cid` their swarm tokens carry).
 pub const LIVE_CONTENT: &str = "demo/live";
 pub const VOD_CONTENT: &str = "demo/vod";
+/// Content ids of the DASH sample streams.
+pub const DASH_LIVE_CONTENT: &str = "demo/dash-live";
+pub const DASH_VOD_CONTENT: &str = "demo/dash-vod";
+/// Segments in the live DASH window.
+const DASH_LIVE_WINDOW: u64 = 8;
 
 /// Where the demo finds its files and where it listens.
 #[derive(Debug, Clone)]
@@ -55,6 +64,11 @@ pub struct DemoConfig {
     pub client_dist: PathBuf,
     /// hls.js's browser build.
     pub hls_js: PathBuf,
+    /// Directory with the DASH sample (`manifest.mpd`, init and media segments).
+    pub dash_media_dir: PathBuf,
+    /// Shaka Player's and dash.js's browser builds (the player page offers them).
+    pub shaka_js: PathBuf,
+    pub dash_js: PathBuf,
     /// Segments in each live playlist.
     pub live_window: usize,
 }
@@ -70,6 +84,9 @@ impl Default for DemoConfig {
             media_dir: repo.join("media/hls-ts"),
             client_dist: repo.join("client/dist"),
             hls_js: repo.join("client/node_modules/hls.js/dist/hls.min.js"),
+            dash_media_dir: repo.join("media/dash"),
+            shaka_js: repo.join("client/node_modules/shaka-player/dist/shaka-player.compiled.js"),
+            dash_js: repo.join("client/node_modules/dashjs/dist/modern/umd/dash.all.min.js"),
             live_window: 6,
         }
     }
@@ -133,6 +150,12 @@ struct DemoState {
     media_dir: PathBuf,
     client_dist: PathBuf,
     hls_js: PathBuf,
+    shaka_js: PathBuf,
+    dash_js: PathBuf,
+    dash_media_dir: PathBuf,
+    dash_loop: DashLoop,
+    /// Unix ms the live DASH stream became available from (a full window before the start).
+    dash_ast_ms: u64,
     live_window: usize,
     beacons: Beacons,
     edge: Arc<EdgeHandle>,
@@ -173,6 +196,25 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         config.hls_js.clone(),
         "run scripts/setup.sh (npm install in client/)",
     )?;
+    let dash_media_dir = require(
+        "DASH sample stream",
+        config.dash_media_dir.clone(),
+        "run scripts/make-media.sh",
+    )?;
+    let shaka_js = require(
+        "Shaka Player",
+        config.shaka_js.clone(),
+        "run scripts/setup.sh (npm install in client/)",
+    )?;
+    let dash_js = require(
+        "dash.js",
+        config.dash_js.clone(),
+        "run scripts/setup.sh (npm install in client/)",
+    )?;
+    let dash_vod = std::fs::read_to_string(dash_media_dir.join("manifest.mpd"))
+        .map_err(|e| DemoError::Media(format!("manifest.mpd: {e}")))?;
+    let dash_loop =
+        DashLoop::parse(&dash_vod).map_err(|e| DemoError::Media(format!("manifest.mpd: {e}")))?;
     let master = std::fs::read_to_string(media_dir.join("master.m3u8"))
         .map_err(|e| DemoError::Media(e.to_string()))?;
     let mut renditions = Vec::new();
@@ -208,6 +250,14 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
             ContentRule {
                 prefix: "/streams/vod/".into(),
                 id: VOD_CONTENT.into(),
+            },
+            ContentRule {
+                prefix: "/streams/dash-live/".into(),
+                id: DASH_LIVE_CONTENT.into(),
+            },
+            ContentRule {
+                prefix: "/streams/dash-vod/".into(),
+                id: DASH_VOD_CONTENT.into(),
             },
         ],
         // The demo's viewers share one machine or LAN: no STUN/TURN (host candidates suffice).
@@ -252,6 +302,11 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         media_dir: media_dir.clone(),
         client_dist,
         hls_js,
+        shaka_js,
+        dash_js,
+        dash_media_dir: dash_media_dir.clone(),
+        dash_ast_ms: unix_ms().saturating_sub(DASH_LIVE_WINDOW * 2_000),
+        dash_loop,
         live_window: config.live_window,
         beacons: Beacons::new(Duration::from_secs(10)),
         edge: edge.clone(),
@@ -274,6 +329,9 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
     };
     let streams = Router::new()
         .nest_service("/streams/vod", ServeDir::new(&media_dir))
+        .nest_service("/streams/dash-vod", ServeDir::new(&dash_media_dir))
+        .route("/streams/dash-live/manifest.mpd", get(dash_live_mpd))
+        .route("/streams/dash-live/{file}", get(dash_live_file))
         .route("/streams/live/master.m3u8", get(live_master))
         .route("/streams/live/{rendition}/index.m3u8", get(live_media))
         .route("/streams/live/{rendition}/{segment}", get(live_segment))
@@ -322,6 +380,73 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         server,
         _keys: keys,
     })
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+async fn dash_live_mpd(State(state): State<Arc<DemoState>>) -> Response {
+    let elapsed = unix_ms().saturating_sub(state.dash_ast_ms);
+    (
+        [
+            (header::CONTENT_TYPE, "application/dash+xml"),
+            (header::CACHE_CONTROL, "max-age=1"),
+        ],
+        state
+            .dash_loop
+            .mpd(state.dash_ast_ms, elapsed, DASH_LIVE_WINDOW),
+    )
+        .into_response()
+}
+
+/// `init-<rep>.mp4` as is; `seg-<rep>-<n>.m4s` = the loop's file with its decode time moved.
+async fn dash_live_file(State(state): State<Arc<DemoState>>, Path(file): Path<String>) -> Response {
+    let mp4 = |body: Vec<u8>| {
+        (
+            [
+                (header::CONTENT_TYPE, "video/mp4"),
+                (header::CACHE_CONTROL, "max-age=3600"),
+            ],
+            body,
+        )
+            .into_response()
+    };
+    let rep_ok =
+        |r: &str| !r.is_empty() && r.len() <= 16 && r.bytes().all(|b| b.is_ascii_alphanumeric());
+    if let Some(rep) = file
+        .strip_prefix("init-")
+        .and_then(|f| f.strip_suffix(".mp4"))
+        && rep_ok(rep)
+    {
+        return match tokio::fs::read(state.dash_media_dir.join(&file)).await {
+            Ok(body) => mp4(body),
+            Err(_) => not_found(),
+        };
+    }
+    let Some((rep, number)) = file
+        .strip_prefix("seg-")
+        .and_then(|f| f.strip_suffix(".m4s"))
+        .and_then(|f| f.rsplit_once('-'))
+    else {
+        return not_found();
+    };
+    let Ok(number) = number.parse::<u64>() else {
+        return not_found();
+    };
+    let elapsed = unix_ms().saturating_sub(state.dash_ast_ms);
+    if !rep_ok(rep) || !state.dash_loop.available(number, elapsed) {
+        return not_found();
+    }
+    let (n, time) = state.dash_loop.file_for(number);
+    let name = format!("chunk-{rep}-{n:05}.m4s");
+    match tokio::fs::read(state.dash_media_dir.join(name)).await {
+        Ok(body) => mp4(dash_live::with_decode_time(&body, time)),
+        Err(_) => not_found(),
+    }
 }
 
 fn not_found() -> Response {
@@ -396,7 +521,13 @@ async fn asset(State(state): State<Arc<DemoState>>, Path(file): Path<String>) ->
         )
             .into_response(),
         "hls.min.js" => from_disk(state.hls_js.clone()).await,
+        "shaka-player.js" => from_disk(state.shaka_js.clone()).await,
+        "dash.js" => from_disk(state.dash_js.clone()).await,
         "meshcdn.iife.js" => from_disk(state.client_dist.join("meshcdn.iife.js")).await,
+        "meshcdn-shaka.iife.js" => from_disk(state.client_dist.join("meshcdn-shaka.iife.js")).await,
+        "meshcdn-dashjs.iife.js" => {
+            from_disk(state.client_dist.join("meshcdn-dashjs.iife.js")).await
+        }
         _ => not_found(),
     }
 }
@@ -414,14 +545,14 @@ async fn api_beacon(State(state): State<Arc<DemoState>>, body: axum::body::Bytes
 async fn api_demo_info(State(state): State<Arc<DemoState>>) -> Response {
     axum::Json(serde_json::json!({
         "publisher_api_key": state.publisher_api_key,
-        "contents": [LIVE_CONTENT, VOD_CONTENT],
+        "contents": [LIVE_CONTENT, VOD_CONTENT, DASH_LIVE_CONTENT, DASH_VOD_CONTENT],
     }))
     .into_response()
 }
 
 async fn api_stats(State(state): State<Arc<DemoState>>) -> Response {
     let tracker = state.edge.stats().await.ok();
-    let names: Vec<(String, &str, String)> = [LIVE_CONTENT, VOD_CONTENT]
+    let mut names: Vec<(String, &str, String)> = [LIVE_CONTENT, VOD_CONTENT]
         .iter()
         .flat_map(|content| {
             state.renditions.iter().map(move |(dir, _)| {
@@ -430,6 +561,12 @@ async fn api_stats(State(state): State<Arc<DemoState>>) -> Response {
             })
         })
         .collect();
+    // DASH swarms are keyed by Representation@id (the sample's are "0" and "1").
+    for content in [DASH_LIVE_CONTENT, DASH_VOD_CONTENT] {
+        for id in ["0", "1"] {
+            names.push((swarm_id(content, id).to_hex(), content, id.to_string()));
+        }
+    }
     let swarms: Vec<_> = tracker
         .as_ref()
         .map(|t| t.swarms.as_slice())

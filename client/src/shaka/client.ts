@@ -101,7 +101,6 @@ export class MeshCdnShakaClient {
     on("loading", () => this.resetStream());
     on("unloading", () => this.resetStream());
     for (const e of ["loaded", "adaptation", "variantchanged", "trackschanged"]) on(e, () => this.selectActive());
-    on("destroy" as string, () => this.destroy());
     const capSec = this.core.config.playerBufferMs / 1000;
     if (capSec > 0) {
       const goal = player.getConfiguration().streaming.bufferingGoal;
