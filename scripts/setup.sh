@@ -19,6 +19,8 @@ DEBS=(
   coturn
   # the container image and its test (scripts/image.sh, tests/container_e2e.rs)
   docker.io debootstrap
+  # analytics: its PostgreSQL test starts a throw-away cluster (initdb, pg_ctl)
+  postgresql
 )
 # Node.js (with npm) may come from elsewhere already; only install Debian's when there is none.
 command -v npm >/dev/null || DEBS+=(nodejs npm)
@@ -31,6 +33,11 @@ if [ -f client/package.json ]; then
     (cd client && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)
   fi
   (cd client && npm run --silent build)
+fi
+# The analytics dashboard's chart library (uPlot), embedded into the binary by analytics/build.rs.
+if [ ! -d analytics/dashboard/node_modules ] || [ analytics/dashboard/package-lock.json -nt analytics/dashboard/node_modules/.package-lock.json ]; then
+  echo "setup: npm install (analytics dashboard)"
+  (cd analytics/dashboard && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)
 fi
 
 # Interop tooling of the edge tests (the real bittorrent-tracker client, bundled for Chromium).

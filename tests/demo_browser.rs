@@ -1,5 +1,6 @@
 //! `meshcdn demo` in real headless Chromium: two viewer tabs share segments over WebRTC, the
-//! overlay and the dashboard show it (tests/browser/demo.mjs). Everything runs inside a network
+//! overlay shows it, and the analytics dashboard (fed by the clients' beacons) shows the bytes the
+//! demo's media server counted, within 5% (tests/browser/demo.mjs). Everything runs inside a network
 //! namespace made for this test (scripts/netns.sh), so nothing leaves the machine.
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 // Demo player: the chosen player (hls.js, Shaka Player or dash.js) + its meshcdn adapter, with a
-// live overlay of the client's stats. The client is exposed as window.meshcdnClient for scripts
-// and browser tests (it has the same stats() / on() whatever the player).
+// live overlay of the client's stats. The client is exposed as window.meshcdnClient (the same
+// stats() / on() whatever the player) and hls.js as window.hls, for scripts and browser tests.
+// Analytics beacons are the client's own (the bootstrap names the URL).
 (function () {
   "use strict";
   const params = new URLSearchParams(location.search);
@@ -51,6 +52,7 @@
       client = new MeshCdn.MeshCdnClient({});
       const hls = new Hls(client.hlsConfig({ lowLatencyMode: false }));
       client.attach(hls);
+      window.hls = hls;
       hls.loadSource(src);
       hls.attachMedia(video);
       hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
@@ -96,26 +98,14 @@
       document.getElementById("connections").textContent = connectionsText(s.connections);
       document.getElementById("overlay").dataset.p2pBytes = String(s.p2pBytes);
     };
-    // Analytics beacon for the publisher dashboard (viewers, bytes from HTTP and from peers).
-    const beacon = () => {
-      const s = client.stats();
-      fetch("/api/beacon", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          peer_id: s.peerId,
-          stream: select.value,
-          http_bytes: s.httpBytes,
-          p2p_bytes: s.p2pBytes,
-          connections: { opened: s.connections.opened, failed: s.connections.failed, ...s.connections.byType },
-        }),
-        keepalive: true,
-      }).catch(() => {});
-    };
     render();
     setInterval(render, 500);
-    setInterval(beacon, 2000);
   }
+
+  // The demo's dashboard link logs in with this run's publisher API key.
+  fetch("/api/demo-info").then((r) => r.json()).then((info) => {
+    document.getElementById("dashboard-link").href = "/analytics#key=" + encodeURIComponent(info.publisher_api_key);
+  }).catch(() => {});
 
   function formatBytes(n) {
     if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1) + " MiB";

@@ -9,10 +9,15 @@
 //! - the publisher token API (`POST /v1/tokens`, `/.well-known/jwks.json`) with keys made for
 //!   this run;
 //! - an edge host (wasm tracker shards by default) that verifies those tokens;
-//! - the client bundles, hls.js, Shaka Player and dash.js, the player page (`/`, player choice) and the publisher dashboard
-//!   (`/dashboard`, fed by `/api/stats`).
+//! - viewer analytics as in production ([`meshcdn_analytics`] mounted by the origin plugin:
+//!   `POST /v1/beacons`, the dashboard at `/analytics`, `GET /v1/analytics`), stored in SQLite
+//!   in this run's temporary directory;
+//! - the client bundles, hls.js, Shaka Player, dash.js and the player page (`/`, with a choice
+//!   of stream and player).
+//!
+//! `/api/demo-info` reports the segment bytes the media server sent to viewers (per content), so
+//! tests can hold the dashboard's figures against them.
 
-pub mod beacons;
 pub mod dash_live;
 pub mod live;
 mod pages;
@@ -20,22 +25,23 @@ mod pages;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use http_body_util::BodyExt as _;
+use meshcdn_analytics::{Analytics, AnalyticsConfig};
 use meshcdn_edge::{EdgeConfig, EdgeHandle, EngineKind};
 use meshcdn_origin::config::{ContentRule, OriginConfig};
 use meshcdn_origin::tokens::TokenIssuer;
 use meshcdn_origin::{MeshEngine, MeshLayer, StaticTrackers};
-use meshcdn_tracker::token::swarm_id;
 use tower::Layer as _;
 use tower_http::services::ServeDir;
 
-use crate::beacons::Beacons;
 use crate::dash_live::DashLoop;
 use crate::live::LoopSource;
 
@@ -111,6 +117,8 @@ pub enum DemoError {
     Keys(String),
     #[error("edge host: {0}")]
     Edge(#[from] meshcdn_edge::EdgeError),
+    #[error("analytics: {0}")]
+    Analytics(String),
 }
 
 /// A running demo. Dropping it does not stop it; call [`DemoHandle::shutdown`].
@@ -119,6 +127,7 @@ pub struct DemoHandle {
     pub dashboard_url: String,
     pub edge: Arc<EdgeHandle>,
     pub publisher_api_key: String,
+    pub analytics: Analytics,
     local_addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
     _keys: tempfile::TempDir,
@@ -132,6 +141,7 @@ impl DemoHandle {
     pub async fn shutdown(self) {
         self.server.abort();
         let _ = self.server.await;
+        let _ = self.analytics.shutdown().await;
         // The page server held the only other reference to the edge host.
         if let Ok(edge) = Arc::try_unwrap(self.edge) {
             edge.shutdown().await;
@@ -157,10 +167,10 @@ struct DemoState {
     /// Unix ms the live DASH stream became available from (a full window before the start).
     dash_ast_ms: u64,
     live_window: usize,
-    beacons: Beacons,
-    edge: Arc<EdgeHandle>,
-    origin: MeshEngine,
     publisher_api_key: String,
+    /// Segment bytes sent to viewers, live and VOD (the origin plugin's own hashing reads excluded).
+    served_live: AtomicU64,
+    served_vod: AtomicU64,
 }
 
 fn require(what: &'static str, path: PathBuf, hint: &'static str) -> Result<PathBuf, DemoError> {
@@ -196,6 +206,8 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         config.hls_js.clone(),
         "run scripts/setup.sh (npm install in client/)",
     )?;
+    let master = std::fs::read_to_string(media_dir.join("master.m3u8"))
+        .map_err(|e| DemoError::Media(e.to_string()))?;
     let dash_media_dir = require(
         "DASH sample stream",
         config.dash_media_dir.clone(),
@@ -215,8 +227,6 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         .map_err(|e| DemoError::Media(format!("manifest.mpd: {e}")))?;
     let dash_loop =
         DashLoop::parse(&dash_vod).map_err(|e| DemoError::Media(format!("manifest.mpd: {e}")))?;
-    let master = std::fs::read_to_string(media_dir.join("master.m3u8"))
-        .map_err(|e| DemoError::Media(e.to_string()))?;
     let mut renditions = Vec::new();
     for uri in master
         .lines()
@@ -266,6 +276,17 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
     };
     // Live playlists change every segment: never cache them longer than a second.
     origin_config.manifests.max_ttl_ms = 1_000;
+    // Production analytics, with short intervals so the dashboard moves while one watches.
+    origin_config.analytics = AnalyticsConfig {
+        database_url: Some(format!(
+            "sqlite://{}",
+            keys.path().join("analytics.db").display()
+        )),
+        beacon_interval_secs: 2,
+        bucket_secs: 10,
+        flush_ms: 1_000,
+        ..AnalyticsConfig::default()
+    };
     let issuer = Arc::new(
         TokenIssuer::load(keys.path(), &origin_config.tokens, now)
             .map_err(|e| DemoError::Keys(e.to_string()))?,
@@ -294,6 +315,10 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         .trackers(StaticTrackers(vec![tracker_url]))
         .issuer(issuer.clone())
         .build();
+    let analytics = meshcdn_origin::analytics::open(&origin)
+        .await
+        .map_err(|e| DemoError::Analytics(e.to_string()))?
+        .ok_or_else(|| DemoError::Analytics("analytics is off".into()))?;
 
     let edge = Arc::new(edge);
     let state = Arc::new(DemoState {
@@ -308,25 +333,11 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         dash_ast_ms: unix_ms().saturating_sub(DASH_LIVE_WINDOW * 2_000),
         dash_loop,
         live_window: config.live_window,
-        beacons: Beacons::new(Duration::from_secs(10)),
-        edge: edge.clone(),
-        origin: origin.clone(),
         publisher_api_key: publisher_api_key.clone(),
+        served_live: AtomicU64::new(0),
+        served_vod: AtomicU64::new(0),
     });
 
-    // The dashboard's chart: one point every 2 s since the start.
-    let sampler = {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(2));
-            loop {
-                every.tick().await;
-                state
-                    .beacons
-                    .sample(state.started.elapsed().as_millis() as u64, Instant::now());
-            }
-        })
-    };
     let streams = Router::new()
         .nest_service("/streams/vod", ServeDir::new(&media_dir))
         .nest_service("/streams/dash-vod", ServeDir::new(&dash_media_dir))
@@ -339,18 +350,22 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
     // Around the whole router, not `Router::layer` (which wraps each route after routing): the
     // layer fetches segments for hashing through its inner service, so that must route.
     let streams = MeshLayer::new(origin.clone()).layer(streams);
+    // Counted outside the layer: what viewers received, not the layer's hashing reads.
+    let streams =
+        Router::new()
+            .fallback_service(streams)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                count_segment_bytes,
+            ));
     let app = Router::new()
         .route("/", get(|| async { pages::html(pages::PLAYER) }))
-        .route(
-            "/dashboard",
-            get(|| async { pages::html(pages::DASHBOARD) }),
-        )
+        .route("/dashboard", get(|| async { Redirect::to("/analytics") }))
         .route("/assets/{file}", get(asset))
-        .route("/api/stats", get(api_stats))
-        .route("/api/beacon", post(api_beacon))
         .route("/api/demo-info", get(api_demo_info))
         .with_state(state)
         .merge(meshcdn_origin::tokens::token_routes(issuer))
+        .merge(analytics.routes())
         .fallback_service(streams);
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -364,18 +379,20 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         source,
     })?;
     let server = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "demo server stopped");
         }
-        sampler.abort();
     });
     let page_url = format!("http://{local_addr}/");
     tracing::info!(%page_url, edge = %edge.announce_url(), "demo running");
     Ok(DemoHandle {
-        dashboard_url: format!("{page_url}dashboard"),
+        // The key in the fragment logs the dashboard in (fragments never reach the server).
+        dashboard_url: format!("{page_url}analytics#key={publisher_api_key}"),
         page_url,
         edge,
         publisher_api_key,
+        analytics,
         local_addr,
         server,
         _keys: keys,
@@ -514,7 +531,6 @@ async fn asset(State(state): State<Arc<DemoState>>, Path(file): Path<String>) ->
     };
     match file.as_str() {
         "player.js" => ([(header::CONTENT_TYPE, js)], pages::PLAYER_JS).into_response(),
-        "dashboard.js" => ([(header::CONTENT_TYPE, js)], pages::DASHBOARD_JS).into_response(),
         "demo.css" => (
             [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
             pages::CSS,
@@ -532,66 +548,42 @@ async fn asset(State(state): State<Arc<DemoState>>, Path(file): Path<String>) ->
     }
 }
 
-async fn api_beacon(State(state): State<Arc<DemoState>>, body: axum::body::Bytes) -> StatusCode {
-    match serde_json::from_slice::<beacons::Beacon>(&body) {
-        Ok(beacon) => {
-            state.beacons.record(beacon, Instant::now());
-            StatusCode::NO_CONTENT
-        }
-        Err(_) => StatusCode::BAD_REQUEST,
+/// Adds the body bytes of `.ts` segment responses, as they are sent, to the content's counter.
+async fn count_segment_bytes(
+    State(state): State<Arc<DemoState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    if !path.ends_with(".ts") || !response.status().is_success() {
+        return response;
     }
+    let live = path.starts_with("/streams/live/");
+    let state = state.clone();
+    response.map(|body| {
+        axum::body::Body::new(body.map_frame(move |frame| {
+            if let Some(data) = frame.data_ref() {
+                let counter = if live {
+                    &state.served_live
+                } else {
+                    &state.served_vod
+                };
+                counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+            frame
+        }))
+    })
 }
 
 async fn api_demo_info(State(state): State<Arc<DemoState>>) -> Response {
     axum::Json(serde_json::json!({
         "publisher_api_key": state.publisher_api_key,
         "contents": [LIVE_CONTENT, VOD_CONTENT, DASH_LIVE_CONTENT, DASH_VOD_CONTENT],
-    }))
-    .into_response()
-}
-
-async fn api_stats(State(state): State<Arc<DemoState>>) -> Response {
-    let tracker = state.edge.stats().await.ok();
-    let mut names: Vec<(String, &str, String)> = [LIVE_CONTENT, VOD_CONTENT]
-        .iter()
-        .flat_map(|content| {
-            state.renditions.iter().map(move |(dir, _)| {
-                let rendition = format!("{dir}/index.m3u8");
-                (swarm_id(content, &rendition).to_hex(), *content, rendition)
-            })
-        })
-        .collect();
-    // DASH swarms are keyed by Representation@id (the sample's are "0" and "1").
-    for content in [DASH_LIVE_CONTENT, DASH_VOD_CONTENT] {
-        for id in ["0", "1"] {
-            names.push((swarm_id(content, id).to_hex(), content, id.to_string()));
-        }
-    }
-    let swarms: Vec<_> = tracker
-        .as_ref()
-        .map(|t| t.swarms.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|s| {
-            let name = names.iter().find(|(hash, ..)| *hash == s.info_hash);
-            serde_json::json!({
-                "content": name.map(|n| n.1),
-                "rendition": name.map(|n| n.2.clone()),
-                "info_hash": s.info_hash,
-                "peers": s.peers,
-                "seeders": s.seeders,
-                "offers_relayed": s.counters.offers_relayed,
-                "answers": s.counters.answers_relayed,
-            })
-        })
-        .collect();
-    let viewers = state.beacons.totals(Instant::now());
-    axum::Json(serde_json::json!({
-        "swarms": swarms,
-        "viewers": viewers,
-        "history": state.beacons.history(),
-        "tracker": tracker.map(|t| serde_json::json!({"connections": t.connections, "peers": t.peers, "counters": t.counters})),
-        "origin": state.origin.stats(),
+        "segment_bytes_served": {
+            LIVE_CONTENT: state.served_live.load(Ordering::Relaxed),
+            VOD_CONTENT: state.served_vod.load(Ordering::Relaxed),
+        },
     }))
     .into_response()
 }

@@ -4,9 +4,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 pub const PLAYER: &str = include_str!("../pages/player.html");
-pub const DASHBOARD: &str = include_str!("../pages/dashboard.html");
 pub const PLAYER_JS: &str = include_str!("../pages/player.js");
-pub const DASHBOARD_JS: &str = include_str!("../pages/dashboard.js");
 pub const CSS: &str = include_str!("../pages/demo.css");
 
 pub fn html(page: &'static str) -> Response {

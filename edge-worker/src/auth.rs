@@ -10,7 +10,7 @@ use meshcdn_tracker::Admission;
 use meshcdn_tracker::token::{TokenError, Verifier};
 
 use crate::config::AuthConfig;
-use crate::error::EdgeError;
+use crate::error::{EdgeError, JwksError};
 
 /// Decides admission at the upgrade.
 #[derive(Clone)]
@@ -64,10 +64,7 @@ pub struct KeySource {
 impl KeySource {
     /// Loads the key set once (failing start-up if it is unavailable).
     pub async fn load(config: &AuthConfig) -> Result<Arc<Self>, EdgeError> {
-        let location = config
-            .jwks
-            .clone()
-            .ok_or_else(|| EdgeError::Jwks("no JWKS configured".into()))?;
+        let location = config.jwks.clone().ok_or(JwksError::NotConfigured)?;
         let verifier = fetch(&location, &config.issuer, &config.audience).await?;
         Ok(Arc::new(Self {
             location,
@@ -101,27 +98,36 @@ impl KeySource {
     }
 }
 
-async fn fetch(location: &str, issuer: &str, audience: &str) -> Result<Verifier, EdgeError> {
+async fn fetch(location: &str, issuer: &str, audience: &str) -> Result<Verifier, JwksError> {
     let text = if location.starts_with("http://") || location.starts_with("https://") {
+        let fetch_error = |source| JwksError::Fetch {
+            location: location.to_owned(),
+            source,
+        };
         let response = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .map(|c| c.get(location))
-            .map_err(|e| EdgeError::Jwks(e.to_string()))?
+            .map_err(fetch_error)?
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?;
-        response
-            .text()
-            .await
-            .map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?
+            .map_err(fetch_error)?;
+        response.text().await.map_err(fetch_error)?
     } else {
         tokio::fs::read_to_string(location)
             .await
-            .map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?
+            .map_err(|source| JwksError::Read {
+                location: location.to_owned(),
+                source,
+            })?
     };
-    let jwks: JwkSet =
-        serde_json::from_str(&text).map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))?;
-    Verifier::new(&jwks, issuer, audience).map_err(|e| EdgeError::Jwks(format!("{location}: {e}")))
+    let jwks: JwkSet = serde_json::from_str(&text).map_err(|source| JwksError::Parse {
+        location: location.to_owned(),
+        source,
+    })?;
+    Verifier::new(&jwks, issuer, audience).map_err(|source| JwksError::Keys {
+        location: location.to_owned(),
+        source,
+    })
 }

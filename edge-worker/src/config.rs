@@ -204,19 +204,36 @@ impl Default for LimitsConfig {
 }
 
 impl EdgeConfig {
-    /// Loads a TOML file. Missing fields take their defaults; unknown fields are errors.
+    /// Loads a TOML file and validates it. Missing fields take their defaults; unknown fields are
+    /// errors.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.to_owned(),
-            source: e,
-        })?;
-        Self::from_toml(&text)
-    }
-
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let config = Self::read(path)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Reads and parses a TOML file without validating it, for callers that change fields
+    /// before [`Self::validate`] (the CLI's flags override the file).
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates TOML text (errors name the path [`crate::error::INLINE`]).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config = Self::parse(text, Path::new(crate::error::INLINE))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
     }
 
     pub fn to_toml(&self) -> String {
@@ -347,7 +364,10 @@ mod tests {
             EdgeConfig::from_toml("tracker_paths = [\"/t/v1\"]\n[auth]\nopen = true\n").unwrap();
         assert_eq!(only.tracker_paths, ["/t/v1"]);
         let err = EdgeConfig::from_toml("[auth]\nopen = true\nbogus = 1\n").unwrap_err();
-        assert!(matches!(err, ConfigError::Parse(m) if m.contains("bogus")));
+        assert!(
+            matches!(&err, ConfigError::Parse { source, .. } if source.to_string().contains("bogus"))
+        );
+        assert!(err.to_string().contains(crate::error::INLINE), "{err}");
     }
 
     #[test]
@@ -366,7 +386,7 @@ mod tests {
         ));
         assert!(matches!(
             EdgeConfig::from_toml("engine = \"jvm\""),
-            Err(ConfigError::Parse(_))
+            Err(ConfigError::Parse { .. })
         ));
         assert!(matches!(
             "jvm".parse::<EngineKind>(),
@@ -389,5 +409,27 @@ mod tests {
         }
         let missing = EdgeConfig::load(Path::new("/nonexistent/edge.toml")).unwrap_err();
         assert!(matches!(missing, ConfigError::Read { .. }));
+    }
+
+    /// `read` leaves validation to the caller: a file without an auth mode parses, and only
+    /// `validate` (or `load`) refuses it.
+    #[test]
+    fn read_parses_without_validating_and_names_the_file_in_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let partial = dir.path().join("partial.toml");
+        std::fs::write(&partial, "shards = 2\n").unwrap();
+        let mut config = EdgeConfig::read(&partial).unwrap();
+        assert_eq!(config.shards, 2);
+        assert!(matches!(config.validate(), Err(ConfigError::Invalid(_))));
+        assert!(matches!(
+            EdgeConfig::load(&partial),
+            Err(ConfigError::Invalid(_))
+        ));
+        config.auth.open = true;
+        config.validate().unwrap();
+        std::fs::write(&partial, "shards = \"two\"\n").unwrap();
+        let err = EdgeConfig::read(&partial).unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }));
+        assert!(err.to_string().contains("partial.toml"), "{err}");
     }
 }

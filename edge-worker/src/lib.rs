@@ -18,5 +18,5 @@ pub mod tls;
 pub mod ws;
 
 pub use config::{EdgeConfig, EngineKind};
-pub use error::{ConfigError, EdgeError, EngineError};
+pub use error::{ConfigError, EdgeError, EngineError, JwksError, TlsError};
 pub use server::{EdgeHandle, serve};

@@ -98,9 +98,9 @@ impl FactSource {
 }
 
 fn open_db(path: &Path) -> Result<maxminddb::Reader<Vec<u8>>, EdgeError> {
-    maxminddb::Reader::open_readfile(path).map_err(|e| EdgeError::GeoDb {
+    maxminddb::Reader::open_readfile(path).map_err(|source| EdgeError::GeoDb {
         path: path.to_owned(),
-        reason: e.to_string(),
+        source,
     })
 }
 

@@ -432,10 +432,7 @@ impl ShardPool {
         }
         let mut out = Vec::with_capacity(waiting.len());
         for rx in waiting {
-            out.push(
-                rx.await
-                    .unwrap_or_else(|_| Err(EngineError::Trap("shard stopped".into()))),
-            );
+            out.push(rx.await.unwrap_or(Err(EngineError::Stopped)));
         }
         out
     }
@@ -450,7 +447,7 @@ impl ShardPool {
                 Some(m) => *m += stats,
             }
         }
-        let mut merged = merged.ok_or_else(|| EngineError::Trap("no shards".into()))?;
+        let mut merged = merged.ok_or(EngineError::NoShards)?;
         merged.sort_swarms();
         Ok(merged)
     }
@@ -510,5 +507,37 @@ impl ShardPool {
         for t in threads {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::native::NativeFactory;
+
+    fn pool(count: usize) -> ShardPool {
+        let factory = Arc::new(NativeFactory::new("{}").unwrap());
+        let metrics = Arc::new(Metrics::default());
+        ShardPool::start(count, factory, metrics, Duration::from_secs(60), 16).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_pool_without_shards_says_so() {
+        assert!(matches!(pool(0).stats().await, Err(EngineError::NoShards)));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_shard_answers_stopped() {
+        let pool = pool(2);
+        assert!(pool.stats().await.is_ok());
+        pool.shutdown();
+        let answers = pool.shard_stats().await;
+        assert_eq!(answers.len(), 2);
+        assert!(
+            answers
+                .iter()
+                .all(|a| matches!(a, Err(EngineError::Stopped)))
+        );
+        assert!(matches!(pool.stats().await, Err(EngineError::Stopped)));
     }
 }

@@ -159,10 +159,24 @@ async fn an_unreadable_key_set_fails_start_up_with_a_typed_error() {
     c.auth.open = false;
     c.auth.jwks = Some("/nonexistent/jwks.json".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    assert!(matches!(
-        meshcdn_edge::serve(c, listener).await,
-        Err(meshcdn_edge::EdgeError::Jwks(_))
-    ));
+    let err = meshcdn_edge::serve(c, listener)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(
+            &err,
+            meshcdn_edge::EdgeError::Jwks(meshcdn_edge::JwksError::Read { location, .. })
+                if location == "/nonexistent/jwks.json"
+        ),
+        "{err:?}"
+    );
+    // The cause is kept as a source, not flattened into a string.
+    let io = std::error::Error::source(&err)
+        .and_then(std::error::Error::source)
+        .and_then(|e| e.downcast_ref::<std::io::Error>())
+        .expect("the I/O error is the source of the source");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
 }
 
 #[tokio::test]
@@ -229,10 +243,18 @@ async fn bad_tls_files_fail_start_up_with_a_typed_error() {
         key: junk,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    assert!(matches!(
-        meshcdn_edge::serve(c, listener).await,
-        Err(meshcdn_edge::EdgeError::Tls(_))
-    ));
+    let err = meshcdn_edge::serve(c, listener)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(
+            &err,
+            meshcdn_edge::EdgeError::Tls(meshcdn_edge::TlsError::NoCertificate { path }) if path.ends_with("junk.pem")
+        ),
+        "{err:?}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
 }
 
 #[tokio::test]

@@ -39,6 +39,29 @@ pub struct Bootstrap {
     /// the origin configures none: the client then uses its default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ice: Option<Vec<crate::ice::IceServer>>,
+    /// Where and how often the client posts analytics beacons; absent when analytics is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beacons: Option<BeaconTarget>,
+}
+
+/// The bootstrap's `beacons` field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeaconTarget {
+    /// `POST` URL; relative URLs resolve against the manifest's URL.
+    pub url: String,
+    /// Interval between two beacons, in ms.
+    pub interval_ms: u64,
+}
+
+impl BeaconTarget {
+    /// The target of `config`, or `None` when analytics is off.
+    pub fn of(config: &meshcdn_analytics::AnalyticsConfig) -> Option<Self> {
+        config.enabled().then(|| Self {
+            url: config.beacon_url.clone(),
+            interval_ms: config.beacon_interval_secs.saturating_mul(1000),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +167,10 @@ mod tests {
                 username: Some("1800000000:ab".into()),
                 credential: Some("c2VjcmV0".into()),
             }]),
+            beacons: Some(BeaconTarget {
+                url: "/v1/beacons".into(),
+                interval_ms: 10_000,
+            }),
         };
         let enc = b.encode();
         assert!(

@@ -57,6 +57,8 @@ pub struct OriginConfig {
     /// Longest wait on `SIGTERM` for requests in flight (segments being streamed) before the
     /// proxy exits, in seconds; keep it below Kubernetes' `terminationGracePeriodSeconds`.
     pub shutdown_grace_secs: u64,
+    /// Viewer analytics (beacons, dashboard, API): off unless `analytics.database_url` is set.
+    pub analytics: meshcdn_analytics::AnalyticsConfig,
 }
 
 impl Default for OriginConfig {
@@ -75,6 +77,7 @@ impl Default for OriginConfig {
             cors: CorsConfig::default(),
             ice: None,
             shutdown_grace_secs: 20,
+            analytics: meshcdn_analytics::AnalyticsConfig::default(),
         }
     }
 }
@@ -285,6 +288,12 @@ impl OriginConfig {
         })?;
         if let Some(ice) = &self.ice {
             ice.validate()?;
+        }
+        self.analytics.validate().map_err(ConfigError::Invalid)?;
+        if self.analytics.enabled() && self.keys_dir.is_none() {
+            return Err(ConfigError::Invalid(
+                "analytics needs keys_dir: beacons are authenticated by the swarm token".into(),
+            ));
         }
         Ok(())
     }

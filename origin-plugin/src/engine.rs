@@ -709,6 +709,7 @@ impl MeshEngine {
             integrity: integrity.into(),
             hashes,
             ice,
+            beacons: crate::bootstrap::BeaconTarget::of(&self.inner.config.analytics),
         };
         Ok((bootstrap.encode(), private, cache_cap.filter(|_| !private)))
     }

@@ -8,6 +8,7 @@
 //!
 //! Formats are in `docs/CONTRACTS.md`; the guide is `docs/origin.md`.
 
+pub mod analytics;
 pub mod bootstrap;
 pub mod config;
 pub mod dash;
@@ -42,4 +43,6 @@ pub enum OriginError {
     Upstream(String),
     #[error("{0}")]
     Io(String),
+    #[error("analytics: {0}")]
+    Analytics(String),
 }

@@ -476,6 +476,12 @@ pub async fn serve_with_shutdown(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), OriginError> {
     let (router, engine) = build_proxy(config)?;
+    // Analytics routes answer before the proxy's fallback; CORS as for the rest.
+    let analytics = crate::analytics::open(&engine).await?;
+    let router = match &analytics {
+        Some(a) => a.routes().layer(cors_layer(&config.cors)).merge(router),
+        None => router,
+    };
     let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let router = probe_routes(engine, draining.clone()).merge(router);
     let addr = listener
@@ -489,27 +495,38 @@ pub async fn serve_with_shutdown(
         }
     });
     let (fired, signalled) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            draining.store(true, std::sync::atomic::Ordering::Relaxed);
-            let _ = fired.send(());
-        })
-        .into_future();
+    // Peer addresses for the analytics' per-IP beacon limit.
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = fired.send(());
+    })
+    .into_future();
     tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => return result.map_err(|e| OriginError::Io(e.to_string())),
-        _ = signalled => {}
-    }
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
-    tracing::info!(grace_secs = grace.as_secs(), "draining: finishing requests in flight");
-    match tokio::time::timeout(grace, server).await {
-        Ok(result) => result.map_err(|e| OriginError::Io(e.to_string())),
-        Err(_) => {
-            tracing::warn!("grace period over; closing the requests still in flight");
-            Ok(())
+    let result = tokio::select! {
+        result = &mut server => result.map_err(|e| OriginError::Io(e.to_string())),
+        _ = signalled => {
+            let grace = Duration::from_secs(config.shutdown_grace_secs);
+            tracing::info!(grace_secs = grace.as_secs(), "draining: finishing requests in flight");
+            match tokio::time::timeout(grace, server).await {
+                Ok(result) => result.map_err(|e| OriginError::Io(e.to_string())),
+                Err(_) => {
+                    tracing::warn!("grace period over; closing the requests still in flight");
+                    Ok(())
+                }
+            }
         }
+    };
+    if let Some(a) = analytics
+        && let Err(e) = a.shutdown().await
+    {
+        tracing::warn!(error = %e, "analytics: last beacons not written");
     }
+    result
 }
 
 #[cfg(test)]

@@ -29,6 +29,10 @@ pub struct OriginArgs {
     /// Token scope in manifests: one token per content and time window, or one per viewer.
     #[arg(long, value_parser = ["shared", "per-viewer"])]
     pub token_scope: Option<String>,
+    /// Viewer analytics database (`sqlite://meshcdn-analytics.db` or `postgres://…`): turns on
+    /// beacons, the dashboard at /analytics and its API (docs/analytics.md). Needs --keys.
+    #[arg(long, value_name = "URL")]
+    pub analytics_db: Option<String>,
 }
 
 pub async fn run(args: OriginArgs) -> anyhow::Result<()> {
@@ -55,6 +59,9 @@ pub async fn run(args: OriginArgs) -> anyhow::Result<()> {
         Some("per-viewer") => config.tokens.scope = TokenScope::PerViewer,
         Some(_) => config.tokens.scope = TokenScope::Shared,
         None => {}
+    }
+    if let Some(url) = args.analytics_db {
+        config.analytics.database_url = Some(url);
     }
     config.validate().context("invalid origin configuration")?;
     if config.trackers.is_empty() && config.placement_file.is_none() {

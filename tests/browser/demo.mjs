@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Browser test of `meshcdn demo`, as a person would use it: two viewer tabs (separate browser
-// contexts) on the demo player; the second tab's overlay must show bytes from peers. Saves
-// screenshots of the player and the dashboard and checks that they are not blank.
+// contexts) on the demo player; the second tab's overlay must show bytes from peers. Then the
+// viewers stop loading and the analytics dashboard (the production one, fed by the client's own
+// beacons) must show the segment bytes the demo's media server counted, within TOLERANCE.
+// Saves screenshots of the player and the dashboard and checks that they are not blank.
 // Run inside a network namespace with the demo already serving at $DEMO_URL (tests/demo_browser.rs
 // does both). Exit code 0 = pass; the last line says `N passed, N failed`.
 import { createRequire } from "node:module";
@@ -16,6 +18,9 @@ const { chromium } = require("playwright-core");
 const DEMO_URL = process.env.DEMO_URL ?? "http://127.0.0.1:8080/";
 const ARTIFACTS = process.env.ARTIFACTS_DIR ?? join(here, "../../test-artifacts");
 const WAIT_MS = Number(process.env.DEMO_WAIT_MS ?? 120_000);
+// Dashboard HTTP bytes vs the media server's count: a segment aborted mid-transfer is counted by
+// the server but never reported by the client, so a few percent may differ.
+const TOLERANCE = 0.05;
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const CHROMIUM_ARGS = [
@@ -125,19 +130,50 @@ try {
     if (s.colours < 20 || s.stddev < 10) throw new Error(`screenshot looks blank: ${JSON.stringify(s)}`);
   });
 
-  await test("dashboard shows the swarm and its screenshot is not blank", async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await page.goto(DEMO_URL + "dashboard");
-    await waitFor("a swarm row with viewers", async () => {
-      const text = await page.locator("#swarms tbody").innerText();
-      return /demo\/live/.test(text) && Number(await page.locator("#total-viewers").innerText()) >= 2;
+  const info = await (await fetch(DEMO_URL + "api/demo-info")).json();
+  const within = (a, b) => Math.abs(a - b) <= TOLERANCE * Math.max(a, b);
+  let served = 0, clientP2p = 0;
+
+  await test("the analytics API reports the bytes the media server sent, within 5%", async () => {
+    // Stop loading, then wait until the media server's count stays put.
+    for (const page of viewers) await page.evaluate(() => window.hls.stopLoad());
+    let last = -1, same = 0;
+    await waitFor("the media server's segment count to settle", async () => {
+      const now = (await (await fetch(DEMO_URL + "api/demo-info")).json()).segment_bytes_served["demo/live"];
+      same = now === last ? same + 1 : 0;
+      last = now;
+      return same >= 4;
+    }, WAIT_MS, 500);
+    served = last;
+    clientP2p = 0;
+    for (const page of viewers) clientP2p += await page.evaluate(() => window.meshcdnClient.stats().p2pBytes);
+    const stream = await waitFor("beacons to add up to the served bytes", async () => {
+      const res = await fetch(DEMO_URL + "v1/analytics?window_secs=3600", { headers: { authorization: "Bearer " + info.publisher_api_key } });
+      const s = (await res.json()).streams.find((x) => x.content === "demo/live");
+      return s && within(s.http_bytes, served) && within(s.p2p_bytes, clientP2p) ? s : null;
     });
-    await waitFor("the chart to have points", () => page.evaluate(() => {
-      const c = document.getElementById("chart");
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      for (let i = 0; i < d.length; i += 4) if (d[i + 1] > 150 && d[i] < 100) return true; // green line
-      return false;
-    }));
+    console.log(`  media server sent ${served} B; dashboard: ${stream.http_bytes} B over HTTP, ${stream.p2p_bytes} B from peers (clients: ${clientP2p} B), offload ${(stream.offload * 100).toFixed(1)}%, ${stream.peers_per_viewer.toFixed(2)} peers/viewer`);
+    if (!(stream.p2p_bytes > 0 && stream.peers_per_viewer > 0)) throw new Error(`no P2P in the analytics: ${JSON.stringify(stream)}`);
+    if (stream.startup_ms_avg === null) throw new Error("no startup time reported");
+    const unauth = await fetch(DEMO_URL + "v1/analytics");
+    if (unauth.status !== 401) throw new Error(`the API answered ${unauth.status} without a login`);
+  });
+
+  await test("the dashboard shows those figures and its screenshot is not blank", async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 1400 } })).newPage();
+    page.on("pageerror", (e) => console.log(`  [dashboard page error] ${e.message}`));
+    await page.goto(DEMO_URL + "analytics#key=" + encodeURIComponent(info.publisher_api_key));
+    const shown = await waitFor("the dashboard's totals", async () => {
+      const http = Number(await page.locator("#total-http").getAttribute("data-value"));
+      const p2p = Number(await page.locator("#total-p2p").getAttribute("data-value"));
+      const rows = await page.locator("#streams tbody").innerText();
+      return within(http, served) && p2p > 0 && /demo\/live/.test(rows) ? { http, p2p, text: await page.locator("#total-http").innerText() } : null;
+    });
+    console.log(`  dashboard shows ${shown.text} over HTTP (${shown.http} B; media server ${served} B), ${shown.p2p} B saved`);
+    const offload = await page.locator("#total-offload").innerText();
+    if (!(parseFloat(offload) > 0)) throw new Error(`offload shown as ${offload}`);
+    await waitFor("four charts drawn by uPlot", () => page.evaluate(() => document.querySelectorAll(".chart .uplot canvas").length >= 4));
+    if (await page.locator("#login").isVisible()) throw new Error("the login form is still shown");
     const png = await page.screenshot({ path: join(ARTIFACTS, "demo-dashboard.png"), fullPage: true });
     const s = await pictureStats(page, png);
     console.log(`  dashboard screenshot ${s.width}x${s.height}: ${s.colours} colours, luma stddev ${s.stddev.toFixed(1)}`);
@@ -170,10 +206,17 @@ try {
     }
   });
 
-  await test("the dashboard issues a swarm token through POST /v1/tokens", async () => {
+  await test("the dashboard asks for a login without a key and issues swarm tokens with one", async () => {
     const page = await (await browser.newContext()).newPage();
-    await page.goto(DEMO_URL + "dashboard");
-    await waitFor("the API key to be filled in", async () => (await page.locator("#apikey").inputValue()).length > 10);
+    await page.goto(DEMO_URL + "analytics");
+    await waitFor("the login form", () => page.locator("#login-key").isVisible());
+    await page.fill("#login-key", "mcdn_not_a_key");
+    await page.click("#login-form button");
+    await waitFor("the refusal", async () => /refused/.test(await page.locator("#login-error").innerText()));
+    await page.fill("#login-key", info.publisher_api_key);
+    await page.click("#login-form button");
+    await waitFor("the dashboard", () => page.locator("#token-form").isVisible());
+    await page.fill("#token-form input[name=content]", "demo/live");
     await page.click("#token-form button");
     const text = await waitFor("the token", async () => {
       const t = await page.locator("#token-result").innerText();

@@ -28,6 +28,8 @@ export interface Bootstrap {
    * `token`). Absent when the origin configures none: the client then uses DEFAULT_ICE_SERVERS.
    */
   ice?: RTCIceServer[];
+  /** Where the client posts analytics beacons (absent when the origin runs no analytics). */
+  beacons?: { url: string; intervalMs: number };
 }
 
 const ICE_URL = /^(stun|stuns|turn|turns):[^\s/][^\s]*$/;
@@ -53,6 +55,15 @@ function parseIce(value: unknown): RTCIceServer[] {
     }
     return server;
   });
+}
+
+/** The optional `beacons` field; a malformed one only turns beacons off (P2P stays on). */
+function parseBeacons(o: unknown): Bootstrap["beacons"] {
+  if (typeof o !== "object" || o === null) return undefined;
+  const b = o as Record<string, unknown>;
+  if (typeof b.url !== "string" || b.url === "") return undefined;
+  if (typeof b.interval_ms !== "number" || !Number.isFinite(b.interval_ms) || b.interval_ms < 1000) return undefined;
+  return { url: b.url, intervalMs: b.interval_ms };
 }
 
 function base64UrlDecode(s: string): string {
@@ -103,6 +114,8 @@ export function parseBootstrap(value: string): Bootstrap {
     out.hashes = o.hashes;
   }
   if (o.ice !== undefined) out.ice = parseIce(o.ice);
+  const beacons = parseBeacons(o.beacons);
+  if (beacons) out.beacons = beacons;
   return out;
 }
 

@@ -2,6 +2,7 @@
  * The player-free core: bootstrap, swarms (one per rendition), bans, upload policy, stats and
  * events. The hls.js adapter (../hlsjs) feeds it segment requests; other players could too.
  */
+import { BeaconReporter, PlaybackWatcher, type MediaLike } from "./beacon.js";
 import { binaryStringToHex, randomBinaryId } from "./binary-string.js";
 import { swarmForPlaylist, type Bootstrap } from "./bootstrap.js";
 import { resolveConfig, type CoreConfig, type CoreConfigInput } from "./config.js";
@@ -49,6 +50,11 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   private readonly totals = { httpBytes: 0, p2pBytes: 0, uploadedBytes: 0, relayedBytes: 0, integrityFailures: 0, tokenRefreshes: 0 };
   private readonly records: SegmentRecord[] = [];
   private trackerUp = new Map<string, boolean>();
+  /** Analytics beacons of the current bootstrap (when it names a beacon URL). */
+  private beacons: BeaconReporter | null = null;
+  private readonly playback = new PlaybackWatcher(() => Date.now());
+  /** info_hash of the swarm of the last segment loaded (the rendition playing). */
+  private lastSwarm = "";
   /** The ICE servers of the latest bootstrap (replaced when a token refresh brings a new one). */
   private bootstrapIce: RTCIceServer[] | undefined;
   private readonly connections = new ConnectionStats(() => Date.now());
@@ -75,6 +81,36 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     this.bootstrapIce = bootstrap?.ice;
     this.masterUrl = masterUrl;
     if (bootstrap?.token) this.tokens = this.keepTokenFresh(bootstrap.token, masterUrl);
+    this.startBeacons(bootstrap, masterUrl);
+  }
+
+  /** Follows a media element for the beacons' startup time and stalls. */
+  watchMedia(media: MediaLike): void {
+    this.playback.attach(media);
+  }
+
+  private startBeacons(bootstrap: Bootstrap | null, masterUrl: string): void {
+    this.beacons?.stop();
+    this.beacons = null;
+    if (!bootstrap?.beacons || !bootstrap.token) return;
+    const b = bootstrap;
+    try {
+      this.beacons = new BeaconReporter({
+        target: b.beacons!,
+        baseUrl: masterUrl,
+        content: b.content,
+        viewer: binaryStringToHex(this.peerId) ?? "",
+        player: "hls.js",
+        token: () => this.tokens?.current ?? b.token,
+        rendition: () => Object.entries(b.swarms).find(([, hash]) => hash === this.lastSwarm)?.[0] ?? "",
+        stats: () => this.stats(),
+        playback: this.playback,
+        now: () => Date.now(),
+      });
+      this.beacons.start();
+    } catch {
+      this.beacons = null; // a beacon URL that does not parse: no analytics, playback unaffected
+    }
   }
 
   private keepTokenFresh(initial: string, masterUrl: string): TokenKeeper {
@@ -211,6 +247,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   async load(req: LoadRequest): Promise<LoadResult> {
     const started = Date.now();
     const swarm = this.swarmFor(req.playlistUrl);
+    if (swarm) this.lastSwarm = swarm.infoHash;
     let result;
     try {
       if (swarm) {
@@ -270,6 +307,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     this.stopWatching?.();
     this.stopWatching = null;
     this.setBootstrap(null, "");
+    this.playback.detach();
   }
 }
 

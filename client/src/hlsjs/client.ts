@@ -18,6 +18,7 @@ import { createFragmentLoaderClass, type FragmentLoaderClass } from "./fragment-
 const MANIFEST_LOADING = "hlsManifestLoading";
 const MANIFEST_LOADED = "hlsManifestLoaded";
 const DESTROYING = "hlsDestroying";
+const MEDIA_ATTACHED = "hlsMediaAttached";
 const LEVEL_LOADED = "hlsLevelLoaded";
 const SEEKING_POLL_MS = 250;
 
@@ -107,6 +108,9 @@ export class MeshCdnClient {
     on(MANIFEST_LOADED, ((_e: string, data: ManifestLoadedData) => this.onManifest(data)) as never);
     on(LEVEL_LOADED, ((_e: string, data: LevelLoadedData) => this.onLevel(data)) as never);
     on(DESTROYING, () => this.destroy());
+    // Startup time and stalls for the analytics beacons.
+    on(MEDIA_ATTACHED, ((_e: string, data: { media: HTMLMediaElement }) => this.core.watchMedia(data.media)) as never);
+    if (hls.media) this.core.watchMedia(hls.media);
     // The playhead, for the scheduler's window and the STATE peers elect fetchers by.
     this.poll = setInterval(() => this.reportPlayback(), SEEKING_POLL_MS);
   }

@@ -79,14 +79,10 @@ pub(super) async fn reload(
     }
     let result = async {
         let factory = tokio::task::spawn_blocking(move || engine::factory(&config))
-            .await
-            .map_err(|e| EdgeError::Reload(e.to_string()))?
-            .map_err(|e| EdgeError::Reload(e.to_string()))?;
+            .await?
+            .map_err(EdgeError::Reload)?;
         let describe = factory.describe();
-        app.pool
-            .reload(factory)
-            .await
-            .map_err(|e| EdgeError::Reload(e.to_string()))?;
+        app.pool.reload(factory).await.map_err(EdgeError::Reload)?;
         let _ = tokio::task::spawn_blocking(crate::heap::release_free_pages).await;
         Ok(describe)
     }

@@ -119,9 +119,7 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
     let metrics = Arc::new(Metrics::default());
     let factory = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || engine::factory(&config))
-            .await
-            .map_err(|e| EdgeError::Reload(e.to_string()))??
+        tokio::task::spawn_blocking(move || engine::factory(&config)).await??
     };
     let shards = config.shard_count();
     let expire = Duration::from_millis(config.expire_interval_ms);
@@ -134,8 +132,7 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
             crate::heap::release_free_pages();
             pool
         })
-        .await
-        .map_err(|e| EdgeError::Reload(e.to_string()))??
+        .await??
     };
     let (gate, key_refresh) = if config.auth.open {
         (Gate::Open, None)
