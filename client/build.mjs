@@ -1,21 +1,31 @@
-// Bundles src/ into dist/: an ES module and a script-tag (IIFE) build exposing `window.MeshCdn`,
-// then emits .d.ts files with tsc (which also type-checks the sources).
+// Bundles src/ into dist/: per player an ES module and a script-tag (IIFE) build, the core in
+// each (hls.js: meshcdn.* / `window.MeshCdn`; Shaka Player: meshcdn-shaka.* / `window.MeshCdnShaka`;
+// dash.js: meshcdn-dashjs.* / `window.MeshCdnDashjs`), then emits .d.ts files with tsc (which also
+// type-checks the sources).
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 
 rmSync("dist", { recursive: true, force: true });
 const common = {
-  entryPoints: ["src/index.ts"],
   bundle: true,
   sourcemap: true,
   target: ["es2020", "chrome90", "firefox88", "safari14"],
-  // hls.js is the publisher's own copy: the adapter only uses its types and event names.
-  external: ["hls.js"],
+  // The players are the publisher's own copies: the adapters only use their types and the
+  // instances (and, for Shaka, the namespace) the page hands them.
+  external: ["hls.js", "shaka-player", "dashjs"],
   logLevel: "warning",
 };
-await build({ ...common, format: "esm", outfile: "dist/meshcdn.mjs" });
-await build({ ...common, format: "iife", globalName: "MeshCdn", outfile: "dist/meshcdn.iife.js" });
-await build({ ...common, format: "iife", globalName: "MeshCdn", minify: true, outfile: "dist/meshcdn.iife.min.js" });
+const entries = [
+  ["src/index.ts", "meshcdn", "MeshCdn"],
+  ["src/shaka/index.ts", "meshcdn-shaka", "MeshCdnShaka"],
+  ["src/dashjs/index.ts", "meshcdn-dashjs", "MeshCdnDashjs"],
+];
+for (const [entry, out, globalName] of entries) {
+  const e = { ...common, entryPoints: [entry] };
+  await build({ ...e, format: "esm", outfile: `dist/${out}.mjs` });
+  await build({ ...e, format: "iife", globalName, outfile: `dist/${out}.iife.js` });
+  await build({ ...e, format: "iife", globalName, minify: true, outfile: `dist/${out}.iife.min.js` });
+}
 execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], { stdio: "inherit" });
-console.log("client: built dist/meshcdn.mjs, dist/meshcdn.iife.js (global MeshCdn), dist/types");
+console.log("client: built dist/meshcdn{,-shaka,-dashjs}.{mjs,iife.js,iife.min.js} and dist/types");

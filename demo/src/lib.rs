@@ -2,19 +2,23 @@
 //!
 //! - the sample stream (`media/hls-ts`, two renditions) as VOD under `/streams/vod/` and as a
 //!   simulated live stream (a sliding window looping over the same segments) under
-//!   `/streams/live/`, both behind the origin plugin's [`MeshLayer`] (bootstrap, swarm tokens,
-//!   segment hashes);
+//!   `/streams/live/`, and the DASH sample (`media/dash`, two representations, SegmentTimeline)
+//!   as VOD under `/streams/dash-vod/` and live under `/streams/dash-live/` ([`dash_live`]), all
+//!   behind the origin plugin's [`MeshLayer`] (bootstrap, swarm tokens, segment hashes, the DASH
+//!   hash documents);
 //! - the publisher token API (`POST /v1/tokens`, `/.well-known/jwks.json`) with keys made for
 //!   this run;
 //! - an edge host (wasm tracker shards by default) that verifies those tokens;
 //! - viewer analytics as in production ([`meshcdn_analytics`] mounted by the origin plugin:
 //!   `POST /v1/beacons`, the dashboard at `/analytics`, `GET /v1/analytics`), stored in SQLite
 //!   in this run's temporary directory;
-//! - the client bundle, hls.js and the player page (`/`).
+//! - the client bundles, hls.js, Shaka Player, dash.js and the player page (`/`, with a choice
+//!   of stream and player).
 //!
 //! `/api/demo-info` reports the segment bytes the media server sent to viewers (per content), so
 //! tests can hold the dashboard's figures against them.
 
+pub mod dash_live;
 pub mod live;
 mod pages;
 
@@ -38,11 +42,17 @@ use meshcdn_origin::{MeshEngine, MeshLayer, StaticTrackers};
 use tower::Layer as _;
 use tower_http::services::ServeDir;
 
+use crate::dash_live::DashLoop;
 use crate::live::LoopSource;
 
 /// Content ids of the two sample streams (the `cid` their swarm tokens carry).
 pub const LIVE_CONTENT: &str = "demo/live";
 pub const VOD_CONTENT: &str = "demo/vod";
+/// Content ids of the DASH sample streams.
+pub const DASH_LIVE_CONTENT: &str = "demo/dash-live";
+pub const DASH_VOD_CONTENT: &str = "demo/dash-vod";
+/// Segments in the live DASH window.
+const DASH_LIVE_WINDOW: u64 = 8;
 
 /// Where the demo finds its files and where it listens.
 #[derive(Debug, Clone)]
@@ -60,6 +70,11 @@ pub struct DemoConfig {
     pub client_dist: PathBuf,
     /// hls.js's browser build.
     pub hls_js: PathBuf,
+    /// Directory with the DASH sample (`manifest.mpd`, init and media segments).
+    pub dash_media_dir: PathBuf,
+    /// Shaka Player's and dash.js's browser builds (the player page offers them).
+    pub shaka_js: PathBuf,
+    pub dash_js: PathBuf,
     /// Segments in each live playlist.
     pub live_window: usize,
 }
@@ -75,6 +90,9 @@ impl Default for DemoConfig {
             media_dir: repo.join("media/hls-ts"),
             client_dist: repo.join("client/dist"),
             hls_js: repo.join("client/node_modules/hls.js/dist/hls.min.js"),
+            dash_media_dir: repo.join("media/dash"),
+            shaka_js: repo.join("client/node_modules/shaka-player/dist/shaka-player.compiled.js"),
+            dash_js: repo.join("client/node_modules/dashjs/dist/modern/umd/dash.all.min.js"),
             live_window: 6,
         }
     }
@@ -142,6 +160,12 @@ struct DemoState {
     media_dir: PathBuf,
     client_dist: PathBuf,
     hls_js: PathBuf,
+    shaka_js: PathBuf,
+    dash_js: PathBuf,
+    dash_media_dir: PathBuf,
+    dash_loop: DashLoop,
+    /// Unix ms the live DASH stream became available from (a full window before the start).
+    dash_ast_ms: u64,
     live_window: usize,
     publisher_api_key: String,
     /// Segment bytes sent to viewers, live and VOD (the origin plugin's own hashing reads excluded).
@@ -184,6 +208,25 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
     )?;
     let master = std::fs::read_to_string(media_dir.join("master.m3u8"))
         .map_err(|e| DemoError::Media(e.to_string()))?;
+    let dash_media_dir = require(
+        "DASH sample stream",
+        config.dash_media_dir.clone(),
+        "run scripts/make-media.sh",
+    )?;
+    let shaka_js = require(
+        "Shaka Player",
+        config.shaka_js.clone(),
+        "run scripts/setup.sh (npm install in client/)",
+    )?;
+    let dash_js = require(
+        "dash.js",
+        config.dash_js.clone(),
+        "run scripts/setup.sh (npm install in client/)",
+    )?;
+    let dash_vod = std::fs::read_to_string(dash_media_dir.join("manifest.mpd"))
+        .map_err(|e| DemoError::Media(format!("manifest.mpd: {e}")))?;
+    let dash_loop =
+        DashLoop::parse(&dash_vod).map_err(|e| DemoError::Media(format!("manifest.mpd: {e}")))?;
     let mut renditions = Vec::new();
     for uri in master
         .lines()
@@ -217,6 +260,14 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
             ContentRule {
                 prefix: "/streams/vod/".into(),
                 id: VOD_CONTENT.into(),
+            },
+            ContentRule {
+                prefix: "/streams/dash-live/".into(),
+                id: DASH_LIVE_CONTENT.into(),
+            },
+            ContentRule {
+                prefix: "/streams/dash-vod/".into(),
+                id: DASH_VOD_CONTENT.into(),
             },
         ],
         // The demo's viewers share one machine or LAN: no STUN/TURN (host candidates suffice).
@@ -276,6 +327,11 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         media_dir: media_dir.clone(),
         client_dist,
         hls_js,
+        shaka_js,
+        dash_js,
+        dash_media_dir: dash_media_dir.clone(),
+        dash_ast_ms: unix_ms().saturating_sub(DASH_LIVE_WINDOW * 2_000),
+        dash_loop,
         live_window: config.live_window,
         publisher_api_key: publisher_api_key.clone(),
         served_live: AtomicU64::new(0),
@@ -284,6 +340,9 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
 
     let streams = Router::new()
         .nest_service("/streams/vod", ServeDir::new(&media_dir))
+        .nest_service("/streams/dash-vod", ServeDir::new(&dash_media_dir))
+        .route("/streams/dash-live/manifest.mpd", get(dash_live_mpd))
+        .route("/streams/dash-live/{file}", get(dash_live_file))
         .route("/streams/live/master.m3u8", get(live_master))
         .route("/streams/live/{rendition}/index.m3u8", get(live_media))
         .route("/streams/live/{rendition}/{segment}", get(live_segment))
@@ -338,6 +397,73 @@ pub async fn start(config: DemoConfig) -> Result<DemoHandle, DemoError> {
         server,
         _keys: keys,
     })
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+async fn dash_live_mpd(State(state): State<Arc<DemoState>>) -> Response {
+    let elapsed = unix_ms().saturating_sub(state.dash_ast_ms);
+    (
+        [
+            (header::CONTENT_TYPE, "application/dash+xml"),
+            (header::CACHE_CONTROL, "max-age=1"),
+        ],
+        state
+            .dash_loop
+            .mpd(state.dash_ast_ms, elapsed, DASH_LIVE_WINDOW),
+    )
+        .into_response()
+}
+
+/// `init-<rep>.mp4` as is; `seg-<rep>-<n>.m4s` = the loop's file with its decode time moved.
+async fn dash_live_file(State(state): State<Arc<DemoState>>, Path(file): Path<String>) -> Response {
+    let mp4 = |body: Vec<u8>| {
+        (
+            [
+                (header::CONTENT_TYPE, "video/mp4"),
+                (header::CACHE_CONTROL, "max-age=3600"),
+            ],
+            body,
+        )
+            .into_response()
+    };
+    let rep_ok =
+        |r: &str| !r.is_empty() && r.len() <= 16 && r.bytes().all(|b| b.is_ascii_alphanumeric());
+    if let Some(rep) = file
+        .strip_prefix("init-")
+        .and_then(|f| f.strip_suffix(".mp4"))
+        && rep_ok(rep)
+    {
+        return match tokio::fs::read(state.dash_media_dir.join(&file)).await {
+            Ok(body) => mp4(body),
+            Err(_) => not_found(),
+        };
+    }
+    let Some((rep, number)) = file
+        .strip_prefix("seg-")
+        .and_then(|f| f.strip_suffix(".m4s"))
+        .and_then(|f| f.rsplit_once('-'))
+    else {
+        return not_found();
+    };
+    let Ok(number) = number.parse::<u64>() else {
+        return not_found();
+    };
+    let elapsed = unix_ms().saturating_sub(state.dash_ast_ms);
+    if !rep_ok(rep) || !state.dash_loop.available(number, elapsed) {
+        return not_found();
+    }
+    let (n, time) = state.dash_loop.file_for(number);
+    let name = format!("chunk-{rep}-{n:05}.m4s");
+    match tokio::fs::read(state.dash_media_dir.join(name)).await {
+        Ok(body) => mp4(dash_live::with_decode_time(&body, time)),
+        Err(_) => not_found(),
+    }
 }
 
 fn not_found() -> Response {
@@ -411,7 +537,13 @@ async fn asset(State(state): State<Arc<DemoState>>, Path(file): Path<String>) ->
         )
             .into_response(),
         "hls.min.js" => from_disk(state.hls_js.clone()).await,
+        "shaka-player.js" => from_disk(state.shaka_js.clone()).await,
+        "dash.js" => from_disk(state.dash_js.clone()).await,
         "meshcdn.iife.js" => from_disk(state.client_dist.join("meshcdn.iife.js")).await,
+        "meshcdn-shaka.iife.js" => from_disk(state.client_dist.join("meshcdn-shaka.iife.js")).await,
+        "meshcdn-dashjs.iife.js" => {
+            from_disk(state.client_dist.join("meshcdn-dashjs.iife.js")).await
+        }
         _ => not_found(),
     }
 }
@@ -447,7 +579,7 @@ async fn count_segment_bytes(
 async fn api_demo_info(State(state): State<Arc<DemoState>>) -> Response {
     axum::Json(serde_json::json!({
         "publisher_api_key": state.publisher_api_key,
-        "contents": [LIVE_CONTENT, VOD_CONTENT],
+        "contents": [LIVE_CONTENT, VOD_CONTENT, DASH_LIVE_CONTENT, DASH_VOD_CONTENT],
         "segment_bytes_served": {
             LIVE_CONTENT: state.served_live.load(Ordering::Relaxed),
             VOD_CONTENT: state.served_vod.load(Ordering::Relaxed),

@@ -24,6 +24,9 @@ pub struct DemoArgs {
     /// Sample stream directory (master.m3u8 + one folder per rendition) [default: media/hls-ts in the repo].
     #[arg(long)]
     media: Option<PathBuf>,
+    /// DASH sample stream directory (manifest.mpd + segments) [default: media/dash in the repo].
+    #[arg(long)]
+    dash_media: Option<PathBuf>,
     /// The client's build output [default: client/dist in the repo].
     #[arg(long)]
     client_dist: Option<PathBuf>,
@@ -40,6 +43,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         engine: args.engine.into(),
         component: args.component,
         media_dir: args.media.unwrap_or(defaults.media_dir),
+        dash_media_dir: args.dash_media.unwrap_or(defaults.dash_media_dir),
         client_dist: args.client_dist.unwrap_or(defaults.client_dist),
         live_window: args.live_window,
         ..defaults
@@ -48,7 +52,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!();
     println!("  meshcdn demo is running");
     println!(
-        "  player:     {}   (open it in two tabs to see peers share segments)",
+        "  player:     {}   (open it in two tabs to see peers share segments; HLS or DASH, hls.js / Shaka / dash.js)",
         demo.page_url
     );
     println!("  dashboard:  {}", demo.dashboard_url);

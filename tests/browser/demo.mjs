@@ -194,6 +194,32 @@ try {
     if (s.colours < 10 || s.stddev < 5) throw new Error(`screenshot looks blank: ${JSON.stringify(s)}`);
   });
 
+  await test("DASH live: a Shaka tab and a dash.js tab share segments (one swarm per representation, whatever the player)", async () => {
+    const tabs = [];
+    for (const player of ["shaka", "dashjs"]) {
+      const page = await (await browser.newContext()).newPage();
+      page.on("pageerror", (e) => console.log(`  [${player} page error] ${e.message}`));
+      await page.goto(DEMO_URL + `?stream=dash-live&player=${player}`);
+      await waitFor(`the ${player} tab to play`, () =>
+        page.evaluate(() => {
+          const v = document.querySelector("video");
+          return v && v.currentTime > 1 && window.meshcdnClient?.stats().trackerConnected;
+        }),
+      );
+      tabs.push(page);
+    }
+    const [shakaTab, dashTab] = tabs;
+    const stats = await waitFor("bytes from peers in either DASH tab", async () => {
+      const [a, b] = await Promise.all(tabs.map((t) => t.evaluate(() => window.meshcdnClient.stats())));
+      return a.p2pBytes + b.p2pBytes > 0 ? { a, b } : null;
+    });
+    console.log(`  DASH live: Shaka tab ${stats.a.p2pBytes} B from peers, dash.js tab ${stats.b.p2pBytes} B from peers`);
+    for (const page of [shakaTab, dashTab]) {
+      const t0 = await page.evaluate(() => document.querySelector("video").currentTime);
+      await waitFor("the DASH tab to advance", () => page.evaluate((t) => document.querySelector("video").currentTime > t + 1, t0));
+    }
+  });
+
   await test("the dashboard asks for a login without a key and issues swarm tokens with one", async () => {
     const page = await (await browser.newContext()).newPage();
     await page.goto(DEMO_URL + "analytics");

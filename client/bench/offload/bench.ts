@@ -8,7 +8,7 @@
  * HTTP bytes are counted at the media server (segment bytes sent to browsers; the origin's own
  * hashing fetches are counted apart), played bytes from hls.js's FRAG_LOADED in each viewer.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -20,11 +20,15 @@ const HOST = "127.0.0.1";
 const CLIENT_DIR = new URL("../..", import.meta.url).pathname;
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 
-type System = "plain" | "pml" | "mesh";
+/** hls.js systems on the HLS stream; Shaka Player systems (`shaka*`) on the DASH stream. */
+type System = "plain" | "pml" | "mesh" | "shaka" | "shaka-pml" | "shaka-mesh";
+const isShaka = (s: System) => s.startsWith("shaka");
 type Mode = "vod" | "live";
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 const MEDIA = env("OFFLOAD_MEDIA", "");
+/** The 120 s DASH stream (make-media.sh dash: two representations, SegmentTimeline), for the Shaka rows. */
+const DASH_MEDIA = env("OFFLOAD_DASH_MEDIA", "");
 const MODES = env("OFFLOAD_MODES", "vod,live").split(",").filter(Boolean) as Mode[];
 const VIEWERS = env("OFFLOAD_VIEWERS", "3,6").split(",").map(Number);
 const SYSTEMS = env("OFFLOAD_SYSTEMS", "plain,pml,mesh").split(",") as System[];
@@ -67,7 +71,32 @@ function loadMedia(dir: string): { playlist: string; segs: Seg[]; target: number
 }
 
 /** The media server: counts segment bytes it sends, by who asked (a browser, or the origin hashing). */
-async function startMediaServer(media: ReturnType<typeof loadMedia>) {
+/** The DASH stream's MPD and files (init segments and media chunks by name). */
+function loadDash(dir: string): { mpd: string; files: Map<string, Buffer>; count: number } | null {
+  if (!dir) return null;
+  const mpd = readFileSync(join(dir, "manifest.mpd"), "utf8");
+  const files = new Map<string, Buffer>();
+  for (const f of readdirSync(dir)) if (f.endsWith(".m4s") || f.endsWith(".mp4")) files.set(f, readFileSync(join(dir, f)));
+  const count = [...files.keys()].filter((f) => f.startsWith("chunk-0-")).length;
+  return { mpd, files, count };
+}
+
+/**
+ * The DASH stream live: the VOD MPD made dynamic, its SegmentTimeline cut to a sliding window of
+ * LIVE_WINDOW segments that moves every 2 s from `t0` (a full window at the start), as the HLS live.
+ */
+function liveMpd(vod: string, count: number, t0: number): string {
+  const last = Math.min(count - 1, LIVE_WINDOW - 1 + Math.floor((Date.now() - t0) / 2000));
+  const first = Math.max(0, last - LIVE_WINDOW + 1);
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+  return vod
+    .replace(/type="static"/, `type="dynamic" availabilityStartTime="${iso(t0 - LIVE_WINDOW * 2000)}" publishTime="${iso(Date.now())}" minimumUpdatePeriod="PT2S" timeShiftBufferDepth="PT${LIVE_WINDOW * 2}S" suggestedPresentationDelay="PT6S"`)
+    .replace(/\s*mediaPresentationDuration="[^"]*"/, "")
+    .replace(/startNumber="1"/g, `startNumber="${first + 1}"`)
+    .replace(/<S t="0" d="(\d+)" r="\d+" \/>/g, (_m, d: string) => `<S t="${first * Number(d)}" d="${d}" r="${last - first}" />`);
+}
+
+async function startMediaServer(media: ReturnType<typeof loadMedia>, dash: ReturnType<typeof loadDash>) {
   const counts = { browserBytes: 0, browserRequests: 0, originBytes: 0, originRequests: 0 };
   let liveT0 = Date.now();
   const byName = new Map(media.segs.map((s, i) => [s.name, i]));
@@ -87,6 +116,9 @@ async function startMediaServer(media: ReturnType<typeof loadMedia>) {
     "/lib/meshcdn.iife.min.js": [join(CLIENT_DIR, "dist", "meshcdn.iife.min.js"), "text/javascript"],
     "/lib/pml.js": [join(BENCH_DIR, "dist", "pml.js"), "text/javascript"],
     "/lib/hls-1.6.js": [join(BENCH_DIR, "node_modules", "hls.js-for-pml", "dist", "hls.min.js"), "text/javascript"],
+    "/lib/shaka.js": [join(CLIENT_DIR, "node_modules", "shaka-player", "dist", "shaka-player.compiled.js"), "text/javascript"],
+    "/lib/meshcdn-shaka.iife.min.js": [join(CLIENT_DIR, "dist", "meshcdn-shaka.iife.min.js"), "text/javascript"],
+    "/lib/pml-shaka.js": [join(BENCH_DIR, "dist", "pml-shaka.js"), "text/javascript"],
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -95,6 +127,23 @@ async function startMediaServer(media: ReturnType<typeof loadMedia>) {
       res.end(req.method === "HEAD" ? undefined : body);
     };
     if (statics[path]) return send(200, statics[path]![1], readFileSync(statics[path]![0]));
+    const d = /^\/(dash-vod|dash-live\/r\d+)\/(manifest\.mpd|[\w.-]+\.(?:m4s|mp4))$/.exec(path);
+    if (d && dash) {
+      if (d[2] === "manifest.mpd") return send(200, "application/dash+xml", d[1] === "dash-vod" ? dash.mpd : liveMpd(dash.mpd, dash.count, liveT0));
+      const body = dash.files.get(d[2]!);
+      if (!body) return send(404, "text/plain", "no such segment");
+      const k = /^chunk-\d+-(\d+)\.m4s$/.exec(d[2]!);
+      if (k && d[1] !== "dash-vod" && Number(k[1]) - 1 > Math.min(dash.count - 1, LIVE_WINDOW - 1 + Math.floor((Date.now() - liveT0) / 2000))) {
+        return send(404, "text/plain", "no such segment (yet)");
+      }
+      // Media segments are counted as the HLS ones are (init segments are not played bytes in either).
+      if (k && req.method !== "HEAD") {
+        if (/Mozilla/.test(req.headers["user-agent"] ?? "")) (counts.browserBytes += body.length), counts.browserRequests++;
+        else (counts.originBytes += body.length), counts.originRequests++;
+      }
+      res.writeHead(200, { "content-type": "video/mp4", "access-control-allow-origin": "*", "content-length": String(body.length) });
+      return void res.end(req.method === "HEAD" ? undefined : body);
+    }
     // Live streams live under /live/r<run>/ (a fresh path per run, so no cache serves an old window).
     const m = /^\/(vod|live\/r\d+)\/(master\.m3u8|240p\/index\.m3u8|240p\/([^/]+\.ts))$/.exec(path);
     if (!m) return send(404, "text/plain", "not found");
@@ -181,10 +230,12 @@ interface Row {
 
 /** The bench page's query for one viewer of `system` on the stream at `path` (meshcdn through the origin). */
 function pageQuery(mediaUrl: string, system: System, path: string, stack: { originUrl: string; pmlTracker: string; siteUrl: string }): URLSearchParams {
-  const src = system === "mesh" ? `${stack.originUrl}/${path}/master.m3u8` : `${mediaUrl}/${path}/master.m3u8`;
+  const dashPath = path.replace(/^vod$/, "dash-vod").replace(/^live\//, "dash-live/");
+  const manifest = isShaka(system) ? `${dashPath}/manifest.mpd` : `${path}/master.m3u8`;
+  const src = system === "mesh" || system === "shaka-mesh" ? `${stack.originUrl}/${manifest}` : `${mediaUrl}/${manifest}`;
   const q = new URLSearchParams({ system, src, tracker: stack.pmlTracker });
   if (system === "pml" && PML_HLS_16) q.set("hls", "1.6");
-  if (system === "mesh" && MESH_CONFIG) q.set("config", MESH_CONFIG);
+  if ((system === "mesh" || system === "shaka-mesh") && MESH_CONFIG) q.set("config", MESH_CONFIG);
   return q;
 }
 
@@ -238,6 +289,10 @@ async function runOne(browser: Browser, mediaUrl: string, system: System, mode: 
     // it has long been serving the stream. Warm it (these bytes are counted as origin-hash).
     await fetch(`${stack.originUrl}/${path}/240p/index.m3u8`).then((r) => r.text());
   }
+  if (system === "shaka-mesh") {
+    // Likewise for DASH: the hash document is where the origin hashes the MPD's segments.
+    await fetch(`${stack.originUrl}/${path.replace(/^vod$/, "dash-vod").replace(/^live\//, "dash-live/")}/manifest.mpd.meshcdn-hashes.json`).then((r) => r.text());
+  }
   const q = pageQuery(mediaUrl, system, path, stack);
   const viewers: { context: BrowserContext; page: Page }[] = [];
   const t0 = Date.now();
@@ -275,7 +330,7 @@ async function runOne(browser: Browser, mediaUrl: string, system: System, mode: 
       errors: snaps.flatMap((s) => s.errors.filter((e) => e.endsWith("/true"))),
     };
     if (process.env.OFFLOAD_VERBOSE) {
-      snaps.forEach((s, i) => console.log(`#   ${system} viewer ${i + 1}: errors ${JSON.stringify(s.errors.slice(0, 3))} played ${s.playedBytes} B (${Object.keys(s.played).length} segs) t=${s.currentTime.toFixed(1)} stalls=${s.stalls} client http=${s.clientHttp ?? "-"} p2p=${s.clientP2p ?? "-"} peers=${s.peers ?? "-"} startup ${JSON.stringify(s.marks ?? {})}`));
+      snaps.forEach((s, i) => console.log(`#   ${system} viewer ${i + 1}: errors ${JSON.stringify(s.errors.slice(0, 3))} played ${s.playedBytes} B (${Object.keys(s.played).length} segs) t=${s.currentTime.toFixed(1)} stalls=${s.stalls} client http=${s.clientHttp ?? "-"} p2p=${s.clientP2p ?? "-"} peers=${s.peers ?? "-"}${(s as { pml?: unknown }).pml ? ` pml=${JSON.stringify((s as { pml?: unknown }).pml)}` : ""} startup ${JSON.stringify(s.marks ?? {})}`));
     }
     return row;
   } finally {
@@ -289,7 +344,8 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 async function main(): Promise<void> {
   if (!MEDIA) throw new Error("OFFLOAD_MEDIA (the 240p rendition's directory) is not set: run bench/offload/run.mjs");
   const media = loadMedia(MEDIA);
-  const server = await startMediaServer(media);
+  const server = await startMediaServer(media, loadDash(DASH_MEDIA));
+  if (SYSTEMS.some(isShaka) && !DASH_MEDIA) throw new Error("OFFLOAD_DASH_MEDIA (the DASH stream's directory) is not set: run bench/offload/run.mjs");
   const parts = meshcdnParts();
   const keys = makeKeys(parts);
   const edge = await startEdge(parts, HOST, keys.jwksFile);
@@ -303,6 +359,7 @@ async function main(): Promise<void> {
   try {
     // Warm the origin's segment-hash cache for the VOD (production hashes long before viewers come).
     await fetch(`${origin.url}/vod/240p/index.m3u8`).then((r) => r.text());
+    if (SYSTEMS.some(isShaka)) await fetch(`${origin.url}/dash-vod/manifest.mpd.meshcdn-hashes.json`).then((r) => r.text());
     console.log(`# media: ${media.segs.length} segments, ${media.segs.reduce((a, s) => a + s.data.length, 0)} bytes; live window ${LIVE_WINDOW}; join every ${JOIN_GAP_MS} ms, measured ${MEASURE_MS} ms after the last joined`);
     console.log(`# tracker for p2p-media-loader: ${btTracker ? "bittorrent-tracker (npm) server" : `meshcdn edge --open (${openEdge.engine})`}, hls.js ${PML_HLS_16 ? "1.6" : "as the others"}; meshcdn: origin + edge (${edge.engine}, tokens)`);
     for (const mode of MODES) {
@@ -336,7 +393,14 @@ async function main(): Promise<void> {
   if (OUT) writeFileSync(OUT, JSON.stringify({ rows, startupTrials: Object.fromEntries(trials) }, null, 2));
 }
 
-const NAMES: Record<System, string> = { plain: "hls.js", pml: "hls.js + p2p-media-loader 2.3.1", mesh: "hls.js + meshcdn" };
+const NAMES: Record<System, string> = {
+  plain: "hls.js",
+  pml: "hls.js + p2p-media-loader 2.3.1",
+  mesh: "hls.js + meshcdn",
+  shaka: "Shaka 4 (DASH)",
+  "shaka-pml": "Shaka 4 + p2p-media-loader-shaka 2.2.2 (DASH)",
+  "shaka-mesh": "Shaka 4 + meshcdn (DASH)",
+};
 
 function printTable(rows: Row[]): void {
   const mean = (xs: (number | null)[]) => {
@@ -346,7 +410,8 @@ function printTable(rows: Row[]): void {
   console.log("\n| mode | viewers | system | P2P share of played bytes | physical limit | share / limit | stalls (count, s) | startup per viewer (ms) | mean startup vs plain |");
   console.log("|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
-    const plain = rows.find((x) => x.mode === r.mode && x.viewers === r.viewers && x.system === "plain");
+    const base = isShaka(r.system) ? "shaka" : "plain";
+    const plain = rows.find((x) => x.mode === r.mode && x.viewers === r.viewers && x.system === base);
     const rel = plain ? (mean(r.startupMs) / mean(plain.startupMs)).toFixed(2) + "x" : "-";
     const name = NAMES[r.system];
     console.log(`| ${r.mode} | ${r.viewers} | ${name} | ${pct(r.share)} | ${pct(r.limit)} | ${r.limit > 0 ? pct(r.share / r.limit) : "-"} | ${r.stalls}, ${r.stallSec.toFixed(1)} | ${r.startupMs.map((x) => x ?? "never").join(", ")} | ${rel} |`);

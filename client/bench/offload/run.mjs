@@ -6,10 +6,11 @@
 //
 //   sudo node client/bench/offload/run.mjs            # VOD + live, 3 and 6 viewers, all three systems
 //   OFFLOAD_MODES=vod OFFLOAD_VIEWERS=3 OFFLOAD_SYSTEMS=plain,mesh node client/bench/offload/run.mjs
+//   OFFLOAD_SYSTEMS=shaka,shaka-pml,shaka-mesh node client/bench/offload/run.mjs   # Shaka Player on the DASH stream
 //
-// First run: installs the comparison players (npm p2p-media-loader-core/-hlsjs 2.x) into
+// First run: installs the comparison players (npm p2p-media-loader-core/-hlsjs/-shaka 2.x) into
 // client/bench/offload/node_modules, bundles them, and makes the 120 s 240p stream with
-// scripts/make-media.sh (MEDIA_DURATION=120) under $MESHCDN_CACHE (or ~/.cache/meshcdn).
+// scripts/make-media.sh (MEDIA_DURATION=120; HLS, and DASH for the Shaka rows) under $MESHCDN_CACHE (or ~/.cache/meshcdn).
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -23,12 +24,16 @@ if (process.getuid?.() !== 0) {
   console.error("offload: run as root (it creates a network namespace)");
   process.exit(1);
 }
-if (!existsSync(join(here, "node_modules", "p2p-media-loader-hlsjs"))) {
+if (!existsSync(join(here, "node_modules", "p2p-media-loader-hlsjs")) || !existsSync(join(here, "node_modules", "p2p-media-loader-shaka"))) {
   run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], { cwd: here });
 }
 run(join(client, "node_modules", ".bin", "esbuild"), [
   "pml-entry.mjs", "--bundle", "--format=iife", "--platform=browser", "--define:global=globalThis",
   "--log-level=warning", "--outfile=dist/pml.js",
+], { cwd: here });
+run(join(client, "node_modules", ".bin", "esbuild"), [
+  "pml-shaka-entry.mjs", "--bundle", "--format=iife", "--platform=browser", "--define:global=globalThis",
+  "--log-level=warning", "--outfile=dist/pml-shaka.js",
 ], { cwd: here });
 run("npm", ["run", "--silent", "build"], { cwd: client });
 
@@ -37,6 +42,11 @@ const mediaRoot = join(cache, "offload-media");
 const media = join(mediaRoot, "hls-ts", "240p");
 if (!existsSync(media) || readdirSync(media).filter((f) => f.endsWith(".ts")).length < 60) {
   run(join(repo, "scripts", "make-media.sh"), [mediaRoot], { env: { ...process.env, MEDIA_DURATION: "120", MEDIA_FORMATS: "hls-ts" } });
+}
+
+const dashMedia = join(mediaRoot, "dash");
+if (!existsSync(join(dashMedia, "manifest.mpd")) || readdirSync(dashMedia).filter((f) => f.endsWith(".m4s")).length < 120) {
+  run(join(repo, "scripts", "make-media.sh"), [mediaRoot], { env: { ...process.env, MEDIA_DURATION: "120", MEDIA_FORMATS: "dash" } });
 }
 
 const ns = process.env.OFFLOAD_NETNS ?? `mcdn-sched-offload-${process.pid}`;
@@ -63,7 +73,7 @@ execFileSync(netns, ["create", ns], { stdio: ["ignore", "ignore", "inherit"] });
 child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", join(here, "bench.ts")], {
   cwd: client,
   stdio: "inherit",
-  env: { ...process.env, OFFLOAD_MEDIA: media },
+  env: { ...process.env, OFFLOAD_MEDIA: media, OFFLOAD_DASH_MEDIA: dashMedia },
 });
 child.on("exit", (code, signal) => {
   cleanup();

@@ -1,10 +1,13 @@
 /**
  * The bootstrap the origin plugin injects into the master playlist (docs/CONTRACTS.md):
- * `#EXT-X-SESSION-DATA:DATA-ID="io.meshcdn.bootstrap",VALUE="<base64url JSON>"`.
+ * `#EXT-X-SESSION-DATA:DATA-ID="io.meshcdn.bootstrap",VALUE="<base64url JSON>"`; in a DASH MPD,
+ * `<SupplementalProperty schemeIdUri="urn:meshcdn:bootstrap:2026" value="<base64url JSON>"/>`.
  */
 import { BootstrapError } from "./errors.js";
 
 export const BOOTSTRAP_DATA_ID = "io.meshcdn.bootstrap";
+/** `schemeIdUri` of the DASH bootstrap descriptor. */
+export const DASH_BOOTSTRAP_SCHEME = "urn:meshcdn:bootstrap:2026";
 
 export interface Bootstrap {
   v: 1;
@@ -14,9 +17,12 @@ export interface Bootstrap {
   trackers: string[];
   /** Swarm token (JWT), or null when the tracker runs open. */
   token: string | null;
-  /** Variant URI exactly as in the master playlist -> info_hash (40 hex). */
+  /** Variant URI exactly as in the master playlist (DASH: `Representation@id`) -> info_hash (40 hex). */
   swarms: Record<string, string>;
-  integrity: "sha256-tags";
+  /** HLS: hashes in `#EXT-X-MESHCDN-SHA256` tags; DASH: in the hash document `hashes`. */
+  integrity: "sha256-tags" | "sha256-document";
+  /** DASH: URL of the hash document, relative to the MPD. */
+  hashes?: string;
   /**
    * STUN/TURN servers configured at the origin (`RTCIceServer` shape; TURN credentials expire with
    * `token`). Absent when the origin configures none: the client then uses DEFAULT_ICE_SERVERS.
@@ -101,8 +107,12 @@ export function parseBootstrap(value: string): Bootstrap {
     if (typeof hash !== "string" || !/^[0-9a-f]{40}$/.test(hash)) throw new BootstrapError(`swarm of ${uri} is not 40 lower-case hex`);
     swarms[uri] = hash;
   }
-  if (o.integrity !== "sha256-tags") throw new BootstrapError(`unsupported integrity ${JSON.stringify(o.integrity)}`);
-  const out: Bootstrap = { v: 1, content: o.content, trackers: o.trackers as string[], token: (o.token as string | null) ?? null, swarms, integrity: "sha256-tags" };
+  if (o.integrity !== "sha256-tags" && o.integrity !== "sha256-document") throw new BootstrapError(`unsupported integrity ${JSON.stringify(o.integrity)}`);
+  const out: Bootstrap = { v: 1, content: o.content, trackers: o.trackers as string[], token: (o.token as string | null) ?? null, swarms, integrity: o.integrity };
+  if (o.integrity === "sha256-document") {
+    if (typeof o.hashes !== "string" || o.hashes === "") throw new BootstrapError("`hashes` must name the hash document");
+    out.hashes = o.hashes;
+  }
   if (o.ice !== undefined) out.ice = parseIce(o.ice);
   const beacons = parseBeacons(o.beacons);
   if (beacons) out.beacons = beacons;
@@ -124,10 +134,27 @@ export function trackerUrlWithToken(url: string, token: string | null): string {
 }
 
 /**
- * Maps an absolute media-playlist URL to its swarm's info_hash by resolving each `swarms` key
- * against the master playlist URL. Query strings are ignored, since CDNs often add their own.
+ * The bootstrap VALUE of an MPD's descriptor (`<SupplementalProperty schemeIdUri=DASH_BOOTSTRAP_SCHEME
+ * value=...>`, attributes in either order), or null when it has none. Base64url needs no XML escapes.
+ */
+export function bootstrapValueFromMpd(text: string): string | null {
+  for (const m of text.matchAll(/<(?:[\w.-]+:)?SupplementalProperty\b[^>]*>/g)) {
+    const el = m[0];
+    const scheme = /\sschemeIdUri\s*=\s*["']([^"']*)["']/.exec(el)?.[1];
+    const value = /\svalue\s*=\s*["']([^"']*)["']/.exec(el)?.[1];
+    if (scheme === DASH_BOOTSTRAP_SCHEME && value !== undefined) return value;
+  }
+  return null;
+}
+
+/**
+ * Maps a media playlist to its swarm's info_hash: a `swarms` key equal to `playlistUrl` as is
+ * (DASH adapters pass the `Representation@id`), else the key that resolves against the master
+ * playlist URL to the same URL. Query strings are ignored, since CDNs often add their own.
  */
 export function swarmForPlaylist(b: Bootstrap, masterUrl: string, playlistUrl: string): string | null {
+  const exact = Object.prototype.hasOwnProperty.call(b.swarms, playlistUrl) ? b.swarms[playlistUrl] : undefined;
+  if (exact !== undefined) return exact;
   const strip = (u: string) => {
     try {
       const x = new URL(u, masterUrl);

@@ -6,7 +6,7 @@
  * own `getToken` (per-viewer tokens from the publisher's backend). The swarms then reconnect
  * their tracker socket with it; peer connections already open are not touched.
  */
-import { BOOTSTRAP_DATA_ID, parseBootstrap, type Bootstrap } from "./bootstrap.js";
+import { BOOTSTRAP_DATA_ID, bootstrapValueFromMpd, parseBootstrap, type Bootstrap } from "./bootstrap.js";
 import { BootstrapError, TokenError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 
@@ -41,6 +41,12 @@ export function isSpent(expMs: number | null, nowMs: number): boolean {
 
 /** The bootstrap from the text of a master playlist (throws BootstrapError without one). */
 export function bootstrapFromMasterPlaylist(text: string): Bootstrap {
+  if (/<(?:[\w.-]+:)?MPD\b/.test(text)) {
+    // A DASH MPD (the "master" of a DASH stream): the descriptor carries the bootstrap.
+    const value = bootstrapValueFromMpd(text);
+    if (value !== null) return parseBootstrap(value);
+    throw new BootstrapError("the MPD has no meshcdn bootstrap any more");
+  }
   for (const line of text.split(/\r?\n/)) {
     if (!line.startsWith("#EXT-X-SESSION-DATA:") || !line.includes(`DATA-ID="${BOOTSTRAP_DATA_ID}"`)) continue;
     const value = /(?:^|[:,])VALUE="([^"]*)"/.exec(line.slice("#EXT-X-SESSION-DATA:".length))?.[1];

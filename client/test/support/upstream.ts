@@ -13,6 +13,7 @@ import { join } from "node:path";
 export const CLIENT_DIR = new URL("../..", import.meta.url).pathname;
 export const REPO_DIR = join(CLIENT_DIR, "..");
 export const MEDIA_DIR = join(REPO_DIR, "media", "hls-ts");
+export const DASH_DIR = join(REPO_DIR, "media", "dash");
 export const CONTENT_ID = "live/sample";
 
 interface Rendition {
@@ -91,7 +92,15 @@ export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
     "/page.html": [join(CLIENT_DIR, "test", "e2e", "page.html"), "text/html"],
     "/hls.js": [join(CLIENT_DIR, "node_modules", "hls.js", "dist", "hls.min.js"), "text/javascript"],
     "/meshcdn.iife.js": [join(CLIENT_DIR, "dist", "meshcdn.iife.js"), "text/javascript"],
+    "/page-shaka.html": [join(CLIENT_DIR, "test", "e2e", "page-shaka.html"), "text/html"],
+    "/page-dashjs.html": [join(CLIENT_DIR, "test", "e2e", "page-dashjs.html"), "text/html"],
+    "/page-common.js": [join(CLIENT_DIR, "test", "e2e", "page-common.js"), "text/javascript"],
+    "/shaka.js": [join(CLIENT_DIR, "node_modules", "shaka-player", "dist", "shaka-player.compiled.js"), "text/javascript"],
+    "/dash.js": [join(CLIENT_DIR, "node_modules", "dashjs", "dist", "modern", "umd", "dash.all.min.js"), "text/javascript"],
+    "/meshcdn-shaka.iife.js": [join(CLIENT_DIR, "dist", "meshcdn-shaka.iife.js"), "text/javascript"],
+    "/meshcdn-dashjs.iife.js": [join(CLIENT_DIR, "dist", "meshcdn-dashjs.iife.js"), "text/javascript"],
   };
+  const dash = dashStreams(t0);
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -102,6 +111,11 @@ export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
     if (statics[path]) {
       const [file, type] = statics[path]!;
       return send(200, type, readFileSync(file));
+    }
+    const d = dash(path);
+    if (d) {
+      if (d.type === "video/mp4") segmentRequests.set(`dash:${d.rendition}`, (segmentRequests.get(`dash:${d.rendition}`) ?? 0) + 1);
+      return send(200, d.type, d.body);
     }
     if (path === "/live/master.m3u8") return send(200, "application/vnd.apple.mpegurl", master);
     if (path === "/vod/master.m3u8") return send(200, "application/vnd.apple.mpegurl", master);
@@ -172,4 +186,92 @@ export async function startUpstream(o: UpstreamOptions): Promise<Upstream> {
     }),
   };
   return upstream;
+}
+
+/** The sample DASH stream's files (media/dash: 2 representations "0" and "1", 10 × 2 s, timescale 12288). */
+function loadDash() {
+  const mpd = readFileSync(join(DASH_DIR, "manifest.mpd"), "utf8");
+  const file = (name: string) => readFileSync(join(DASH_DIR, name));
+  const reps = ["0", "1"].map((id) => ({
+    id,
+    init: file(`init-${id}.mp4`),
+    chunks: Array.from({ length: 10 }, (_, i) => file(`chunk-${id}-${String(i + 1).padStart(5, "0")}.m4s`)),
+  }));
+  return { mpd, reps };
+}
+
+/** A copy of an fMP4 fragment with its `tfdt` baseMediaDecodeTime set to `time` (same size). */
+function withDecodeTime(chunk: Buffer, time: number): Buffer {
+  const out = Buffer.from(chunk);
+  const at = out.indexOf("tfdt");
+  if (at < 0) return out;
+  if (out[at + 4] === 1) out.writeBigUInt64BE(BigInt(time), at + 8);
+  else out.writeUInt32BE(time, at + 8);
+  return out;
+}
+
+const SEG_TICKS = 24576;
+const TIMESCALE = 12288;
+const DASH_WINDOW = 8;
+
+/**
+ * The DASH streams, over the sample's files:
+ * - `/dash/vod/manifest.mpd`: the MPD as ffmpeg wrote it (static, SegmentTemplate + SegmentTimeline);
+ * - `/dash/vod-num/manifest.mpd`: the same without the timeline (`SegmentTemplate@duration`);
+ * - `/dash/live/manifest.mpd`: dynamic, one Period, SegmentTimeline over a sliding window of
+ *   DASH_WINDOW segments, looping over the 10 files forever (segment n is file (n-1) mod 10 with
+ *   its decode time moved to (n-1) × 2 s, so the timeline is continuous);
+ * - `/dash/live-num/manifest.mpd`: the same live stream addressed by `@duration` and the clock.
+ */
+function dashStreams(t0: number) {
+  const { mpd, reps } = loadDash();
+  const vodNum = mpd.replace(/<SegmentTimeline>[\s\S]*?<\/SegmentTimeline>\s*/g, "").replace(/<SegmentTemplate /g, `<SegmentTemplate duration="${SEG_TICKS}" `);
+  // The live stream has been running for a full window when the upstream starts.
+  const ast = t0 - DASH_WINDOW * 2000;
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+  const liveMpd = (timeline: boolean) => {
+    const last = Math.floor((Date.now() - ast) / 2000) - 1; // 0-based index of the newest complete segment
+    const first = Math.max(0, last - DASH_WINDOW + 1);
+    const rep = (id: string, bw: number, w: number, h: number, codecs: string) => {
+      const tpl = timeline
+        ? `<SegmentTemplate timescale="${TIMESCALE}" initialization="init-$RepresentationID$.mp4" media="seg-$RepresentationID$-$Number$.m4s" startNumber="${first + 1}"><SegmentTimeline><S t="${first * SEG_TICKS}" d="${SEG_TICKS}" r="${last - first}"/></SegmentTimeline></SegmentTemplate>`
+        : `<SegmentTemplate timescale="${TIMESCALE}" duration="${SEG_TICKS}" initialization="init-$RepresentationID$.mp4" media="seg-$RepresentationID$-$Number$.m4s" startNumber="1"/>`;
+      return `<Representation id="${id}" mimeType="video/mp4" codecs="${codecs}" bandwidth="${bw}" width="${w}" height="${h}">${tpl}</Representation>`;
+    };
+    return [
+      `<?xml version="1.0" encoding="utf-8"?>`,
+      `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" availabilityStartTime="${iso(ast)}" publishTime="${iso(Date.now())}" minimumUpdatePeriod="PT2S" timeShiftBufferDepth="PT${DASH_WINDOW * 2}S" suggestedPresentationDelay="PT6S" maxSegmentDuration="PT2S" minBufferTime="PT4S">`,
+      `<Period id="0" start="PT0S">`,
+      `<AdaptationSet id="0" contentType="video" segmentAlignment="true" startWithSAP="1">`,
+      rep("0", 180000, 640, 360, "avc1.4d401e"),
+      rep("1", 90000, 426, 240, "avc1.4d4015"),
+      `</AdaptationSet>`,
+      `</Period>`,
+      `</MPD>`,
+      "",
+    ].join("\n");
+  };
+  const available = (n: number) => n >= 1 && n - 1 <= Math.floor((Date.now() - ast) / 2000) - 1;
+  return (path: string): { type: string; body: string | Buffer; rendition?: string } | null => {
+    const m = /^\/dash\/(vod|vod-num|live|live-num)\/(.+)$/.exec(path);
+    if (!m) return null;
+    const [, stream, name] = m as unknown as [string, string, string];
+    if (name === "manifest.mpd") {
+      const body = stream === "vod" ? mpd : stream === "vod-num" ? vodNum : liveMpd(stream === "live");
+      return { type: "application/dash+xml", body };
+    }
+    const init = /^init-([01])\.mp4$/.exec(name);
+    if (init) return { type: "video/mp4", body: reps[Number(init[1])]!.init, rendition: init[1] };
+    const chunk = /^chunk-([01])-(\d{5})\.m4s$/.exec(name);
+    if (chunk && stream.startsWith("vod")) {
+      const c = reps[Number(chunk[1])]!.chunks[Number(chunk[2]) - 1];
+      return c ? { type: "video/mp4", body: c, rendition: chunk[1] } : null;
+    }
+    const seg = /^seg-([01])-(\d+)\.m4s$/.exec(name);
+    if (seg && stream.startsWith("live") && available(Number(seg[2]))) {
+      const k = Number(seg[2]) - 1;
+      return { type: "video/mp4", body: withDecodeTime(reps[Number(seg[1])]!.chunks[k % 10]!, k * SEG_TICKS), rendition: seg[1] };
+    }
+    return null;
+  };
 }
