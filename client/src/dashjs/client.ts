@@ -8,8 +8,7 @@
  * exactly plain dash.js.
  */
 import type { CoreConfigInput } from "../core/config.js";
-import { MeshCore } from "../core/core.js";
-import type { MeshCdnEvents, MeshCdnStats } from "../core/types.js";
+import { PlayerClientBase } from "../player-kit/client-base.js";
 import { DashStream, browserXmlParser, type XmlParser } from "../dash/stream.js";
 import { parseRangeHeader, timeToDeadlineMs, toArrayBufferCopy } from "../player-kit/media.js";
 import { TimelineOffset } from "../player-kit/segment-index.js";
@@ -59,8 +58,7 @@ const PLAYBACK_POLL_MS = 250;
 const MEDIA_SEGMENT = "MediaSegment";
 const MPD = "MPD";
 
-export class MeshCdnDashjsClient {
-  readonly core: MeshCore;
+export class MeshCdnDashjsClient extends PlayerClientBase {
   private player: DashjsPlayer | null = null;
   private readonly dash: DashStream;
   private readonly offset = new TimelineOffset();
@@ -68,7 +66,7 @@ export class MeshCdnDashjsClient {
   private readonly undo: (() => void)[] = [];
 
   constructor(config: MeshCdnDashjsConfig = {}, xmlParser: XmlParser = browserXmlParser) {
-    this.core = new MeshCore(config);
+    super(config);
     this.dash = new DashStream(this.core, xmlParser);
   }
 
@@ -199,23 +197,6 @@ export class MeshCdnDashjsClient {
     return true;
   }
 
-  stats(): MeshCdnStats {
-    return this.core.stats();
-  }
-
-  on<K extends keyof MeshCdnEvents>(event: K, fn: MeshCdnEvents[K]): this {
-    this.core.on(event, fn);
-    return this;
-  }
-
-  off<K extends keyof MeshCdnEvents>(event: K, fn: MeshCdnEvents[K]): this {
-    this.core.off(event, fn);
-    return this;
-  }
-
-  setUploadDisabled(disabled: boolean): void {
-    this.core.setUploadDisabled(disabled);
-  }
 
   destroy(): void {
     for (const u of this.undo.splice(0)) u();

@@ -7,11 +7,10 @@ import type Hls from "hls.js";
 import type { Fragment, HlsConfig, LevelLoadedData, ManifestLoadedData } from "hls.js";
 import { BOOTSTRAP_DATA_ID, parseBootstrap } from "../core/bootstrap.js";
 import type { CoreConfigInput } from "../core/config.js";
-import { MeshCore } from "../core/core.js";
+import { PlayerClientBase } from "../player-kit/client-base.js";
 import { BootstrapError } from "../core/errors.js";
 import { hashFromTagList } from "../core/integrity.js";
 import type { SegmentInfo } from "../core/segment-loader.js";
-import type { MeshCdnEvents, MeshCdnStats } from "../core/types.js";
 import { createFragmentLoaderClass, type FragmentLoaderClass } from "./fragment-loader.js";
 
 // hls.js event names, as strings so this package does not import hls.js at run time.
@@ -60,15 +59,14 @@ export function timeToDeadlineMs(media: HTMLMediaElement | null, fragStart: numb
   return Math.max(0, (aheadSec / rate) * 1000);
 }
 
-export class MeshCdnClient {
-  readonly core: MeshCore;
+export class MeshCdnClient extends PlayerClientBase {
   private hls: Hls | null = null;
   private readonly fLoader: FragmentLoaderClass;
   private readonly listeners: [string, (...a: never[]) => void][] = [];
   private poll: ReturnType<typeof setInterval> | undefined;
 
   constructor(config: MeshCdnClientConfig = {}) {
-    this.core = new MeshCore(config);
+    super(config);
     this.fLoader = createFragmentLoaderClass({
       core: this.core,
       timeToDeadlineMs: (fragStart) => timeToDeadlineMs(this.hls?.media ?? null, fragStart),
@@ -153,24 +151,6 @@ export class MeshCdnClient {
     }
   }
 
-  stats(): MeshCdnStats {
-    return this.core.stats();
-  }
-
-  on<K extends keyof MeshCdnEvents>(event: K, fn: MeshCdnEvents[K]): this {
-    this.core.on(event, fn);
-    return this;
-  }
-
-  off<K extends keyof MeshCdnEvents>(event: K, fn: MeshCdnEvents[K]): this {
-    this.core.off(event, fn);
-    return this;
-  }
-
-  /** Turns uploading to peers off (true) or back to the policy's decision (false). */
-  setUploadDisabled(disabled: boolean): void {
-    this.core.setUploadDisabled(disabled);
-  }
 
   destroy(): void {
     const hls = this.hls;

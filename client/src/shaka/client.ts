@@ -9,11 +9,10 @@
 import type shakaNs from "shaka-player";
 import { BOOTSTRAP_DATA_ID } from "../core/bootstrap.js";
 import type { CoreConfigInput } from "../core/config.js";
-import { MeshCore } from "../core/core.js";
+import { PlayerClientBase } from "../player-kit/client-base.js";
 import { BootstrapError } from "../core/errors.js";
 import { bootstrapFromMasterPlaylist } from "../core/token.js";
 import type { SegmentInfo } from "../core/segment-loader.js";
-import type { MeshCdnEvents, MeshCdnStats } from "../core/types.js";
 import { DashStream, type XmlParser, browserXmlParser } from "../dash/stream.js";
 import { isMasterPlaylist, parseMediaPlaylist, PlaylistTimeline } from "../hls/playlist.js";
 import { parseRangeHeader, timeToDeadlineMs, toArrayBufferCopy } from "../player-kit/media.js";
@@ -52,8 +51,7 @@ function registerSchemes(shaka: Shaka): void {
   for (const scheme of ["http", "https"]) NetworkingEngine.registerScheme(scheme, plugin, NetworkingEngine.PluginPriority.APPLICATION);
 }
 
-export class MeshCdnShakaClient {
-  readonly core: MeshCore;
+export class MeshCdnShakaClient extends PlayerClientBase {
   private player: ShakaPlayer | null = null;
   private shaka: Shaka | null = null;
   private readonly dash: DashStream;
@@ -65,7 +63,7 @@ export class MeshCdnShakaClient {
   private readonly undo: (() => void)[] = [];
 
   constructor(config: MeshCdnShakaConfig = {}, xmlParser: XmlParser = browserXmlParser) {
-    this.core = new MeshCore(config);
+    super(config);
     this.dash = new DashStream(this.core, xmlParser);
   }
 
@@ -233,24 +231,6 @@ export class MeshCdnShakaClient {
     });
   }
 
-  stats(): MeshCdnStats {
-    return this.core.stats();
-  }
-
-  on<K extends keyof MeshCdnEvents>(event: K, fn: MeshCdnEvents[K]): this {
-    this.core.on(event, fn);
-    return this;
-  }
-
-  off<K extends keyof MeshCdnEvents>(event: K, fn: MeshCdnEvents[K]): this {
-    this.core.off(event, fn);
-    return this;
-  }
-
-  /** Turns uploading to peers off (true) or back to the policy's decision (false). */
-  setUploadDisabled(disabled: boolean): void {
-    this.core.setUploadDisabled(disabled);
-  }
 
   destroy(): void {
     for (const u of this.undo.splice(0)) u();
