@@ -104,7 +104,25 @@ pub struct Beacon {
     /// Player and version, e.g. `hls.js 1.5.20`.
     #[serde(default)]
     pub player: String,
+    /// The network facts the edge saw of this viewer (its tracker's first announce reply carries
+    /// them): used where the beacon request itself has no trusted CDN headers.
+    #[serde(default)]
+    pub net: Option<BeaconNetwork>,
 }
+
+/// Network facts as the edge reported them to the client (unknown facts absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeaconNetwork {
+    pub asn: Option<u32>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    /// Sent by the edge, not aggregated here.
+    pub continent: Option<String>,
+}
+
+/// Longest network fact string (the edge's own limit).
+const MAX_FACT_LEN: usize = 64;
 
 /// Why a beacon was refused (all map to 400 except where noted by the routes).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,6 +187,17 @@ impl Beacon {
         name("content", &self.content, MAX_NAME_LEN, false)?;
         name("rendition", &self.rendition, MAX_NAME_LEN, true)?;
         name("player", &self.player, MAX_NAME_LEN, true)?;
+        if let Some(net) = &self.net {
+            for (field, v) in [
+                ("net.country", &net.country),
+                ("net.region", &net.region),
+                ("net.continent", &net.continent),
+            ] {
+                if let Some(v) = v {
+                    name(field, v, MAX_FACT_LEN, false)?;
+                }
+            }
+        }
         range(
             "viewer",
             !self.viewer.is_empty()

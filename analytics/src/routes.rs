@@ -14,7 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::aggregate::Network;
-use crate::beacon::{Beacon, BeaconError};
+use crate::beacon::{Beacon, BeaconError, BeaconNetwork};
 use crate::{Access, Analytics, dashboard, metrics, now_ms};
 
 /// Why a beacon or an API request was refused: one status and a clear message each.
@@ -102,21 +102,31 @@ fn header_str<'a>(headers: &'a HeaderMap, name: Option<&String>) -> Option<&'a s
         .filter(|v| !v.is_empty())
 }
 
-fn network(analytics: &Analytics, headers: &HeaderMap) -> Network {
+/// The viewer's network: trusted CDN headers on the beacon request win, fact by fact; else what the
+/// edge saw (reported by the client in `net`, as every beacon figure is).
+fn network(
+    analytics: &Analytics,
+    headers: &HeaderMap,
+    reported: Option<&BeaconNetwork>,
+) -> Network {
     let n = &analytics.inner.config.network;
     let short = |v: Option<&str>| {
         v.filter(|v| v.len() <= 64 && !v.chars().any(char::is_control))
             .unwrap_or("")
             .to_string()
     };
+    let reported = reported.cloned().unwrap_or_default();
     Network {
         asn: header_str(headers, n.asn_header.as_ref())
             .map(|v| v.trim_start_matches("AS").trim_start_matches("as"))
             .and_then(|v| v.parse::<u32>().ok())
+            .or(reported.asn)
             .map(i64::from)
             .unwrap_or(0),
-        country: short(header_str(headers, n.country_header.as_ref())),
-        region: short(header_str(headers, n.region_header.as_ref())),
+        country: short(
+            header_str(headers, n.country_header.as_ref()).or(reported.country.as_deref()),
+        ),
+        region: short(header_str(headers, n.region_header.as_ref()).or(reported.region.as_deref())),
     }
 }
 
@@ -211,7 +221,7 @@ async fn ingest(analytics: &Analytics, request: Request) -> Result<(), Refusal> 
     if inner.viewers.check_key(&viewer_key).is_err() {
         return Err(Refusal::RateLimited("viewer"));
     }
-    let network = network(analytics, &headers);
+    let network = network(analytics, &headers, beacon.net.as_ref());
     let mut pending = analytics.pending();
     if pending.keys() >= inner.config.max_pending_rows {
         return Err(Refusal::Overloaded);

@@ -285,6 +285,62 @@ async fn the_api_and_metrics_need_a_login_and_keys_see_only_their_contents() {
 }
 
 #[tokio::test]
+async fn the_network_the_edge_saw_counts_where_no_trusted_header_says_otherwise() {
+    let (a, gate) = analytics("sqlite::memory:", |c| {
+        c.network.country_header = Some("x-country".into());
+    })
+    .await;
+    let t = gate.token("live/a", 600);
+    let with_net = |viewer: &str, net: serde_json::Value| {
+        let mut b = beacon(&t, "live/a", viewer, 1000, 1000);
+        b["net"] = net;
+        b
+    };
+    // The edge's facts, as the client relays them.
+    let (status, body) = send(
+        &a,
+        post(with_net("v1", serde_json::json!({"asn": 64510, "country": "BE", "region": "VLG", "continent": "EU"})).to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // A trusted header wins over the reported fact (the others still count).
+    let mut r =
+        post(with_net("v2", serde_json::json!({"asn": 64511, "country": "BE"})).to_string());
+    r.headers_mut().insert("x-country", "NL".parse().unwrap());
+    assert_eq!(send(&a, r).await.0, StatusCode::NO_CONTENT);
+    // Malformed facts are refused with the field named, and nothing is counted.
+    for (bad, says) in [
+        (serde_json::json!({"asn": "AS1"}), "expected u32"),
+        (
+            serde_json::json!({"country": "x".repeat(65)}),
+            "net.country",
+        ),
+        (serde_json::json!({"country": ""}), "net.country"),
+        (serde_json::json!({"city": "Gent"}), "city"),
+    ] {
+        let (status, body) = send(&a, post(with_net("v3", bad.clone()).to_string())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body.contains(says), "{bad}: {body}");
+    }
+    let r = report(&a, API_KEY).await;
+    let nets = r["networks"].as_array().unwrap();
+    let find = |asn: i64| {
+        nets.iter()
+            .find(|n| n["asn"] == asn)
+            .unwrap_or_else(|| panic!("AS{asn}: {r}"))
+    };
+    assert_eq!(
+        (
+            find(64510)["country"].as_str(),
+            find(64510)["region"].as_str()
+        ),
+        (Some("BE"), Some("VLG"))
+    );
+    assert_eq!(find(64511)["country"].as_str(), Some("NL"));
+    assert_eq!(nets.len(), 2, "{r}");
+}
+
+#[tokio::test]
 async fn network_headers_give_the_p2p_share_by_asn_and_region() {
     let (a, gate) = analytics("sqlite::memory:", |c| {
         c.network.asn_header = Some("x-asn".into());

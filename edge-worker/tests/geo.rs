@@ -101,3 +101,43 @@ async fn geo_selection_native() {
 async fn geo_selection_wasm() {
     offers_go_to_the_same_country(Wasm).await;
 }
+
+/// The reply to a peer's first announce carries what the edge saw of its network (the client
+/// puts it in its analytics beacons); re-announces do not repeat it.
+async fn a_joining_peer_learns_its_network(engine: meshcdn_edge::EngineKind) {
+    let mut c = config(engine);
+    c.network.geo_db = Some(geo_db());
+    c.network.client_ip_header = Some("x-forwarded-for".into());
+    c.network.asn_header = Some("x-viewer-asn".into());
+    let edge = start(c).await;
+    let mut request = edge.announce_url().into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("x-forwarded-for", HeaderValue::from_static(DE_IP));
+    headers.insert("x-viewer-asn", HeaderValue::from_static("AS3320"));
+    let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut viewer = Client { ws };
+    let (ih, peer) = (id_n(65, 1), id_n(66, 1));
+    viewer.send(announce(&ih, &peer, &[])).await;
+    let reply = viewer.recv_until(is_announce_reply).await;
+    assert_eq!(reply["meshcdn"]["net"]["asn"], 3320, "{reply}");
+    assert_eq!(reply["meshcdn"]["net"]["country"], "DE", "{reply}");
+    viewer.send(announce(&ih, &peer, &[])).await;
+    let again = viewer.recv_until(is_announce_reply).await;
+    assert!(again.get("meshcdn").is_none(), "{again}");
+    // Nothing known (loopback, no headers): the reply keeps the reference shape.
+    let mut anonymous = Client::connect(&edge.announce_url()).await;
+    anonymous.send(announce(&ih, &id_n(67, 1), &[])).await;
+    let reply = anonymous.recv_until(is_announce_reply).await;
+    assert!(reply.get("meshcdn").is_none(), "{reply}");
+    edge.shutdown().await;
+}
+
+#[tokio::test]
+async fn network_facts_reach_the_peer_native() {
+    a_joining_peer_learns_its_network(Native).await;
+}
+
+#[tokio::test]
+async fn network_facts_reach_the_peer_wasm() {
+    a_joining_peer_learns_its_network(Wasm).await;
+}

@@ -15,7 +15,8 @@ use crate::protocol::incoming::{
     self, AnnounceEvent, AnnounceRequest, AnswerRequest, InMessage, ScrapeRequest,
 };
 use crate::protocol::outgoing::{
-    self, AnnounceResponse, AnswerOut, ErrorResponse, OfferOut, ScrapeFile, ScrapeResponse,
+    self, AnnounceResponse, AnnounceResponseExt, AnswerOut, ErrorResponse, OfferOut, ScrapeFile,
+    ScrapeResponse,
 };
 use crate::protocol::{AnnounceAction, Hint, ProtocolError, ScrapeAction};
 use crate::stats::{Counters, SwarmStats, TrackerStats};
@@ -31,12 +32,16 @@ pub type ConnId = u64;
 #[serde(default, deny_unknown_fields)]
 pub struct NetworkFacts {
     /// Autonomous system number (the viewer's ISP network).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub asn: Option<u32>,
     /// ISO 3166-1 alpha-2, case-insensitive.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// Region or subdivision within the country (e.g. ISO 3166-2 code), case-insensitive.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Continent code (AF, AN, AS, EU, NA, OC, SA), case-insensitive.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub continent: Option<String>,
 }
 
@@ -501,6 +506,7 @@ impl Tracker {
             .swarms
             .get(&ih)
             .and_then(|s| s.slot_of(&req.peer_id).map(|slot| (slot, s)));
+        let joins = existing.is_none();
         let slot = match existing {
             Some((slot, swarm)) => {
                 // Peers see each other's ids: only the connection that first used one may speak for it.
@@ -572,7 +578,9 @@ impl Tracker {
             seeder: peer.seeder,
         };
         let sender_peer_id = peer.peer_id;
-        self.send_announce_response(conn, ih);
+        // A joining peer learns what the host saw of its network (for its analytics beacons).
+        let net_facts = joins.then(|| self.facts_of(&net));
+        self.send_announce_response_with(conn, ih, net_facts);
         for failed in &req.ext.failed {
             let other = self
                 .swarms
@@ -818,6 +826,15 @@ impl Tracker {
     }
 
     fn send_announce_response(&mut self, conn: ConnId, ih: InfoHash) {
+        self.send_announce_response_with(conn, ih, None);
+    }
+
+    fn send_announce_response_with(
+        &mut self,
+        conn: ConnId,
+        ih: InfoHash,
+        net: Option<NetworkFacts>,
+    ) {
         let (complete, incomplete) = self
             .swarms
             .get(&ih)
@@ -828,6 +845,9 @@ impl Tracker {
             complete,
             incomplete,
             interval: self.config.announce_interval_secs,
+            meshcdn: net
+                .filter(|n| *n != NetworkFacts::default())
+                .map(|net| AnnounceResponseExt { net }),
         };
         self.send(conn, &msg);
     }

@@ -38,6 +38,36 @@ fn announce_gets_a_reference_shaped_response() {
 }
 
 #[test]
+fn a_joining_peer_learns_the_network_facts_the_host_saw_once() {
+    let mut s = sim();
+    s.open(1, facts(64500, "be", "vlg", "eu"));
+    let out = s.send(1, &announce(ih(1), pid(1), &[]));
+    assert_eq!(
+        out[0].1["meshcdn"]["net"],
+        json!({"asn": 64500, "country": "BE", "region": "VLG", "continent": "EU"})
+    );
+    // Re-announces in the same swarm do not repeat them; joining another swarm does.
+    let out = s.send(1, &announce(ih(1), pid(1), &[]));
+    assert!(out[0].1.get("meshcdn").is_none(), "{:?}", out[0].1);
+    let out = s.send(1, &announce(ih(2), pid(1), &[]));
+    assert_eq!(out[0].1["meshcdn"]["net"]["asn"], 64500);
+    // Nothing known, nothing sent (the reply stays the reference shape).
+    s.open(2, NetworkFacts::default());
+    let out = s.send(2, &announce(ih(1), pid(2), &[]));
+    assert!(out[0].1.get("meshcdn").is_none(), "{:?}", out[0].1);
+    // Only the facts that are known.
+    s.open(
+        3,
+        NetworkFacts {
+            country: Some("de".into()),
+            ..NetworkFacts::default()
+        },
+    );
+    let out = s.send(3, &announce(ih(1), pid(3), &[]));
+    assert_eq!(out[0].1["meshcdn"]["net"], json!({"country": "DE"}));
+}
+
+#[test]
 fn offer_is_relayed_and_answer_goes_back_to_the_offerer() {
     let mut s = sim();
     s.join(1, NetworkFacts::default(), ih(1));

@@ -61,6 +61,31 @@ export interface BeaconBody {
   stall_ms: number;
   startup_ms?: number;
   player: string;
+  /** The network facts the edge saw (its first announce reply's `meshcdn.net`). */
+  net?: NetworkFacts;
+}
+
+/** What the edge knows of this viewer's network (docs/protocol.md); unknown facts absent. */
+export interface NetworkFacts {
+  asn?: number;
+  country?: string;
+  region?: string;
+  continent?: string;
+}
+
+const MAX_FACT_LEN = 64;
+
+/** The well-formed facts of an announce reply's `meshcdn.net` (anything else: undefined). */
+export function networkFactsOf(x: unknown): NetworkFacts | undefined {
+  if (typeof x !== "object" || x === null) return undefined;
+  const v = x as Record<string, unknown>;
+  const out: NetworkFacts = {};
+  if (typeof v.asn === "number" && Number.isInteger(v.asn) && v.asn > 0 && v.asn <= 0xffff_ffff) out.asn = v.asn;
+  for (const key of ["country", "region", "continent"] as const) {
+    const s = v[key];
+    if (typeof s === "string" && s.length > 0 && s.length <= MAX_FACT_LEN && !/[\u0000-\u001f\u007f]/.test(s)) out[key] = s;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 const count = (x: unknown): number => (typeof x === "number" && Number.isFinite(x) && x > 0 ? Math.floor(x) : 0);
@@ -85,7 +110,17 @@ export function totalsOf(stats: BeaconStats, playback: { stalls: number; stallMs
 export function beaconBetween(
   prev: BeaconTotals,
   now: BeaconTotals,
-  fixed: { token: string; content: string; rendition: string; viewer: string; seq: number; peers: number; player: string; startupMs?: number },
+  fixed: {
+    token: string;
+    content: string;
+    rendition: string;
+    viewer: string;
+    seq: number;
+    peers: number;
+    player: string;
+    startupMs?: number;
+    net?: NetworkFacts;
+  },
 ): BeaconBody {
   const d = (a: number, b: number) => (b >= a ? b - a : b);
   // A connection whose selected pair changed type moves from one count to another: only gains count.
@@ -116,6 +151,7 @@ export function beaconBetween(
     player: fixed.player,
   };
   if (fixed.startupMs !== undefined) body.startup_ms = Math.max(0, Math.round(fixed.startupMs));
+  if (fixed.net) body.net = fixed.net;
   return body;
 }
 
@@ -136,6 +172,7 @@ export class PlaybackWatcher {
   private loadStartedAt: number | null = null;
   startupMs: number | undefined;
   private detachFn: (() => void) | null = null;
+  private media: MediaLike | null = null;
 
   constructor(private readonly now: () => number) {}
 
@@ -145,7 +182,9 @@ export class PlaybackWatcher {
   }
 
   attach(media: MediaLike): void {
+    if (media === this.media) return; // already followed: keep the startup clock running
     this.detach();
+    this.media = media;
     this.loadStartedAt = this.now();
     const on = {
       loadstart: () => {
@@ -184,6 +223,7 @@ export class PlaybackWatcher {
     this.endStall();
     this.detachFn?.();
     this.detachFn = null;
+    this.media = null;
   }
 }
 
@@ -206,12 +246,15 @@ export interface BeaconReporterOptions {
   baseUrl: string;
   content: string;
   viewer: string;
-  player: string;
+  /** The player's name and version (read at each beacon: adapters name it when they attach). */
+  player: () => string;
   token: () => string | null;
   rendition: () => string;
   stats: () => BeaconStats;
   playback: PlaybackWatcher;
   now: () => number;
+  /** The network facts the edge reported, once known. */
+  network?: () => NetworkFacts | undefined;
   send?: (url: string, body: string) => boolean;
 }
 
@@ -251,8 +294,9 @@ export class BeaconReporter {
       viewer: this.o.viewer,
       seq: this.seq,
       peers: stats.peers.length,
-      player: this.o.player,
+      player: this.o.player(),
       startupMs: startup,
+      net: this.o.network?.(),
     });
     const queued = (this.o.send ?? postBeacon)(this.url, JSON.stringify(body));
     if (queued) {

@@ -2,7 +2,7 @@
  * The player-free core: bootstrap, swarms (one per rendition), bans, upload policy, stats and
  * events. The hls.js adapter (../hlsjs) feeds it segment requests; other players could too.
  */
-import { BeaconReporter, PlaybackWatcher, type MediaLike } from "./beacon.js";
+import { BeaconReporter, PlaybackWatcher, type MediaLike, type NetworkFacts } from "./beacon.js";
 import { binaryStringToHex, randomBinaryId } from "./binary-string.js";
 import { swarmForPlaylist, type Bootstrap } from "./bootstrap.js";
 import { resolveConfig, type CoreConfig, type CoreConfigInput } from "./config.js";
@@ -58,6 +58,11 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   /** The ICE servers of the latest bootstrap (replaced when a token refresh brings a new one). */
   private bootstrapIce: RTCIceServer[] | undefined;
   private readonly connections = new ConnectionStats(() => Date.now());
+  /** What the edge last told us of our network (sent in the beacons). */
+  private networkFacts: NetworkFacts | undefined;
+
+  /** The player's name and version in the analytics beacons (`setPlayer`). */
+  private player = "";
 
   constructor(config: CoreConfigInput = {}) {
     super();
@@ -84,6 +89,11 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
     this.startBeacons(bootstrap, masterUrl);
   }
 
+  /** Names the player (and its version) for the analytics beacons, e.g. `hls.js 1.6.2`. */
+  setPlayer(name: string): void {
+    this.player = name.slice(0, 64);
+  }
+
   /** Follows a media element for the beacons' startup time and stalls. */
   watchMedia(media: MediaLike): void {
     this.playback.attach(media);
@@ -100,12 +110,13 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
         baseUrl: masterUrl,
         content: b.content,
         viewer: binaryStringToHex(this.peerId) ?? "",
-        player: "hls.js",
+        player: () => this.player,
         token: () => this.tokens?.current ?? b.token,
         rendition: () => Object.entries(b.swarms).find(([, hash]) => hash === this.lastSwarm)?.[0] ?? "",
         stats: () => this.stats(),
         playback: this.playback,
         now: () => Date.now(),
+        network: () => this.networkFacts,
       });
       this.beacons.start();
     } catch {
@@ -206,6 +217,9 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
         onPeer: (swarm, id, connected) =>
           this.emit(connected ? "peer-connected" : "peer-disconnected", { swarm, peerId: binaryStringToHex(id) ?? "" }),
         onTrackerRefused: () => keeper?.refreshIfStale(),
+        onNetworkFacts: (facts) => {
+          this.networkFacts = facts;
+        },
         onTrackerState: (swarm, url, connected) => {
           this.trackerUp.set(swarm, connected);
           this.emit("tracker-state", { swarm, url, connected });

@@ -2,6 +2,7 @@
  * One swarm (one rendition of one content): the tracker connection, the peers, the segments we
  * hold for them, and the per-segment loop that follows the switcher's decisions.
  */
+import type { NetworkFacts } from "./beacon.js";
 import { binaryStringToHex, hexToBinaryString, randomBinaryId } from "./binary-string.js";
 import type { CoreConfig } from "./config.js";
 import type { Attempt, ConnectionStats } from "./connection-stats.js";
@@ -26,6 +27,8 @@ export interface SwarmContext {
   ban(peerId: string, reason: BanReason, error: IntegrityError | PeerProtocolError): void;
   onPeer(swarm: string, peerId: string, connected: boolean): void;
   onTrackerState(swarm: string, url: string, connected: boolean): void;
+  /** The tracker told us what it saw of our network (for the analytics beacons). */
+  onNetworkFacts(facts: NetworkFacts): void;
   /** The tracker refused a connection or a request: the token may have expired. */
   onTrackerRefused(): void;
   onError(err: TrackerError | HttpError): void;
@@ -127,6 +130,7 @@ export class Swarm {
     this.tracker.on("offer", (from, offerId, sdp) => void this.onOffer(from, offerId, sdp));
     this.tracker.on("answer", (from, offerId, sdp) => void this.onAnswer(from, offerId, sdp));
     this.tracker.on("state", (url, connected) => this.ctx.onTrackerState(this.infoHash, url, connected));
+    this.tracker.on("network", (facts) => this.ctx.onNetworkFacts(facts));
     this.tracker.on("error", (e) => this.ctx.onError(e));
     this.tracker.start();
   }

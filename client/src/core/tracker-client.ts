@@ -4,6 +4,7 @@
  * SDP offers sent with the announce and relayed to peers, answers relayed back by `to_peer_id` + `offer_id`.
  * One instance per swarm. Reconnects with exponential backoff, rotating through the tracker URLs.
  */
+import { networkFactsOf, type NetworkFacts } from "./beacon.js";
 import { isBinaryId } from "./binary-string.js";
 import { TrackerError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
@@ -64,6 +65,8 @@ export type TrackerClientEvents = {
   answer: (from: string, offerId: string, sdp: string) => void;
   /** The swarm's counts from an announce response (they include us). */
   swarm: (complete: number, incomplete: number) => void;
+  /** What the tracker saw of our network (meshcdn trackers: the reply to our first announce). */
+  network: (facts: NetworkFacts) => void;
   /** `connected` false also while reconnecting. */
   state: (url: string, connected: boolean) => void;
   error: (err: TrackerError) => void;
@@ -273,6 +276,8 @@ export class TrackerClient extends TypedEmitter<TrackerClientEvents> {
     }
     if (typeof m.complete === "number" && typeof m.incomplete === "number" && m.offer === undefined && m.answer === undefined) {
       this.emit("swarm", m.complete, m.incomplete);
+      const net = networkFactsOf((m.meshcdn as { net?: unknown } | undefined)?.net);
+      if (net) this.emit("network", net);
     }
     const from = m.peer_id;
     const offerId = m.offer_id;

@@ -49,6 +49,7 @@ export interface DashjsPlayer {
   updateSettings(settings: object): void;
   getSettings(): { streaming?: { buffer?: Record<string, unknown> } };
   getVideoElement(): HTMLMediaElement;
+  getVersion?(): string;
   getCurrentRepresentationForType?(type: string): { id?: string } | null;
   on(type: string, fn: (e: unknown) => void): void;
   off(type: string, fn: (e: unknown) => void): void;
@@ -77,6 +78,7 @@ export class MeshCdnDashjsClient extends PlayerClientBase {
       throw new Error("meshcdn: attach() needs a dash.js 5.x MediaPlayer (extend + addResponseInterceptor)");
     }
     this.player = player;
+    this.core.setPlayer(`dash.js ${player.getVersion?.() ?? ""}`.trim());
     const interceptor = async (response: DashjsLoaderResponse) => {
       const req = response.request?.customData?.request;
       if (req?.type === MPD && typeof response.data === "string" && (response.status ?? 0) >= 200 && (response.status ?? 0) < 300) {
@@ -107,6 +109,11 @@ export class MeshCdnDashjsClient extends PlayerClientBase {
       this.undo.push(() => player.off(event, fn));
     };
     for (const e of ["streamInitialized", "qualityChangeRendered"]) on(e, () => this.selectActive());
+    // Startup time and stalls for the analytics beacons (the element is known from `initialize`).
+    on("manifestLoadingStarted", () => {
+      const media = this.media;
+      if (media) this.core.watchMedia(media);
+    });
     const capSec = this.core.config.playerBufferMs / 1000;
     if (capSec > 0) {
       const buffer = player.getSettings().streaming?.buffer ?? {};

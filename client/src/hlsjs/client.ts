@@ -98,6 +98,7 @@ export class MeshCdnClient extends PlayerClientBase {
       throw new Error("meshcdn: create the Hls instance with client.hlsConfig(...) before attach()");
     }
     this.hls = hls;
+    this.core.setPlayer(`hls.js ${(hls.constructor as { version?: string }).version ?? ""}`.trim());
     const on = (event: string, fn: (...a: never[]) => void) => {
       (hls.on as unknown as (e: string, f: (...a: never[]) => void) => void)(event, fn);
       this.listeners.push([event, fn]);

@@ -78,6 +78,7 @@ export class MeshCdnShakaClient extends PlayerClientBase {
     if (!net) throw new Error("meshcdn: the Shaka player has no networking engine (destroyed?)");
     this.player = player;
     this.shaka = shaka;
+    this.core.setPlayer(`shaka ${(shaka as { Player?: { version?: string } }).Player?.version ?? ""}`.trim());
     registerSchemes(shaka);
     const { RequestType } = shaka.net.NetworkingEngine;
     const requestFilter = (_type: unknown, request: ShakaRequest, context?: RequestContext) => {
@@ -96,7 +97,10 @@ export class MeshCdnShakaClient extends PlayerClientBase {
       player.addEventListener(event, fn);
       this.undo.push(() => player.removeEventListener(event, fn));
     };
-    on("loading", () => this.resetStream());
+    on("loading", () => {
+      this.resetStream();
+      this.watchMedia();
+    });
     on("unloading", () => this.resetStream());
     for (const e of ["loaded", "adaptation", "variantchanged", "trackschanged"]) on(e, () => this.selectActive());
     const capSec = this.core.config.playerBufferMs / 1000;
@@ -104,11 +108,18 @@ export class MeshCdnShakaClient extends PlayerClientBase {
       const goal = player.getConfiguration().streaming.bufferingGoal;
       player.configure("streaming.bufferingGoal", Math.min(goal, capSec));
     }
+    // Startup time and stalls for the analytics beacons.
+    this.watchMedia();
     this.poll = setInterval(() => this.reportPlayback(), PLAYBACK_POLL_MS);
   }
 
   private get media(): HTMLMediaElement | null {
     return this.player?.getMediaElement() ?? null;
+  }
+
+  private watchMedia(): void {
+    const media = this.media;
+    if (media) this.core.watchMedia(media);
   }
 
   private resetStream(): void {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { beaconBetween, BeaconReporter, PlaybackWatcher, totalsOf, type BeaconStats, type MediaLike } from "../../src/core/beacon.js";
+import { beaconBetween, BeaconReporter, networkFactsOf, PlaybackWatcher, totalsOf, type BeaconStats, type MediaLike, type NetworkFacts } from "../../src/core/beacon.js";
 import { encodeBootstrap, parseBootstrap, type Bootstrap } from "../../src/core/bootstrap.js";
 
 class FakeMedia implements MediaLike {
@@ -84,12 +84,15 @@ test("the reporter posts to the bootstrap's URL with the current token, and a la
   let s = stats(0, 0, 0, 0);
   let token: string | null = null;
   const playback = new PlaybackWatcher(() => now);
+  let player = "";
+  let net: NetworkFacts | undefined;
   const r = new BeaconReporter({
     target: { url: "/v1/beacons", intervalMs: 10_000 },
     baseUrl: "https://cdn.example/live/a/master.m3u8",
     content: "live/a",
     viewer: "00ff",
-    player: "hls.js",
+    player: () => player,
+    network: () => net,
     token: () => token,
     rendition: () => "720p/index.m3u8",
     stats: () => s,
@@ -109,6 +112,9 @@ test("the reporter posts to the bootstrap's URL with the current token, and a la
   s = stats(1500, 2000, 100, 3);
   token = "jwt-2";
   now = 15_000;
+  // The adapter names the player when it attaches; the edge's facts arrive with the first announce reply.
+  player = "shaka 4.16.50";
+  net = { asn: 64500, country: "BE" };
   r.stop();
   assert.equal(sent.length, 2);
   assert.deepEqual(
@@ -121,6 +127,15 @@ test("the reporter posts to the bootstrap's URL with the current token, and a la
   assert.equal(sent[0].body.content, "live/a");
   assert.equal(sent[0].body.rendition, "720p/index.m3u8");
   assert.equal(sent[0].body.v, 1);
+  assert.deepEqual([sent[0].body.player, sent[0].body.net], ["", undefined]);
+  assert.deepEqual([sent[1].body.player, sent[1].body.net], ["shaka 4.16.50", { asn: 64500, country: "BE" }]);
+});
+
+test("only well-formed network facts from the tracker are kept", () => {
+  assert.deepEqual(networkFactsOf({ asn: 64500, country: "BE", region: "VLG", continent: "EU" }), { asn: 64500, country: "BE", region: "VLG", continent: "EU" });
+  assert.deepEqual(networkFactsOf({ asn: -1, country: "x".repeat(65), region: "", continent: "E\nU", city: "Gent" }), undefined);
+  assert.deepEqual(networkFactsOf({ asn: 1.5, country: "DE" }), { country: "DE" });
+  for (const bad of [undefined, null, "BE", 7, []]) assert.equal(networkFactsOf(bad), undefined, JSON.stringify(bad));
 });
 
 test("the bootstrap's beacons field is read, and a malformed one only turns beacons off", () => {

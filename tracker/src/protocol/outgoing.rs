@@ -1,7 +1,10 @@
 //! Outbound frames, field for field what bittorrent-tracker's server sends (so its client and
 //! p2p-media-loader accept them):
 //! - announce response: `action`, `info_hash`, `complete`, `incomplete`, `interval` (seconds).
-//!   Not sent in reply to an answer (the reference server skips it too).
+//!   Not sent in reply to an answer (the reference server skips it too). meshcdn adds
+//!   `meshcdn: {"net": {asn, country, region, continent}}` to the reply to a peer's first announce
+//!   in a swarm: the network facts the host saw, which the client reports in its analytics
+//!   beacons (other clients ignore the field).
 //! - relayed offer: `action`, `info_hash`, `peer_id` (the offerer), `offer_id`, `offer`.
 //! - relayed answer: `action`, `info_hash`, `peer_id` (the answerer), `offer_id`, `answer`.
 //! - scrape response: `action`, `files: {<info_hash>: {complete, incomplete, downloaded}}`.
@@ -17,6 +20,7 @@ use serde::{Serialize, Serializer};
 
 use super::{Action, AnnounceAction, RtcSdp, ScrapeAction};
 use crate::ids::{InfoHash, OfferId, PeerId};
+use crate::tracker::NetworkFacts;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AnnounceResponse {
@@ -28,6 +32,15 @@ pub struct AnnounceResponse {
     pub incomplete: u32,
     /// Seconds until the next announce.
     pub interval: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meshcdn: Option<AnnounceResponseExt>,
+}
+
+/// meshcdn's extension of the announce response.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnnounceResponseExt {
+    /// What the host knows of the announcing connection's network.
+    pub net: NetworkFacts,
 }
 
 #[derive(Debug, Clone, Serialize)]
