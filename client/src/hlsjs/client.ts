@@ -21,6 +21,8 @@ const DESTROYING = "hlsDestroying";
 const MEDIA_ATTACHED = "hlsMediaAttached";
 const LEVEL_LOADED = "hlsLevelLoaded";
 const FRAG_BUFFERED = "hlsFragBuffered";
+const FRAG_LOADED = "hlsFragLoaded";
+const FRAG_LOADING = "hlsFragLoading";
 const SEEKING_POLL_MS = 250;
 
 /** hls.js fragments as the core's player-free segment list (media segments with a number only). */
@@ -106,12 +108,22 @@ export class MeshCdnClient extends PlayerClientBase {
       (hls.on as unknown as (e: string, f: (...a: never[]) => void) => void)(event, fn);
       this.listeners.push([event, fn]);
     };
+    const join = this.core.config.startupJoin;
     on(MANIFEST_LOADING, () => {
       this.core.setBootstrap(null, "");
-      // A new start-up: the swarm is joined once it is over, not while it competes with it.
+      // A new start-up: the swarm is joined once its first segment is in (or it is over), not while
+      // the join competes with it.
+      if (join === "manifest") return;
       this.core.holdJoins();
       this.startup.reset();
     });
+    if (join === "first-segment" || join === "first-request") {
+      // After hls.js's own handling of the event (it starts the load, or hands the bytes to its
+      // transmuxer, first): that segment is hls.js's own.
+      on(join === "first-segment" ? FRAG_LOADED : FRAG_LOADING, ((_e: string, data: { frag: Fragment }) => {
+        if (typeof data.frag.sn === "number") setTimeout(() => this.core.releaseJoins(), 0);
+      }) as never);
+    }
     on(MANIFEST_LOADED, ((_e: string, data: ManifestLoadedData) => this.onManifest(data)) as never);
     on(LEVEL_LOADED, ((_e: string, data: LevelLoadedData) => this.onLevel(data)) as never);
     on(FRAG_BUFFERED, () => this.startup.buffered());
@@ -150,13 +162,19 @@ export class MeshCdnClient extends PlayerClientBase {
       if (e instanceof BootstrapError) return this.core.reportError(e);
       throw e;
     }
-    // The swarm of the rendition playback starts with, joined as soon as start-up is over (not at
-    // the first segment loaded after it). hls.js indexes \`startLevel\` in its levels sorted by
+    // The swarm of the rendition playback starts with, joined at `config.startupJoin` (not at
+    // the first segment the core loads). hls.js indexes `startLevel` in its levels sorted by
     // bitrate; without one it starts with the first listed.
     const start = this.hls?.config.startLevel;
     const sorted = [...data.levels].sort((a, b) => a.bitrate - b.bitrate);
     const level = typeof start === "number" && start >= 0 ? sorted[Math.min(start, sorted.length - 1)] : data.levels[0];
-    if (level) this.core.prepare(new URL(level.url, data.url).href);
+    // After hls.js's own handling of the event (it goes on to load the level playlist first).
+    if (level) {
+      const url = new URL(level.url, data.url).href;
+      setTimeout(() => {
+        if (this.hls && this.core.p2pEnabled) this.core.prepare(url);
+      }, 0);
+    }
   }
 
 

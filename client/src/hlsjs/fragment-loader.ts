@@ -88,7 +88,8 @@ export function createFragmentLoaderClass(host: LoaderHost): FragmentLoaderClass
       if (!host.core.p2pEnabled || typeof frag.sn !== "number" || context.part || host.core.joinsAreHeld) {
         const Default = this.hlsConfig.loader as unknown as new (c: HlsConfig) => Loader<FragmentLoaderContext>;
         this.fallback = new Default(this.hlsConfig);
-        this.fallback.stats.retry = this.ownStats.retry;
+        // hls.js took `stats` (as frag.stats) before load(): the default loader fills that object.
+        this.fallback.stats = this.ownStats;
         // During start-up (joins held) the player's own loader fetches, exactly as plain hls.js
         // would; a copy goes to the core for peers (hls.js hands the buffer to its worker).
         const adopt = host.core.p2pEnabled && typeof frag.sn === "number" && !context.part;

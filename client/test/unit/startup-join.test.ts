@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { WebSocket as WsWebSocket, WebSocketServer } from "ws";
 import type { Bootstrap } from "../../src/core/bootstrap.js";
+import { resolveConfig } from "../../src/core/config.js";
 import { MeshCore } from "../../src/core/core.js";
 import { createFragmentLoaderClass } from "../../src/hlsjs/fragment-loader.js";
 import { StartupGate } from "../../src/player-kit/startup-gate.js";
@@ -59,7 +60,10 @@ test("while joins are held, media segments go to hls.js's own loader and a copy 
   const callbacks = { onSuccess: (r: any) => order.push(`player:${r.data.byteLength}:${adopted.length}`), onError: () => undefined, onTimeout: () => undefined };
   const hash = "b".repeat(64);
   const frag = { sn: 3, start: 6, baseurl: "http://o/vod/240p/index.m3u8", tagList: [["EXT-X-MESHCDN-SHA256", hash]] };
-  new Loader({ loader: DefaultLoader } as any).load({ url: "http://o/vod/240p/3.ts", frag, part: null } as any, {} as any, callbacks as any);
+  const loader = new Loader({ loader: DefaultLoader } as any);
+  const held = loader.stats; // hls.js keeps this object as frag.stats (ABR samples, FRAG_LOADED)
+  loader.load({ url: "http://o/vod/240p/3.ts", frag, part: null } as any, {} as any, callbacks as any);
+  assert.equal(loader.stats, held, "the default loader fills the stats object hls.js already holds");
   assert.deepEqual(order, ["player:4:1"], "hls.js gets the bytes after the core got its copy");
   assert.deepEqual(adopted[0]!.req, { sn: 3, playlistUrl: frag.baseurl, expectedSha256: hash });
   assert.deepEqual([...adopted[0]!.data], [1, 2, 3, 4]);
@@ -113,4 +117,10 @@ test("held joins: no tracker connection until releaseJoins(); adopted segments c
   await until(() => connections.length > 0, "the tracker connection after release");
   assert.ok(connections[0]! >= released);
   assert.equal(core.joinsAreHeld, false);
+});
+
+test("startupJoin is one of manifest, first-segment, playing (default first-segment)", () => {
+  assert.equal(resolveConfig({}).startupJoin, "first-segment");
+  assert.equal(resolveConfig({ startupJoin: "playing" }).startupJoin, "playing");
+  assert.throws(() => resolveConfig({ startupJoin: "later" as never }), /startupJoin/);
 });
