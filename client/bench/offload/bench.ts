@@ -21,7 +21,7 @@ const CLIENT_DIR = new URL("../..", import.meta.url).pathname;
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 
 /** hls.js systems on the HLS stream; Shaka Player systems (`shaka*`) on the DASH stream. */
-type System = "plain" | "pml" | "mesh" | "shaka" | "shaka-pml" | "shaka-mesh";
+type System = "plain" | "plain-origin" | "pml" | "mesh" | "shaka" | "shaka-pml" | "shaka-mesh";
 const isShaka = (s: System) => s.startsWith("shaka");
 type Mode = "vod" | "live";
 
@@ -232,8 +232,10 @@ interface Row {
 function pageQuery(mediaUrl: string, system: System, path: string, stack: { originUrl: string; pmlTracker: string; siteUrl: string }): URLSearchParams {
   const dashPath = path.replace(/^vod$/, "dash-vod").replace(/^live\//, "dash-live/");
   const manifest = isShaka(system) ? `${dashPath}/manifest.mpd` : `${path}/master.m3u8`;
-  const src = system === "mesh" || system === "shaka-mesh" ? `${stack.originUrl}/${manifest}` : `${mediaUrl}/${manifest}`;
-  const q = new URLSearchParams({ system, src, tracker: stack.pmlTracker });
+  // plain-origin: plain hls.js through the same `meshcdn origin` as meshcdn (the proxy hop alone).
+  const viaOrigin = system === "mesh" || system === "shaka-mesh" || system === "plain-origin";
+  const src = viaOrigin ? `${stack.originUrl}/${manifest}` : `${mediaUrl}/${manifest}`;
+  const q = new URLSearchParams({ system: system === "plain-origin" ? "plain" : system, src, tracker: stack.pmlTracker });
   if (system === "pml" && PML_HLS_16) q.set("hls", "1.6");
   if ((system === "mesh" || system === "shaka-mesh") && MESH_CONFIG) q.set("config", MESH_CONFIG);
   return q;
@@ -248,13 +250,22 @@ function pageQuery(mediaUrl: string, system: System, path: string, stack: { orig
  */
 async function startupTrials(browser: Browser, mediaUrl: string, stack: { originUrl: string; pmlTracker: string; siteUrl: string }): Promise<Map<System, number[]>> {
   const out = new Map<System, number[]>(SYSTEMS.map((s) => [s, []]));
+  const phases = new Map<System, Record<string, number>[]>(SYSTEMS.map((s) => [s, []]));
   const contexts: BrowserContext[] = [];
   const open = async (system: System) => {
     const context = await browser.newContext();
     contexts.push(context);
     const page = await context.newPage();
+    // Each request's network timing (Chromium's own, cross-origin or not), by kind, epoch ms.
+    const requests: NetTiming[] = [];
+    page.on("requestfinished", (r) => {
+      const kind = requestKind(r.url());
+      if (!kind) return;
+      const t = r.timing();
+      requests.push({ kind, startEpoch: t.startTime, connectMs: t.connectEnd >= 0 ? t.connectEnd - t.connectStart : 0, ttfbMs: t.responseStart - t.requestStart, recvMs: t.responseEnd - t.responseStart, endMs: t.responseEnd });
+    });
     await page.goto(`${stack.siteUrl}/page.html?${pageQuery(mediaUrl, system, "vod", stack)}`);
-    return { context, page };
+    return { context, page, requests };
   };
   const startup = async (page: Page): Promise<number | null> => {
     for (const until = Date.now() + 20_000; Date.now() < until; ) {
@@ -271,6 +282,7 @@ async function startupTrials(browser: Browser, mediaUrl: string, stack: { origin
         const v = await open(system);
         const ms = await startup(v.page);
         if (ms !== null) out.get(system)!.push(Math.round(ms));
+        if (ms !== null) phases.get(system)!.push(await trialPhases(v.page, v.requests));
         if (process.env.OFFLOAD_VERBOSE) console.log(`#   start-up trial ${t + 1} ${system}: ${JSON.stringify(await v.page.evaluate(() => (window as any).__bench.marks))} ${await v.page.evaluate(() => performance.getEntriesByType("resource").map((e: any) => `${e.name.split("/").slice(-1)[0].split("?")[0]}@${Math.round(e.startTime)}+${Math.round(e.duration)}`).join(" "))}`);
         await v.context.close();
       }
@@ -278,7 +290,69 @@ async function startupTrials(browser: Browser, mediaUrl: string, stack: { origin
   } finally {
     for (const c of contexts) await c.close().catch(() => undefined);
   }
+  printPhases(phases);
   return out;
+}
+
+interface NetTiming {
+  kind: string;
+  startEpoch: number;
+  connectMs: number;
+  ttfbMs: number;
+  recvMs: number;
+  /** Relative to startEpoch. */
+  endMs: number;
+}
+
+/** The start-up's requests: the libraries, the playlists, the first segment and the tracker socket. */
+function requestKind(url: string): string | null {
+  const path = new URL(url).pathname;
+  if (path.endsWith("master.m3u8")) return "master";
+  if (path.endsWith("index.m3u8")) return "level";
+  if (/\/seg[^/]*\.ts$|\.ts$/.test(path)) return "seg";
+  if (path === "/lib/hls.js") return "hlsjs";
+  if (path.startsWith("/lib/")) return "p2plib";
+  return null;
+}
+
+/** One trial's phases: the page's marks and, per request kind (first of each), its network timing, in ms from page script start. */
+async function trialPhases(page: Page, requests: NetTiming[]): Promise<Record<string, number>> {
+  const { marks, origin, longTasks } = await page.evaluate(() => {
+    const b = (window as any).__bench;
+    return { marks: b.marks as Record<string, number>, origin: performance.timeOrigin + b.t0, longTasks: (b.longTasks ?? []) as string[] };
+  });
+  const out: Record<string, number> = { ...marks };
+  out.longTaskMs = longTasks.reduce((a, x) => a + Number(x.split("+")[1]), 0);
+  for (const kind of ["hlsjs", "p2plib", "master", "level", "seg"]) {
+    const r = requests.filter((x) => x.kind === kind).sort((a, b) => a.startEpoch - b.startEpoch)[0];
+    if (!r) continue;
+    out[`${kind}.start`] = Math.round(r.startEpoch - origin);
+    out[`${kind}.connect`] = Math.round(r.connectMs);
+    out[`${kind}.ttfb`] = Math.round(r.ttfbMs);
+    out[`${kind}.recv`] = Math.round(r.recvMs);
+    out[`${kind}.end`] = Math.round(r.startEpoch - origin + r.endMs);
+  }
+  return out;
+}
+
+/** Median of each phase over the trials, per system, side by side (ms from page script start). */
+function printPhases(phases: Map<System, Record<string, number>[]>): void {
+  const keys = new Set<string>();
+  for (const v of phases.values()) for (const p of v) for (const k of Object.keys(p)) keys.add(k);
+  const med = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length ? v[Math.floor(v.length / 2)]! : NaN;
+  };
+  const systems = [...phases.keys()];
+  console.log(`\n| start-up phase (median ms) | ${systems.map((s) => NAMES[s]).join(" | ")} |`);
+  console.log(`|---|${systems.map(() => "---|").join("")}`);
+  const order = (k: string) => {
+    const m = phases.get(systems[0]!)?.map((p) => p[k]).filter((x) => x !== undefined) ?? [];
+    return m.length ? med(m as number[]) : 1e9;
+  };
+  for (const k of [...keys].sort((a, b) => order(a) - order(b))) {
+    console.log(`| ${k} | ${systems.map((s) => med(phases.get(s)!.map((p) => p[k]).filter((x): x is number => x !== undefined))).join(" | ")} |`);
+  }
 }
 
 async function runOne(browser: Browser, mediaUrl: string, system: System, mode: Mode, n: number, stack: { originUrl: string; pmlTracker: string; siteUrl: string }, server: Awaited<ReturnType<typeof startMediaServer>>): Promise<Row> {
@@ -395,6 +469,7 @@ async function main(): Promise<void> {
 
 const NAMES: Record<System, string> = {
   plain: "hls.js",
+  "plain-origin": "hls.js through meshcdn origin",
   pml: "hls.js + p2p-media-loader 2.3.1",
   mesh: "hls.js + meshcdn",
   shaka: "Shaka 4 (DASH)",

@@ -11,6 +11,12 @@ export interface CoreConfig {
    * connections (which may have them) before going to HTTP. @default 3000
    */
   peerJoinWaitMs: number;
+  /**
+   * When a player adapter joins the swarm (tracker socket, offers) at start-up: at the manifest
+   * ("manifest"), once the first segment's bytes are in ("first-segment"; until then hls.js's own
+   * loader fetches), or at the first `playing` ("playing"). docs/client.md "Joining".
+   */
+  startupJoin: "manifest" | "first-request" | "first-segment" | "playing";
   /** Most connected peers per swarm. @default 15 */
   maxPeers: number;
   /** SDP offers sent with each announce (each goes to a different peer). @default 5 */
@@ -74,6 +80,7 @@ export const DEFAULT_CONFIG: CoreConfig = {
   httpUrgentWindowMs: 1500,
   p2pStallTimeoutMs: 1000,
   peerJoinWaitMs: 3000,
+  startupJoin: "first-segment",
   maxPeers: 15,
   offersPerAnnounce: 5,
   offerTimeoutMs: 30_000,
@@ -113,6 +120,9 @@ export function resolveConfig(input: CoreConfigInput = {}): CoreConfig {
     if (typeof def === "number" && (typeof v !== "number" || !(v >= 0))) throw new TypeError(`meshcdn: "${k}" must be a number >= 0`);
     if (k === "iceServers" && v !== null && !(Array.isArray(v) && v.every((x) => typeof x === "object" && x !== null && (typeof x.urls === "string" || Array.isArray(x.urls))))) {
       throw new TypeError('meshcdn: "iceServers" must be null or an array of RTCIceServer ({ urls, username?, credential? })');
+    }
+    if (k === "startupJoin" && !["manifest", "first-request", "first-segment", "playing"].includes(v as string)) {
+      throw new TypeError('meshcdn: "startupJoin" must be "manifest", "first-request", "first-segment" or "playing"');
     }
     if (k === "getToken" && v !== null && typeof v !== "function") throw new TypeError('meshcdn: "getToken" must be a function returning a Promise of the token');
     (out as unknown as Record<string, unknown>)[k] = v;

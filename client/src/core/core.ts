@@ -63,6 +63,8 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
 
   /** The player's name and version in the analytics beacons (`setPlayer`). */
   private player = "";
+  /** Swarms are made but not joined (no tracker, no peers) until releaseJoins(): see holdJoins(). */
+  private joinsHeld = false;
 
   constructor(config: CoreConfigInput = {}) {
     super();
@@ -151,10 +153,34 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
 
   /**
    * Joins the swarm of a media playlist now (tracker socket, first offers), before any segment is
-   * requested: call it as soon as the player knows which rendition it starts with.
+   * requested: call it as soon as the player knows which rendition it starts with. While joins are
+   * held (holdJoins()) the swarm is made now and joined at releaseJoins().
    */
   prepare(playlistUrl: string): void {
     this.swarmFor(playlistUrl);
+  }
+
+  /**
+   * Holds swarm joins back: swarms made from now on load over HTTP only and connect to nothing
+   * until releaseJoins(). For the player's start-up: the tracker socket, the first offers
+   * (RTCPeerConnections) and the first peer transfers compete with the start-up's own work
+   * (playlist parsing, the first segment's transmuxing and append) for the page's main thread and
+   * the device's CPU, and the first segment goes to HTTP anyway (nothing is buffered).
+   */
+  holdJoins(): void {
+    this.joinsHeld = true;
+  }
+
+  /** Whether swarm joins are held (start-up): media segments then go to the player's own loader. */
+  get joinsAreHeld(): boolean {
+    return this.joinsHeld;
+  }
+
+  /** Joins the swarms made while joins were held, and any made later, at once. */
+  releaseJoins(): void {
+    if (!this.joinsHeld) return;
+    this.joinsHeld = false;
+    for (const s of this.swarms.values()) s.start();
   }
 
   /**
@@ -238,7 +264,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
         connections: this.connections,
       });
       this.swarms.set(infoHash, s);
-      s.start();
+      if (!this.joinsHeld) s.start();
       // Keep the most recently used swarms only.
       while (this.swarms.size > MAX_SWARMS) {
         const oldest = [...this.swarms.values()].reduce((a, b2) => (a.lastUsedAt <= b2.lastUsedAt ? a : b2));
@@ -274,23 +300,41 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
       if (e instanceof HttpError) this.emit("error", e);
       throw e;
     }
+    const record = this.recordLoad(swarm, req.sn, result, Date.now() - started);
+    return { data: result.data, record, transferMs: result.transferMs };
+  }
+
+  /**
+   * A media segment the player loaded over HTTP with its own loader (while joins are held, so the
+   * start-up is the player's alone): counted as HTTP bytes and, once its bytes match the origin's
+   * hash, kept for peers. `data` must be the caller's own copy.
+   */
+  adopt(req: { sn: number; playlistUrl: string; expectedSha256: string | null }, data: Uint8Array, durationMs: number): void {
+    const swarm = this.swarmFor(req.playlistUrl);
+    if (swarm) this.lastSwarm = swarm.infoHash;
+    swarm?.adopt(req.sn, data, req.expectedSha256);
+    const result = { data, source: "http" as const, httpBytes: data.length, p2pBytes: 0, peerId: null, decisions: ["http:startup"] };
+    this.recordLoad(swarm, req.sn, result, durationMs);
+  }
+
+  private recordLoad(swarm: Swarm | null, sn: number, result: Omit<SegmentRecord, "swarm" | "sn" | "bytes" | "durationMs" | "peerId"> & { data: Uint8Array; peerId: string | null }, durationMs: number): SegmentRecord {
     this.totals.httpBytes += result.httpBytes;
     this.totals.p2pBytes += result.p2pBytes;
     const record: SegmentRecord = {
       swarm: swarm?.infoHash ?? "",
-      sn: req.sn,
+      sn,
       source: result.source,
       bytes: result.data.length,
       httpBytes: result.httpBytes,
       p2pBytes: result.p2pBytes,
       peerId: result.peerId ? binaryStringToHex(result.peerId) : null,
-      durationMs: Date.now() - started,
+      durationMs,
       decisions: result.decisions,
     };
     this.records.push(record);
     if (this.records.length > MAX_SEGMENT_RECORDS) this.records.shift();
     this.emit("segment-loaded", record);
-    return { data: result.data, record, transferMs: result.transferMs };
+    return record;
   }
 
   stats(): MeshCdnStats {

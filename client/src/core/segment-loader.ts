@@ -218,6 +218,17 @@ export class SegmentLoader {
     this.broadcastHave();
   }
 
+  /** A segment the player fetched over HTTP itself (delivered already): kept once its bytes match the origin's hash. */
+  adopt(sn: number, data: Uint8Array, expectedSha256: string | null): void {
+    if (expectedSha256 === null || this.store.has(sn)) return;
+    void verifySegment(data, expectedSha256).then(
+      (check) => {
+        if (check.ok && !this.destroyed && !this.store.has(sn)) this.keep(sn, data, "http", null, true, 0);
+      },
+      () => undefined,
+    );
+  }
+
   /** What a peer's REQUEST for `sn` is served from: the verified segment, or one still arriving over HTTP. */
   servable(sn: number): Uint8Array | GrowingSegment | undefined {
     return this.store.get(sn)?.data ?? this.arriving.get(sn);

@@ -51,7 +51,9 @@ interface ConnectedPeer {
 export class Swarm {
   readonly infoHashBin: string;
   lastUsedAt: number;
-  private readonly startedAt: number;
+  /** When the swarm was joined (start()): the join wait counts from there. */
+  private startedAt: number;
+  private started = false;
   private tracker: TrackerClient | null = null;
   private readonly peers = new Map<string, ConnectedPeer>();
   private readonly pendingOffers = new Map<
@@ -95,8 +97,14 @@ export class Swarm {
     });
   }
 
-  /** Connects to the tracker; without WebRTC in this browser the swarm stays HTTP-only. */
+  /**
+   * Connects to the tracker; without WebRTC in this browser the swarm stays HTTP-only. Before it,
+   * loads go to HTTP (no peers). Once only: later calls do nothing.
+   */
   start(): void {
+    if (this.started || this.destroyed) return;
+    this.started = true;
+    this.startedAt = this.ctx.now();
     this.loader.start();
     if (typeof RTCPeerConnection === "undefined" || this.trackers.length === 0) return;
     const c = this.ctx.config;
@@ -173,6 +181,12 @@ export class Swarm {
   /** Where the player is: the scheduler fetches the window ahead of it from peers. */
   setPlayback(p: PlaybackInfo): void {
     this.loader.setPlayback(p);
+  }
+
+  /** A segment the player fetched over HTTP itself: kept for peers once verified. */
+  adopt(sn: number, data: Uint8Array, expectedSha256: string | null): void {
+    this.lastUsedAt = this.ctx.now();
+    this.loader.adopt(sn, data, expectedSha256);
   }
 
   /** Delivers one segment to the player: from the store, a peer or HTTP. */

@@ -11,6 +11,7 @@ import { PlayerClientBase } from "../player-kit/client-base.js";
 import { BootstrapError } from "../core/errors.js";
 import { hashFromTagList } from "../core/integrity.js";
 import type { SegmentInfo } from "../core/segment-loader.js";
+import { StartupGate } from "../player-kit/startup-gate.js";
 import { createFragmentLoaderClass, type FragmentLoaderClass } from "./fragment-loader.js";
 
 // hls.js event names, as strings so this package does not import hls.js at run time.
@@ -19,6 +20,9 @@ const MANIFEST_LOADED = "hlsManifestLoaded";
 const DESTROYING = "hlsDestroying";
 const MEDIA_ATTACHED = "hlsMediaAttached";
 const LEVEL_LOADED = "hlsLevelLoaded";
+const FRAG_BUFFERED = "hlsFragBuffered";
+const FRAG_LOADED = "hlsFragLoaded";
+const FRAG_LOADING = "hlsFragLoading";
 const SEEKING_POLL_MS = 250;
 
 /** hls.js fragments as the core's player-free segment list (media segments with a number only). */
@@ -64,6 +68,8 @@ export class MeshCdnClient extends PlayerClientBase {
   private readonly fLoader: FragmentLoaderClass;
   private readonly listeners: [string, (...a: never[]) => void][] = [];
   private poll: ReturnType<typeof setInterval> | undefined;
+  /** The swarm is joined once playback has started (see MeshCore.holdJoins). */
+  private readonly startup = new StartupGate(() => this.core.releaseJoins());
 
   constructor(config: MeshCdnClientConfig = {}) {
     super(config);
@@ -103,13 +109,33 @@ export class MeshCdnClient extends PlayerClientBase {
       (hls.on as unknown as (e: string, f: (...a: never[]) => void) => void)(event, fn);
       this.listeners.push([event, fn]);
     };
-    on(MANIFEST_LOADING, () => this.core.setBootstrap(null, ""));
+    const join = this.core.config.startupJoin;
+    on(MANIFEST_LOADING, () => {
+      this.core.setBootstrap(null, "");
+      // A new start-up: the swarm is joined once its first segment is in (or it is over), not while
+      // the join competes with it.
+      if (join === "manifest") return;
+      this.core.holdJoins();
+      this.startup.reset();
+    });
+    if (join === "first-segment" || join === "first-request") {
+      // After hls.js's own handling of the event (it starts the load, or hands the bytes to its
+      // transmuxer, first): that segment is hls.js's own.
+      on(join === "first-segment" ? FRAG_LOADED : FRAG_LOADING, ((_e: string, data: { frag: Fragment }) => {
+        if (typeof data.frag.sn === "number") setTimeout(() => this.core.releaseJoins(), 0);
+      }) as never);
+    }
     on(MANIFEST_LOADED, ((_e: string, data: ManifestLoadedData) => this.onManifest(data)) as never);
     on(LEVEL_LOADED, ((_e: string, data: LevelLoadedData) => this.onLevel(data)) as never);
+    on(FRAG_BUFFERED, () => this.startup.buffered());
     on(DESTROYING, () => this.destroy());
-    // Startup time and stalls for the analytics beacons.
-    on(MEDIA_ATTACHED, ((_e: string, data: { media: HTMLMediaElement }) => this.core.watchMedia(data.media)) as never);
-    if (hls.media) this.core.watchMedia(hls.media);
+    // Startup time and stalls for the analytics beacons; the first `playing` ends the start-up.
+    const watch = (media: HTMLMediaElement) => {
+      this.core.watchMedia(media);
+      this.startup.watch(media);
+    };
+    on(MEDIA_ATTACHED, ((_e: string, data: { media: HTMLMediaElement }) => watch(data.media)) as never);
+    if (hls.media) watch(hls.media);
     // The playhead, for the scheduler's window and the STATE peers elect fetchers by.
     this.poll = setInterval(() => this.reportPlayback(), SEEKING_POLL_MS);
   }
@@ -137,13 +163,13 @@ export class MeshCdnClient extends PlayerClientBase {
       if (e instanceof BootstrapError) return this.core.reportError(e);
       throw e;
     }
-    // Join the swarm of the rendition playback starts with now, not at the first segment. hls.js
-    // indexes \`startLevel\` in its levels sorted by bitrate; without one it starts with the first listed.
+    // The swarm of the rendition playback starts with, joined at `config.startupJoin` (not at
+    // the first segment the core loads). hls.js indexes `startLevel` in its levels sorted by
+    // bitrate; without one it starts with the first listed.
     const start = this.hls?.config.startLevel;
     const sorted = [...data.levels].sort((a, b) => a.bitrate - b.bitrate);
     const level = typeof start === "number" && start >= 0 ? sorted[Math.min(start, sorted.length - 1)] : data.levels[0];
-    // After hls.js's own handling of the event (it goes on to load the level playlist first): the
-    // tracker socket and the first offers are set up while that playlist loads, not before.
+    // After hls.js's own handling of the event (it goes on to load the level playlist first).
     if (level) {
       const url = new URL(level.url, data.url).href;
       setTimeout(() => {
@@ -160,6 +186,7 @@ export class MeshCdnClient extends PlayerClientBase {
     }
     this.listeners.length = 0;
     clearInterval(this.poll);
+    this.startup.stop();
     this.hls = null;
     this.core.destroy();
   }

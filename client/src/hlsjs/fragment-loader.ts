@@ -43,6 +43,22 @@ function toArrayBuffer(u8: Uint8Array): ArrayBuffer {
     : (u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength) as ArrayBuffer);
 }
 
+/** `callbacks` that first hand a copy of a loaded media segment to the core (MeshCore.adopt). */
+function adopting(host: LoaderHost, context: FragmentLoaderContext, callbacks: LoaderCallbacks<FragmentLoaderContext>): LoaderCallbacks<FragmentLoaderContext> {
+  return {
+    ...callbacks,
+    onSuccess: (response, stats, ctx, networkDetails) => {
+      const frag = context.frag;
+      const data = response.data;
+      if (data instanceof ArrayBuffer && typeof frag.sn === "number") {
+        const req = { sn: frag.sn, playlistUrl: frag.baseurl, expectedSha256: hashFromTagList(frag.tagList) };
+        host.core.adopt(req, new Uint8Array(data.slice(0)), Math.max(0, stats.loading.end - stats.loading.start));
+      }
+      callbacks.onSuccess(response, stats, ctx, networkDetails);
+    },
+  };
+}
+
 export type FragmentLoaderClass = new (config: HlsConfig) => Loader<FragmentLoaderContext>;
 
 /** Makes the `fLoader` class bound to one client. */
@@ -69,11 +85,15 @@ export function createFragmentLoaderClass(host: LoaderHost): FragmentLoaderClass
       if (this.context) throw new Error("meshcdn: a fragment loader loads once; hls.js makes a new one per fragment");
       this.context = context;
       const frag = context.frag;
-      if (!host.core.p2pEnabled || typeof frag.sn !== "number" || context.part) {
+      if (!host.core.p2pEnabled || typeof frag.sn !== "number" || context.part || host.core.joinsAreHeld) {
         const Default = this.hlsConfig.loader as unknown as new (c: HlsConfig) => Loader<FragmentLoaderContext>;
         this.fallback = new Default(this.hlsConfig);
-        this.fallback.stats.retry = this.ownStats.retry;
-        this.fallback.load(context, config, callbacks);
+        // hls.js took `stats` (as frag.stats) before load(): the default loader fills that object.
+        this.fallback.stats = this.ownStats;
+        // During start-up (joins held) the player's own loader fetches, exactly as plain hls.js
+        // would; a copy goes to the core for peers (hls.js hands the buffer to its worker).
+        const adopt = host.core.p2pEnabled && typeof frag.sn === "number" && !context.part;
+        this.fallback.load(context, config, adopt ? adopting(host, context, callbacks) : callbacks);
         return;
       }
       const stats = this.ownStats;
