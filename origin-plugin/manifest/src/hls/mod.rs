@@ -16,7 +16,7 @@ mod media;
 mod tests;
 
 use super::ByteRange;
-use crate::bootstrap::{HLS_DATA_ID, HLS_SHA256_TAG};
+use crate::{HLS_DATA_ID, HLS_SHA256_TAG};
 pub use master::{parse_master, rewrite_master};
 pub use media::{parse_media, rewrite_media};
 
@@ -94,7 +94,9 @@ pub(super) fn lines(s: &str) -> impl Iterator<Item = Line<'_>> {
 }
 
 pub(super) fn is_uri_line(text: &str) -> bool {
-    let t = text.trim();
+    // A byte order mark starts the `#EXTM3U` line of some playlists: that line is a tag, never a
+    // segment (found by the `hls` fuzz target: a hash line went in before the header).
+    let t = text.trim_start_matches('\u{feff}').trim();
     !t.is_empty() && !t.starts_with('#')
 }
 

@@ -1,7 +1,7 @@
 //! Media playlists: segments (byte ranges resolved) and the per-segment hash lines.
 
 use super::{ByteRange, HlsError, MediaSegment, check_header, is_uri_line, lines};
-use crate::bootstrap::{HLS_SHA256_TAG, push_hex};
+use crate::{HLS_SHA256_TAG, push_hex};
 
 fn parse_byte_range(spec: &str, at: usize) -> Result<(u64, Option<u64>), HlsError> {
     let bad = || HlsError::BadByteRange(at);

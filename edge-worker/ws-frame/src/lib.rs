@@ -5,6 +5,9 @@
 //! whole life of a connection, which was the largest part of what an idle peer cost. This decoder
 //! works in place on a buffer the caller lends it (one per worker thread) and keeps bytes only
 //! while a frame is incomplete, so an idle connection holds nothing here.
+//!
+//! A crate of its own (re-exported as `meshcdn_edge::ws::frame`) so that the fuzz target
+//! (`fuzz/`) builds it without the edge's async stack.
 
 /// A complete message from the client.
 #[derive(Debug, PartialEq, Eq)]
@@ -259,13 +262,17 @@ impl Decoder {
             OP_PING => Ok(on_message(Message::Ping(payload))),
             OP_PONG => Ok(on_message(Message::Pong)),
             _ => {
-                // Close: empty, or a 2-byte code and an optional UTF-8 reason.
+                // Close: empty, or a 2-byte code a peer may send and an optional UTF-8 reason.
                 let code = match payload {
                     [] => None,
                     [_] => return Err(FrameError::Protocol("close frame with a 1-byte payload")),
                     [hi, lo, reason @ ..] => {
+                        let code = u16::from_be_bytes([*hi, *lo]);
+                        if !close_code_allowed(code) {
+                            return Err(FrameError::Protocol("close frame with an invalid code"));
+                        }
                         std::str::from_utf8(reason).map_err(|_| FrameError::InvalidUtf8)?;
-                        Some(u16::from_be_bytes([*hi, *lo]))
+                        Some(code)
                     }
                 };
                 on_message(Message::Close(code));
@@ -273,6 +280,14 @@ impl Decoder {
             }
         }
     }
+}
+
+/// Whether a peer may send close code `code` (RFC 6455 §7.4): the defined codes except those an
+/// endpoint must never put in a frame (1004 reserved, 1005, 1006, 1015), the IANA-registered
+/// 1012–1014, and the ranges for libraries (3000–3999) and applications (4000–4999). Everything
+/// else (0–999, 1016–2999, 5000 and up) is a protocol error.
+pub fn close_code_allowed(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 fn deliver(
@@ -543,6 +558,54 @@ mod tests {
             let err = decode_in_chunks(&wire, wire.len(), 1 << 20).unwrap_err();
             assert_eq!(err.close_code(), code, "{wire:?}: {err}");
         }
+    }
+
+    #[test]
+    fn close_codes_a_peer_may_not_send_are_protocol_errors() {
+        let close = |payload: &[u8]| {
+            let mut wire = Vec::new();
+            encode_client_frame(&mut wire, true, OP_CLOSE, payload, [3, 1, 4, 1]);
+            decode_in_chunks(&wire, wire.len(), 1024)
+        };
+        for code in [
+            0u16,
+            1,
+            999,
+            1004,
+            1005,
+            1006,
+            1015,
+            1016,
+            2000,
+            2999,
+            5000,
+            u16::MAX,
+        ] {
+            let err = close(&code.to_be_bytes()).unwrap_err();
+            assert_eq!(err.close_code(), 1002, "code {code}: {err}");
+            assert!(!close_code_allowed(code), "{code}");
+        }
+        for code in [
+            1000u16, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1014, 3000, 3999, 4000,
+            4999,
+        ] {
+            let mut payload = code.to_be_bytes().to_vec();
+            payload.extend_from_slice("bye".as_bytes());
+            assert_eq!(
+                close(&payload).unwrap(),
+                vec![Owned::Close(Some(code))],
+                "code {code}"
+            );
+        }
+        // A 1-byte payload has no room for a code.
+        assert_eq!(close(&[0x03]).unwrap_err().close_code(), 1002);
+        // A valid code with a reason that is not UTF-8: 1007, like a text message that is not.
+        assert_eq!(
+            close(&[0x03, 0xE8, 0xFF, 0xFE]).unwrap_err(),
+            FrameError::InvalidUtf8
+        );
+        // An invalid code is refused before its reason is looked at.
+        assert_eq!(close(&[0x03, 0xED, 0xFF]).unwrap_err().close_code(), 1002);
     }
 
     #[test]

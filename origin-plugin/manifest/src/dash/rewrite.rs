@@ -6,7 +6,7 @@ use quick_xml::events::Event;
 
 use super::DashError;
 use super::dom::{MAX_DEPTH, local, xml_err};
-use crate::bootstrap::DASH_SCHEME;
+use crate::DASH_SCHEME;
 
 fn descriptor(prefix: &str, value: &str) -> String {
     format!("<{prefix}SupplementalProperty schemeIdUri=\"{DASH_SCHEME}\" value=\"{value}\"/>")

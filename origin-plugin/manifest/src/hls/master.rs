@@ -1,7 +1,7 @@
 //! Master playlists: the renditions they list, and the bootstrap `#EXT-X-SESSION-DATA` line.
 
 use super::{HlsError, Line, attribute, check_header, is_bootstrap_line, is_uri_line, lines};
-use crate::bootstrap::{HLS_DATA_ID, HLS_SHA256_TAG};
+use crate::{HLS_DATA_ID, HLS_SHA256_TAG};
 
 /// Renditions of a master playlist, in order of appearance and without repeats: each variant
 /// URI (the line after `#EXT-X-STREAM-INF`) and each `#EXT-X-MEDIA` `URI` attribute, as written.
