@@ -27,12 +27,22 @@ fn media_range(v: &str) -> Result<ByteRange, DashError> {
         a.trim().parse().map_err(|_| bad())?,
         b.trim().parse().map_err(|_| bad())?,
     );
+    // `b` is inclusive: the range ends at b + 1, which must fit (u64::MAX overflowed here).
+    let end = b.checked_add(1).ok_or_else(bad)?;
     if b < a {
         return Err(bad());
     }
     Ok(ByteRange {
         offset: a,
-        length: b - a + 1,
+        length: end - a,
+    })
+}
+
+/// The number of the next segment; `startNumber` near `u64::MAX` has none (it overflowed here).
+fn next_number(number: u64) -> Result<u64, DashError> {
+    number.checked_add(1).ok_or(DashError::Invalid {
+        what: "startNumber",
+        value: number.to_string(),
     })
 }
 
@@ -117,7 +127,7 @@ fn representation_segments(
                 };
                 for _ in 0..repeats {
                     push(number, time, ctx)?;
-                    number += 1;
+                    number = next_number(number)?;
                     time = time.checked_add(s.d).ok_or(DashError::Invalid {
                         what: "S@d",
                         value: s.d.to_string(),
@@ -137,8 +147,12 @@ fn representation_segments(
                 return Err(DashError::TooManySegments(ctx.max_segments));
             }
             for i in 0..count as u64 {
-                push(number, i * d, ctx)?;
-                number += 1;
+                let time = i.checked_mul(d).ok_or(DashError::Invalid {
+                    what: "SegmentTemplate@duration",
+                    value: d.to_string(),
+                })?;
+                push(number, time, ctx)?;
+                number = next_number(number)?;
             }
         }
         return Ok(out);

@@ -194,6 +194,53 @@ fn iso_durations_and_templates() {
     assert!(expand_template("$Number%99d$", "r", 1, 1, 1).is_err());
 }
 
+/// Found by reading for the `dash` fuzz target (debug builds panicked on the overflow, release
+/// builds wrapped to an empty range or segment number 0); now kept in its corpus.
+#[test]
+fn ranges_and_numbers_at_the_end_of_u64_are_errors_not_overflows() {
+    let url = Url::parse("https://cdn.test/v/manifest.mpd").unwrap();
+    let list = |range: &str| {
+        format!(
+            r#"<MPD><Period><AdaptationSet><Representation id="r"><SegmentList><SegmentURL media="a.mp4" mediaRange="{range}"/></SegmentList></Representation></AdaptationSet></Period></MPD>"#
+        )
+    };
+    let err = parse_mpd(&list("0-18446744073709551615"), &url, 10).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DashError::Invalid {
+                what: "mediaRange",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let ok = parse_mpd(&list("10-18446744073709551614"), &url, 10).unwrap();
+    let range = ok.representations[0].segments[0].range.unwrap();
+    assert_eq!((range.offset, range.length), (10, u64::MAX - 10));
+    let numbered = |start: &str| {
+        format!(
+            r#"<MPD type="static" mediaPresentationDuration="PT4S"><Period><AdaptationSet><Representation id="r"><SegmentTemplate media="$Number$.m4s" duration="2" startNumber="{start}"/></Representation></AdaptationSet></Period></MPD>"#
+        )
+    };
+    let err = parse_mpd(&numbered("18446744073709551615"), &url, 10).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DashError::Invalid {
+                what: "startNumber",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let ok = parse_mpd(&numbered("18446744073709551613"), &url, 10).unwrap();
+    assert_eq!(ok.representations[0].segments.len(), 2);
+    let timed = r#"<MPD type="static" mediaPresentationDuration="PT4S"><Period><AdaptationSet><Representation id="r"><SegmentTemplate media="$Time$.m4s" timescale="18446744073709551615" duration="9223372036854775807"/></Representation></AdaptationSet></Period></MPD>"#;
+    let err = parse_mpd(timed, &url, 10).unwrap_err();
+    assert!(matches!(err, DashError::Invalid { .. }), "{err}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
     #[test]

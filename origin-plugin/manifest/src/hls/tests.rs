@@ -37,7 +37,10 @@ fn bootstrap_goes_after_existing_session_data_and_keeps_crlf() {
 fn a_byte_order_mark_keeps_the_header_first_and_is_no_segment() {
     let media = "\u{feff}#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na.ts\n";
     let segments = parse_media(media, 10).unwrap();
-    assert_eq!(segments.iter().map(|s| s.uri.as_str()).collect::<Vec<_>>(), ["a.ts"]);
+    assert_eq!(
+        segments.iter().map(|s| s.uri.as_str()).collect::<Vec<_>>(),
+        ["a.ts"]
+    );
     let out = rewrite_media(media, &segments, &[Some([0xab; 32])]).unwrap();
     assert!(out.starts_with("\u{feff}#EXTM3U\n"), "{out:?}");
     assert_eq!(strip_insertions(&out), media);
