@@ -245,9 +245,12 @@ async fn protocol_errors_close_with_their_codes_and_other_peers_stay() {
     let edge = start(config(Native)).await;
     let addr = edge.local_addr();
     let mut bystander = Raw::connect(addr).await;
-    let cases: [(Vec<u8>, u16); 4] = [
+    let cases: [(Vec<u8>, u16); 6] = [
         // Client frames must be masked.
         (vec![0x81, 0x02, b'{', b'}'], 1002),
+        // Close codes a peer may not send (RFC 6455 §7.4): 1005 is "no code", 2000 unassigned.
+        (client_frame(true, 0x8, &1005u16.to_be_bytes()), 1002),
+        (client_frame(true, 0x8, &2000u16.to_be_bytes()), 1002),
         // Not UTF-8.
         (client_frame(true, 0x1, &[0xff, 0xfe]), 1007),
         // A compressed frame although no extension was negotiated.
@@ -275,7 +278,7 @@ async fn protocol_errors_close_with_their_codes_and_other_peers_stay() {
         c.tcp.write_all(&wire).await.unwrap();
         c.expect_close(code).await;
     }
-    assert_eq!(edge.metrics().rejects(Reject::Malformed), 3);
+    assert_eq!(edge.metrics().rejects(Reject::Malformed), 5);
     assert_eq!(edge.metrics().rejects(Reject::TooLarge), 1);
     // The others are untouched.
     bystander

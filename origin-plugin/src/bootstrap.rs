@@ -5,12 +5,8 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-/// `DATA-ID` of the HLS `#EXT-X-SESSION-DATA` line that carries the bootstrap.
-pub const HLS_DATA_ID: &str = "io.meshcdn.bootstrap";
-/// Tag put before each segment URI line of a media playlist.
-pub const HLS_SHA256_TAG: &str = "#EXT-X-MESHCDN-SHA256:";
-/// `schemeIdUri` of the DASH `SupplementalProperty` that carries the bootstrap.
-pub const DASH_SCHEME: &str = "urn:meshcdn:bootstrap:2026";
+// The markers the rewriters insert, and hex, are defined with them (meshcdn-manifest).
+pub use meshcdn_manifest::{DASH_SCHEME, HLS_DATA_ID, HLS_SHA256_TAG, push_hex};
 /// The DASH hash document lives at `<mpd path>` + this suffix.
 pub const HASH_DOC_SUFFIX: &str = ".meshcdn-hashes.json";
 /// `integrity` of HLS bootstraps: hashes are `#EXT-X-MESHCDN-SHA256` tags in media playlists.
@@ -131,21 +127,6 @@ pub fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     push_hex(&mut out, bytes);
     out
-}
-
-/// Appends lower-case hex of `bytes` to `out` (no allocation per call: rewrites do this for every
-/// segment of every playlist they serve).
-pub fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 128];
-    for chunk in bytes.chunks(buf.len() / 2) {
-        for (i, b) in chunk.iter().enumerate() {
-            buf[2 * i] = DIGITS[(b >> 4) as usize];
-            buf[2 * i + 1] = DIGITS[(b & 15) as usize];
-        }
-        // Only ASCII digits were written, so this never fails.
-        out.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
-    }
 }
 
 #[cfg(test)]

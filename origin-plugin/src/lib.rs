@@ -17,7 +17,8 @@ pub mod hashes;
 pub mod ice;
 pub mod layer;
 pub mod listener;
-pub mod manifest;
+/// The HLS and DASH rewriters (the `meshcdn-manifest` crate, pure and I/O-free).
+pub use meshcdn_manifest as manifest;
 pub mod proxy;
 pub mod stats;
 pub mod tokens;

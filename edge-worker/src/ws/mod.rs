@@ -6,7 +6,8 @@
 //! Everything else about WebSockets in this crate (the load generator, the tests) uses
 //! tungstenite, which also checks this side's framing in the unit tests.
 
-pub mod frame;
+/// The frame decoder and encoders (the `meshcdn-ws-frame` crate, pure and I/O-free).
+pub use meshcdn_ws_frame as frame;
 
 use std::cell::RefCell;
 use std::future::Future;
