@@ -56,3 +56,6 @@ ensure_docker
 profile_flag=()
 [ "${1:-}" = "--release" ] && profile_flag=(--release)
 cargo build "${profile_flag[@]}" --bin meshcdn
+
+# cargo-fuzz for the fuzz targets (scripts/fuzz.sh; the test command runs them briefly).
+scripts/fuzz.sh install
