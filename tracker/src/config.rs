@@ -14,8 +14,11 @@ pub mod caps {
     pub const MAX_PENDING_OFFERS: usize = 4_000_000;
     /// Swarms one connection may be in.
     pub const MAX_SWARMS_PER_CONN: usize = 1024;
-    /// Info hashes in one scrape request (and swarms in a scrape-all response).
+    /// Info hashes in one scrape request.
     pub const MAX_SCRAPE: usize = 10_000;
+    /// Swarms of one content (the first `CONTENT_PREFIX_LEN` bytes of the info_hash) in one
+    /// tracker.
+    pub const MAX_SWARMS_PER_CONTENT: usize = 4096;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,8 +47,16 @@ pub struct TrackerConfig {
     pub max_pending_offers: usize,
     /// Swarms one connection may announce to.
     pub max_swarms_per_conn: usize,
-    /// Swarms in one scrape (request list or scrape-all response).
+    /// Info hashes in one scrape request, at most (a longer list is refused). Only swarms that
+    /// exist are answered; a scrape without `info_hash` (scrape-all) is refused.
     pub max_scrape: usize,
+    /// Swarms of one content (info_hashes sharing the content part, see
+    /// [`crate::token::CONTENT_PREFIX_LEN`]) this tracker holds, at most: a token pins only the
+    /// content part, so without it one public token would open unlimited swarm ids. An announce
+    /// that would open one more is refused.
+    pub max_swarms_per_content: usize,
+    /// Swarms of one content one connection may be in (renditions of what it watches).
+    pub max_swarms_per_content_per_conn: usize,
     /// Never relay an offer between two peers that already have an offer pending or a live link
     /// between them (`true`, the default: a second offer would only open a duplicate
     /// connection). `false` relays like aquatic_ws and bittorrent-tracker do, to any eligible
@@ -66,6 +77,8 @@ impl Default for TrackerConfig {
             max_pending_offers: 262_144,
             max_swarms_per_conn: 64,
             max_scrape: 1000,
+            max_swarms_per_content: 64,
+            max_swarms_per_content_per_conn: 16,
             offer_dedupe: true,
         }
     }
@@ -79,6 +92,12 @@ impl TrackerConfig {
         self.max_pending_offers = self.max_pending_offers.clamp(1, caps::MAX_PENDING_OFFERS);
         self.max_swarms_per_conn = self.max_swarms_per_conn.clamp(1, caps::MAX_SWARMS_PER_CONN);
         self.max_scrape = self.max_scrape.clamp(1, caps::MAX_SCRAPE);
+        self.max_swarms_per_content = self
+            .max_swarms_per_content
+            .clamp(1, caps::MAX_SWARMS_PER_CONTENT);
+        self.max_swarms_per_content_per_conn = self
+            .max_swarms_per_content_per_conn
+            .clamp(1, self.max_swarms_per_conn);
         self
     }
 }

@@ -9,10 +9,10 @@
 //! use meshcdn_tracker::{Admission, NetworkFacts, Tracker, TrackerConfig};
 //! let mut t = Tracker::new(TrackerConfig::default(), 42);
 //! t.connection_opened(1, NetworkFacts::default(), Admission::Open);
-//! t.handle_message(1, r#"{"action":"scrape"}"#, 1_000);
+//! t.handle_message(1, r#"{"action":"scrape","info_hash":"aaaaaaaaaaaaaaaaaaaa"}"#, 1_000);
 //! let reply = t.poll_outbound().unwrap();
 //! assert_eq!(reply.conn, 1);
-//! assert!(reply.text.contains("\"files\""));
+//! assert_eq!(reply.text, r#"{"action":"scrape","files":{}}"#);
 //! ```
 //!
 //! The wire protocol and meshcdn's extensions are described in `docs/protocol.md`.
@@ -29,7 +29,7 @@ mod tracker;
 
 pub use config::TrackerConfig;
 pub use ids::{IdError, InfoHash, OfferId, PeerId};
-pub use protocol::{ProtocolError, Route, route};
+pub use protocol::{ProtocolError, Route, Routed, route, route_full};
 pub use state::StateError;
 pub use stats::{Counters, SwarmCounters, SwarmStats, TrackerStats};
 pub use tracker::{Admission, ConnId, NetworkFacts, Outbound, RequestError, Tracker};

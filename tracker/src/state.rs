@@ -231,6 +231,7 @@ impl Tracker {
                 max_key = max_key.max(p.key);
             }
             if !swarm.is_empty() {
+                t.swarm_created(&ih);
                 t.swarms.insert(ih, swarm);
             }
         }

@@ -49,6 +49,10 @@ pub struct TrackerStats {
     pub pending_offers: u64,
     pub links: u64,
     pub counters: Counters,
+    /// Trackers in degraded mode ([`crate::Tracker::set_degraded`]): 0 or 1 for one tracker,
+    /// summed over the shards of a host.
+    #[serde(default)]
+    pub degraded: u64,
     /// Sorted by info_hash.
     pub swarms: Vec<SwarmStats>,
 }
@@ -110,6 +114,7 @@ impl AddAssign for TrackerStats {
             pending_offers,
             links,
             counters,
+            degraded,
             swarms,
         } = other;
         self.connections += connections;
@@ -120,6 +125,7 @@ impl AddAssign for TrackerStats {
         self.pending_offers += pending_offers;
         self.links += links;
         self.counters += counters;
+        self.degraded += degraded;
         self.swarms.extend(swarms);
     }
 }

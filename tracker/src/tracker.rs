@@ -15,13 +15,12 @@ use crate::protocol::incoming::{
     self, AnnounceEvent, AnnounceRequest, AnswerRequest, InMessage, ScrapeRequest,
 };
 use crate::protocol::outgoing::{
-    self, AnnounceResponse, AnnounceResponseExt, AnswerOut, ErrorResponse, OfferOut, ScrapeFile,
-    ScrapeResponse,
+    self, AnnounceResponse, AnnounceResponseExt, AnswerOut, OfferOut, ScrapeFile, ScrapeResponse,
 };
 use crate::protocol::{AnnounceAction, Hint, ProtocolError, ScrapeAction};
 use crate::stats::{Counters, SwarmStats, TrackerStats};
 use crate::swarm::{NetKey, Peer, PeerKey, Sender, Swarm};
-use crate::token::{SwarmGrant, TokenError};
+use crate::token::{CONTENT_PREFIX_LEN, SwarmGrant, TokenError};
 
 /// The host's id for one WebSocket connection.
 pub type ConnId = u64;
@@ -82,6 +81,14 @@ pub enum RequestError {
     NoMatchingOffer,
     #[error("too many info_hashes in scrape")]
     TooManyScrapeHashes,
+    #[error("scrape needs info_hash (listing every swarm is not served)")]
+    ScrapeAll,
+    #[error("too many swarms of this content on this connection")]
+    TooManyContentSwarmsOnConn,
+    #[error("too many swarms of this content")]
+    TooManyContentSwarms,
+    #[error("tracker shard is near its memory limit: no new swarms or peers; try again later")]
+    Degraded,
 }
 
 /// Interns network-fact strings so each peer stores small numbers. Bounded: beyond the cap new
@@ -128,6 +135,22 @@ impl Conn {
     fn member_of(&self, ih: &InfoHash) -> bool {
         self.swarms.iter().any(|m| m.ih == ih.0)
     }
+
+    /// Swarms of `ih`'s content this connection is in.
+    fn content_swarms(&self, ih: &InfoHash) -> usize {
+        let content = content_of(ih);
+        self.swarms
+            .iter()
+            .filter(|m| m.ih[..CONTENT_PREFIX_LEN] == content[..])
+            .count()
+    }
+}
+
+/// The content part of a swarm id (see [`crate::token::swarm_id`]).
+pub(crate) fn content_of(ih: &InfoHash) -> [u8; CONTENT_PREFIX_LEN] {
+    let mut c = [0u8; CONTENT_PREFIX_LEN];
+    c.copy_from_slice(&ih.0[..CONTENT_PREFIX_LEN]);
+    c
 }
 
 /// Where a peer lives, with its key to detect slot reuse.
@@ -168,6 +191,11 @@ pub struct Tracker {
     pub(crate) rng: SmallRng,
     pub(crate) conns: IdMap<ConnId, Conn>,
     pub(crate) swarms: HashMap<InfoHash, Swarm>,
+    /// Swarms per content (`max_swarms_per_content`), kept with `swarms` by
+    /// [`Self::swarm_created`] and [`Self::swarm_removed`].
+    pub(crate) content_swarms: HashMap<[u8; CONTENT_PREFIX_LEN], u32>,
+    /// Set by the host (see [`Self::set_degraded`]): refuse new swarms and peers.
+    pub(crate) degraded: bool,
     pub(crate) interner: Interner,
     /// Relayed offers awaiting an answer, by (recipient, offer_id).
     pub(crate) pending: HashMap<(PeerKey, OfferId), Pending>,
@@ -200,6 +228,8 @@ impl Tracker {
             rng: SmallRng::seed_from_u64(seed),
             conns: IdMap::default(),
             swarms: HashMap::new(),
+            content_swarms: HashMap::new(),
+            degraded: false,
             interner: Interner::default(),
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
@@ -214,6 +244,17 @@ impl Tracker {
 
     pub fn config(&self) -> &TrackerConfig {
         &self.config
+    }
+
+    /// Degraded mode, switched by the host when the tracker's memory nears its cap: announces
+    /// that would add a swarm or a peer are refused ([`RequestError::Degraded`]); peers already
+    /// in swarms keep announcing, offering and answering, and leaving frees memory as usual.
+    pub fn set_degraded(&mut self, degraded: bool) {
+        self.degraded = degraded;
+    }
+
+    pub fn is_degraded(&self) -> bool {
+        self.degraded
     }
 
     // ---- inputs ----
@@ -269,6 +310,7 @@ impl Tracker {
             }
             if swarm.is_empty() {
                 self.swarms.remove(&ih);
+                self.swarm_removed(&ih);
             }
         }
     }
@@ -299,6 +341,7 @@ impl Tracker {
         }
         let timeout = self.config.peer_timeout_ms;
         let mut gone: Vec<(ConnId, InfoHash)> = Vec::new();
+        let mut emptied: Vec<InfoHash> = Vec::new();
         self.swarms.retain(|ih, swarm| {
             let stale: Vec<u32> = swarm
                 .peers()
@@ -310,8 +353,14 @@ impl Tracker {
                     gone.push((p.conn, *ih));
                 }
             }
+            if swarm.is_empty() {
+                emptied.push(*ih);
+            }
             !swarm.is_empty()
         });
+        for ih in emptied {
+            self.swarm_removed(&ih);
+        }
         self.counters.peers_expired += gone.len() as u64;
         for (conn, ih) in gone {
             self.forget_membership(conn, &ih);
@@ -351,6 +400,7 @@ impl Tracker {
             pending_offers: self.pending.len() as u64,
             links: self.links.len() as u64,
             counters: self.counters,
+            degraded: u64::from(self.degraded),
             swarms,
         }
     }
@@ -413,13 +463,8 @@ impl Tracker {
             s.counters.rejects += 1;
         }
         tracing::debug!(conn, %error, "request refused");
-        let reason = error.to_string();
-        let msg = ErrorResponse {
-            failure_reason: &reason,
-            action: hint.action,
-            info_hash: hint.info_hash,
-        };
-        self.send(conn, &msg);
+        let text = outgoing::failure_for(&error.to_string(), hint);
+        self.outbound.push_back(Outbound { conn, text });
     }
 
     fn admit(&self, conn: ConnId, ih: &InfoHash, now_ms: u64) -> Result<&Conn, RequestError> {
@@ -431,6 +476,45 @@ impl Tracker {
             grant.admits(ih, now_ms)?;
         }
         Ok(c)
+    }
+
+    pub(crate) fn swarm_created(&mut self, ih: &InfoHash) {
+        *self.content_swarms.entry(content_of(ih)).or_insert(0) += 1;
+    }
+
+    fn swarm_removed(&mut self, ih: &InfoHash) {
+        let content = content_of(ih);
+        if let Some(n) = self.content_swarms.get_mut(&content) {
+            *n -= 1;
+            if *n == 0 {
+                self.content_swarms.remove(&content);
+            }
+        }
+    }
+
+    /// Whether `conn` may join `ih`'s swarm as a new peer (it is not in it yet).
+    fn may_join(&self, conn: ConnId, ih: &InfoHash) -> Result<(), RequestError> {
+        let c = self
+            .conns
+            .get(&conn)
+            .ok_or(RequestError::UnknownConnection)?;
+        if self.degraded {
+            return Err(RequestError::Degraded);
+        }
+        if c.swarms.len() >= self.config.max_swarms_per_conn {
+            return Err(RequestError::TooManySwarms);
+        }
+        if c.content_swarms(ih) >= self.config.max_swarms_per_content_per_conn {
+            return Err(RequestError::TooManyContentSwarmsOnConn);
+        }
+        let content_full = self
+            .content_swarms
+            .get(&content_of(ih))
+            .is_some_and(|&n| n as usize >= self.config.max_swarms_per_content);
+        if content_full && !self.swarms.contains_key(ih) {
+            return Err(RequestError::TooManyContentSwarms);
+        }
+        Ok(())
     }
 
     fn forget_membership(&mut self, conn: ConnId, ih: &InfoHash) {
@@ -497,9 +581,7 @@ impl Tracker {
         let hint = Hint::announce(ih);
         let c = self.admit(conn, &ih, now_ms).map_err(|e| (e, hint))?;
         let net = c.net;
-        let conn_swarms = c.swarms.len();
         let in_swarm = c.member_of(&ih);
-        let max_swarms = self.config.max_swarms_per_conn;
         self.counters.announces += 1;
 
         let existing = self
@@ -517,10 +599,13 @@ impl Tracker {
             }
             None if in_swarm => return Err((RequestError::SecondPeerId, hint)),
             None if req.event == AnnounceEvent::Stopped => None,
-            None if conn_swarms >= max_swarms => return Err((RequestError::TooManySwarms, hint)),
             None => {
+                self.may_join(conn, &ih).map_err(|e| (e, hint))?;
                 let key = self.next_key;
                 self.next_key += 1;
+                if !self.swarms.contains_key(&ih) {
+                    self.swarm_created(&ih);
+                }
                 let swarm = self.swarms.entry(ih).or_default();
                 let slot = swarm.insert(Peer::new(key, conn, req.peer_id, net, now_ms));
                 if let Some(c) = self.conns.get_mut(&conn) {
@@ -551,6 +636,7 @@ impl Tracker {
             swarm.remove(slot);
             if swarm.is_empty() {
                 self.swarms.remove(&ih);
+                self.swarm_removed(&ih);
             }
             self.forget_membership(conn, &ih);
             self.send_announce_response(conn, ih);
@@ -775,6 +861,9 @@ impl Tracker {
             .conns
             .get(&conn)
             .ok_or((RequestError::UnknownConnection, hint))?;
+        if req.info_hashes.is_empty() {
+            return Err((RequestError::ScrapeAll, hint));
+        }
         if req.info_hashes.len() > self.config.max_scrape {
             return Err((RequestError::TooManyScrapeHashes, hint));
         }
@@ -785,34 +874,16 @@ impl Tracker {
             incomplete: s.leechers(),
             downloaded: s.counters.completed,
         };
+        // Only swarms that exist are listed: the reply is never larger than the swarms it
+        // reports, and unknown ids cost nothing.
         let mut files = Vec::new();
-        if req.info_hashes.is_empty() {
-            for (ih, s) in &self.swarms {
-                if files.len() >= self.config.max_scrape {
-                    break;
-                }
-                if let Admission::Token(g) = &admission
-                    && g.admits(ih, now_ms).is_err()
-                {
-                    continue;
-                }
-                files.push((*ih, file(s)));
+        for ih in &req.info_hashes {
+            if let Admission::Token(g) = &admission {
+                g.admits(ih, now_ms)
+                    .map_err(|e| (RequestError::Token(e), Hint::scrape(Some(*ih))))?;
             }
-        } else {
-            for ih in &req.info_hashes {
-                if let Admission::Token(g) = &admission {
-                    g.admits(ih, now_ms)
-                        .map_err(|e| (RequestError::Token(e), Hint::scrape(Some(*ih))))?;
-                }
-                let f = self.swarms.get(ih).map_or(
-                    ScrapeFile {
-                        complete: 0,
-                        incomplete: 0,
-                        downloaded: 0,
-                    },
-                    file,
-                );
-                files.push((*ih, f));
+            if let Some(s) = self.swarms.get(ih) {
+                files.push((*ih, file(s)));
             }
         }
         self.send(
@@ -857,6 +928,7 @@ impl Tracker {
         use std::mem::size_of;
         let mut bytes = self.swarms.capacity() * (size_of::<InfoHash>() + size_of::<Swarm>() + 1);
         bytes += self.swarms.values().map(Swarm::heap_bytes).sum::<usize>();
+        bytes += self.content_swarms.capacity() * (CONTENT_PREFIX_LEN + 4 + 1);
         bytes += self.conns.capacity() * (size_of::<ConnId>() + size_of::<Conn>() + 1);
         bytes += self
             .conns

@@ -4,7 +4,9 @@
 //! One instance owns one tracker. The host batches events in and gets every outbound message
 //! back from the same call, so a busy shard crosses the host/guest boundary once per batch.
 
-use std::cell::RefCell;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use meshcdn_tracker::token::SwarmGrant;
 use meshcdn_tracker::{Admission, NetworkFacts, Tracker, TrackerConfig};
@@ -20,6 +22,70 @@ use meshcdn::tracker::types::{self as wit, ShardError};
 thread_local! {
     // The component model runs an instance on one thread; the host never re-enters a call.
     static TRACKER: RefCell<Option<Tracker>> = const { RefCell::new(None) };
+    /// Live heap bytes above which the tracker is degraded (0: never); from `init`'s config.
+    static HIGH_WATER: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The config key the host adds for this component (not a tracker setting): live heap bytes
+/// above which the tracker refuses new swarms and peers (the host derives it from
+/// `limits.shard_memory_bytes` and `limits.shard_memory_high_water_percent`).
+const HIGH_WATER_KEY: &str = "heap_high_water_bytes";
+
+/// Bytes allocated and not freed: the guest's live heap.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The system allocator, counting live bytes (the host caps linear memory; this lets the
+/// tracker degrade before an allocation fails and traps the whole shard).
+struct Counting;
+
+// SAFETY: every call is forwarded to `System` unchanged; only a counter is updated.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size(), Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size(), Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_add(new_size, Relaxed);
+            LIVE.fetch_sub(layout.size(), Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Degrades above the high-water mark and recovers below 90% of it (so it does not flap).
+fn update_degraded(tracker: &mut Tracker) {
+    let high = HIGH_WATER.with(Cell::get);
+    if high == 0 {
+        return;
+    }
+    let live = LIVE.load(Relaxed);
+    if live > high {
+        tracker.set_degraded(true);
+    } else if live < high / 10 * 9 {
+        tracker.set_degraded(false);
+    }
 }
 
 struct Shard;
@@ -80,8 +146,17 @@ fn inject_fault(text: &str) {
 
 impl Guest for Shard {
     fn init(config: String, seed: u64) -> Result<(), ShardError> {
-        let config: TrackerConfig =
+        let mut config: serde_json::Value =
             serde_json::from_str(&config).map_err(|e| ShardError::Config(e.to_string()))?;
+        let high_water = match config.as_object_mut().and_then(|t| t.remove(HIGH_WATER_KEY)) {
+            None => 0,
+            Some(v) => v.as_u64().ok_or_else(|| {
+                ShardError::Config(format!("{HIGH_WATER_KEY} must be a non-negative integer"))
+            })? as usize,
+        };
+        HIGH_WATER.with(|h| h.set(high_water));
+        let config: TrackerConfig =
+            serde_json::from_value(config).map_err(|e| ShardError::Config(e.to_string()))?;
         TRACKER.with(|cell| *cell.borrow_mut() = Some(Tracker::new(config, seed)));
         Ok(())
     }
@@ -106,6 +181,7 @@ impl Guest for Shard {
                     wit::Event::Message(m) => {
                         #[cfg(feature = "fault-injection")]
                         inject_fault(&m.text);
+                        update_degraded(tracker);
                         tracker.handle_message(m.conn, &m.text, now_ms);
                     }
                     wit::Event::Closed(conn) => tracker.connection_closed(conn, now_ms),
@@ -118,6 +194,7 @@ impl Guest for Shard {
     fn expire(now_ms: u64) -> Vec<wit::Outbound> {
         with_tracker(|tracker| {
             tracker.expire(now_ms);
+            update_degraded(tracker);
             drain(tracker)
         })
     }

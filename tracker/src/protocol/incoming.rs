@@ -167,6 +167,16 @@ struct RouteWire<'a> {
     action: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     info_hash: Option<IdOrList<'a>>,
+    #[serde(borrow, default)]
+    event: Option<Cow<'a, str>>,
+}
+
+/// A frame's [`Route`], and whether it is an announce with `event: "stopped"` (the host keeps
+/// a connection's swarms across shards, see [`route_full`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    pub route: Route,
+    pub stopped: bool,
 }
 
 /// `info_hash`: one binary string (announce, scrape) or a list of them (scrape).
@@ -342,9 +352,15 @@ fn hashes(value: Option<IdOrList>) -> Result<Vec<InfoHash>, ProtocolError> {
 /// applies the configured `max_message_bytes` (here only the hard cap, so a larger configured
 /// limit still routes).
 pub fn route(text: &str) -> Result<Route, ProtocolError> {
+    route_full(text).map(|r| r.route)
+}
+
+/// [`route`], and whether the frame leaves its swarm (`event: "stopped"`).
+pub fn route_full(text: &str) -> Result<Routed, ProtocolError> {
     check_size(text, crate::config::caps::MAX_MESSAGE_BYTES)?;
     let w: RouteWire = serde_json::from_str(text).map_err(ProtocolError::json)?;
-    match w.action.as_deref() {
+    let stopped = w.event.as_deref() == Some("stopped");
+    let route = match w.action.as_deref() {
         Some("announce") => match w.info_hash {
             Some(IdOrList::One(s)) => Ok(Route::Swarm(id("info_hash", &s, InfoHash)?)),
             Some(IdOrList::Many(_)) => Err(ProtocolError::BadField {
@@ -356,7 +372,8 @@ pub fn route(text: &str) -> Result<Route, ProtocolError> {
         Some("scrape") => Ok(Route::Scrape(hashes(w.info_hash)?)),
         Some(other) => Err(ProtocolError::UnknownAction(truncate(other))),
         None => Err(ProtocolError::MissingAction),
-    }
+    }?;
+    Ok(Routed { route, stopped })
 }
 
 /// The `action` and `info_hash` of a frame, as far as they are valid, for echoing them in a

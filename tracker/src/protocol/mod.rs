@@ -11,7 +11,7 @@ pub mod outgoing;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::IdError;
-pub use incoming::{InMessage, Route, parse, route};
+pub use incoming::{InMessage, Route, Routed, parse, route, route_full};
 
 /// Messages larger than this are refused by default (aquatic_ws's limit), in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;

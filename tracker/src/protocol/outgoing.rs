@@ -108,6 +108,16 @@ impl<'a> ErrorResponse<'a> {
     }
 }
 
+/// The text of an error reply that echoes what `hint` knows of the refused request (the
+/// reference client needs `action`, and `info_hash` to match the reply to its swarm).
+pub fn failure_for(reason: &str, hint: super::Hint) -> String {
+    to_text(&ErrorResponse {
+        failure_reason: reason,
+        action: hint.action,
+        info_hash: hint.info_hash,
+    })
+}
+
 /// The text of a bare error reply, e.g. `{"failure reason":"rate limit exceeded; slow down"}`.
 pub fn failure(reason: &str) -> String {
     to_text(&ErrorResponse::new(reason))
