@@ -123,6 +123,9 @@ idle_timeout_secs = 600
 # ones are dropped (the tester reads one message per message it sends, fewer than it is sent).
 max_queued_messages = 16
 queue_overflow = "drop"
+# Connections still connecting (TLS handshakes, upgrades) at once: not a limit of the comparison.
+[http]
+max_connections = 100000
 [tracker]
 # aquatic relays every offer to a random peer of the swarm: no per-viewer cap, no
 # once-per-pair rule, and a connection may be in as many swarms as the tester announces to.

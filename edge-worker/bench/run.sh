@@ -75,6 +75,9 @@ messages_per_sec = 1000000
 message_burst = 1000000
 max_connections = 100000
 idle_timeout_secs = 600
+# Connections still connecting (TLS handshakes, upgrades) at once: not a limit of the comparison.
+[http]
+max_connections = 100000
 [tracker]
 # Relay every announce's offers, as bittorrent-tracker does, so both do the same work per
 # announce (by default meshcdn stops offering to a viewer that already has 20 live links, and

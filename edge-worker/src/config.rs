@@ -41,6 +41,9 @@ pub struct EdgeConfig {
     /// names; `/` is where many public trackers (and aquatic's load tester) connect. The first
     /// is the one [`crate::EdgeHandle::announce_url`] gives.
     pub tracker_paths: Vec<String>,
+    // --- operations (edge-ops): the HTTP listener's bounds and the ops/admin endpoints ---
+    pub http: HttpConfig,
+    pub ops: OpsConfig,
 }
 
 /// Paths of the host's own endpoints, which a tracker path cannot take.
@@ -69,6 +72,56 @@ impl Default for EdgeConfig {
             admin_token: None,
             shutdown_grace_secs: 20,
             tracker_paths: vec!["/announce".into(), "/".into()],
+            http: HttpConfig::default(),
+            ops: OpsConfig::default(),
+        }
+    }
+}
+
+/// Bounds of the HTTP listener for connections that are not (yet) WebSockets: plain requests,
+/// keep-alive connections, TLS handshakes and upgrades in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Such connections at once, at most; one more is closed at accept (counted as
+    /// `meshcdn_edge_rejects_total{reason="http_connection_limit"}`). An upgraded connection
+    /// leaves this budget for `limits.max_connections`. Each is closed when its request headers
+    /// (the first, or the next on a keep-alive connection) have not all arrived within
+    /// `limits.header_timeout_ms`.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+        }
+    }
+}
+
+/// The operations endpoints (`/metrics`, `/stats`) and the admin API (`POST /admin/reload`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpsConfig {
+    /// `/metrics` and `/stats` serve a snapshot of the shards' stats taken at most this often, in
+    /// milliseconds: a flood of requests costs the shards one stats round per period.
+    pub stats_refresh_ms: u64,
+    /// `/metrics` requires `Authorization: Bearer <admin_token>` too (then give Prometheus the
+    /// token). Off by default: it carries only totals, no swarm ids. `/stats` always requires it.
+    pub metrics_require_token: bool,
+    /// Largest body of `POST /admin/reload`, in bytes (413 beyond it).
+    pub admin_max_body_bytes: usize,
+    /// The body of `POST /admin/reload` must arrive within this long, in milliseconds (408).
+    pub admin_body_timeout_ms: u64,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        Self {
+            stats_refresh_ms: 1000,
+            metrics_require_token: false,
+            admin_max_body_bytes: 4096,
+            admin_body_timeout_ms: 5000,
         }
     }
 }
@@ -115,6 +168,14 @@ pub struct AuthConfig {
     pub jwks_refresh_secs: u64,
     pub issuer: String,
     pub audience: String,
+    /// Allow an `http://` JWKS URL (keys over plain text can be swapped on the way: only for a
+    /// trusted network, e.g. a cluster-internal service or loopback). `https://` otherwise.
+    pub allow_insecure_jwks: bool,
+    /// Largest JWKS document accepted, in bytes.
+    pub jwks_max_bytes: usize,
+    /// A token with an unknown `kid` makes the host re-read the JWKS at once (a key rotated since
+    /// the last refresh), at most once per this many seconds.
+    pub jwks_refetch_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -123,6 +184,9 @@ impl Default for AuthConfig {
             open: false,
             jwks: None,
             jwks_refresh_secs: 300,
+            allow_insecure_jwks: false,
+            jwks_max_bytes: 64 << 10,
+            jwks_refetch_secs: 30,
             issuer: meshcdn_tracker::token::DEFAULT_ISSUER.into(),
             audience: meshcdn_tracker::token::DEFAULT_AUDIENCE.into(),
         }
@@ -242,6 +306,7 @@ impl EdgeConfig {
 
     /// Checks what serde cannot: called by [`crate::serve`] too, after CLI overrides.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_ops()?;
         let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
         if self.shards > MAX_SHARDS {
             return bad(&format!("shards must be at most {MAX_SHARDS}"));
@@ -272,6 +337,80 @@ impl EdgeConfig {
             return bad("tracker must be a table");
         }
         self.validate_tracker_paths()
+    }
+
+    /// Bounds that 0 or an empty value would switch off, each named in its error; the JWKS
+    /// location and the admin token (edge-ops).
+    fn validate_ops(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let positive: [(&str, u64); 17] = [
+            ("limits.call_deadline_ms", l.call_deadline_ms),
+            ("limits.shard_memory_bytes", l.shard_memory_bytes as u64),
+            ("limits.max_connections", l.max_connections as u64),
+            ("limits.messages_per_sec", l.messages_per_sec.into()),
+            ("limits.message_burst", l.message_burst.into()),
+            ("limits.idle_timeout_secs", l.idle_timeout_secs),
+            ("limits.max_queued_messages", l.max_queued_messages as u64),
+            ("limits.max_shard_backlog", l.max_shard_backlog as u64),
+            ("limits.send_timeout_ms", l.send_timeout_ms),
+            ("limits.header_timeout_ms", l.header_timeout_ms),
+            ("auth.jwks_refresh_secs", self.auth.jwks_refresh_secs),
+            ("auth.jwks_max_bytes", self.auth.jwks_max_bytes as u64),
+            ("auth.jwks_refetch_secs", self.auth.jwks_refetch_secs),
+            ("http.max_connections", self.http.max_connections as u64),
+            ("ops.stats_refresh_ms", self.ops.stats_refresh_ms),
+            (
+                "ops.admin_max_body_bytes",
+                self.ops.admin_max_body_bytes as u64,
+            ),
+            ("ops.admin_body_timeout_ms", self.ops.admin_body_timeout_ms),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Invalid(format!(
+                "{key} must be > 0 (0 would switch the bound off)"
+            )));
+        }
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.limits.max_message_bytes < 1024 {
+            return invalid("limits.max_message_bytes must be at least 1024".into());
+        }
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return invalid(
+                "admin_token is empty: set a secret, or leave it out to turn the admin API off"
+                    .into(),
+            );
+        }
+        if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {
+            return invalid("auth.issuer and auth.audience must not be empty".into());
+        }
+        let n = &self.network;
+        for (key, header) in [
+            ("network.asn_header", &n.asn_header),
+            ("network.country_header", &n.country_header),
+            ("network.region_header", &n.region_header),
+            ("network.continent_header", &n.continent_header),
+            ("network.client_ip_header", &n.client_ip_header),
+        ] {
+            if header
+                .as_deref()
+                .is_some_and(|h| axum::http::HeaderName::from_bytes(h.as_bytes()).is_err())
+            {
+                return invalid(format!("{key}: {header:?} is not a header name"));
+            }
+        }
+        match self.auth.jwks.as_deref() {
+            Some("") => invalid("auth.jwks is empty: a JWKS file path or https:// URL".into()),
+            Some(url) if url.starts_with("http://") && !self.auth.allow_insecure_jwks => {
+                invalid(format!(
+                    "auth.jwks: {url} is plain http; use https, or set auth.allow_insecure_jwks = true for a trusted network"
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn validate_tracker_paths(&self) -> Result<(), ConfigError> {
@@ -409,6 +548,70 @@ mod tests {
         }
         let missing = EdgeConfig::load(Path::new("/nonexistent/edge.toml")).unwrap_err();
         assert!(matches!(missing, ConfigError::Read { .. }));
+    }
+
+    /// A zero or empty value that would switch a bound off is refused, naming its key.
+    #[test]
+    fn zero_bounds_and_empty_secrets_are_refused_by_name() {
+        for (section, key) in [
+            ("limits", "call_deadline_ms"),
+            ("limits", "shard_memory_bytes"),
+            ("limits", "max_connections"),
+            ("limits", "idle_timeout_secs"),
+            ("limits", "max_queued_messages"),
+            ("limits", "max_shard_backlog"),
+            ("limits", "send_timeout_ms"),
+            ("limits", "header_timeout_ms"),
+            ("auth", "jwks_refresh_secs"),
+            ("auth", "jwks_max_bytes"),
+            ("auth", "jwks_refetch_secs"),
+            ("http", "max_connections"),
+            ("ops", "stats_refresh_ms"),
+            ("ops", "admin_max_body_bytes"),
+            ("ops", "admin_body_timeout_ms"),
+        ] {
+            let open = if section == "auth" {
+                ""
+            } else {
+                "[auth]\nopen = true\n"
+            };
+            let extra = if section == "auth" {
+                "open = true\n"
+            } else {
+                ""
+            };
+            let toml = format!("{open}[{section}]\n{extra}{key} = 0\n");
+            match EdgeConfig::from_toml(&toml) {
+                Err(ConfigError::Invalid(m)) => {
+                    assert!(m.contains(&format!("{section}.{key}")), "{toml}: {m}")
+                }
+                other => panic!("{toml}: {other:?}"),
+            }
+        }
+        let refused = |toml: &str, needle: &str| match EdgeConfig::from_toml(toml) {
+            Err(ConfigError::Invalid(m)) => assert!(m.contains(needle), "{toml}: {m}"),
+            other => panic!("{toml}: {other:?}"),
+        };
+        refused("admin_token = \"\"\n[auth]\nopen = true\n", "admin_token");
+        refused("admin_token = \"  \"\n[auth]\nopen = true\n", "admin_token");
+        refused("[auth]\njwks = \"\"\n", "auth.jwks");
+        refused("[auth]\nopen = true\nissuer = \"\"\n", "auth.issuer");
+        refused(
+            "[auth]\nopen = true\n[network]\nasn_header = \"\"\n",
+            "network.asn_header",
+        );
+        refused(
+            "[auth]\njwks = \"http://keys.example/jwks.json\"\n",
+            "allow_insecure_jwks",
+        );
+        // Absent admin token = admin API off; http JWKS with the opt-in; https and files as is.
+        EdgeConfig::from_toml("[auth]\nopen = true\n").unwrap();
+        EdgeConfig::from_toml(
+            "[auth]\njwks = \"http://127.0.0.1:1/jwks.json\"\nallow_insecure_jwks = true\n",
+        )
+        .unwrap();
+        EdgeConfig::from_toml("[auth]\njwks = \"https://keys.example/jwks.json\"\n").unwrap();
+        EdgeConfig::from_toml("[auth]\njwks = \"keys/jwks.json\"\n").unwrap();
     }
 
     /// `read` leaves validation to the caller: a file without an auth mode parses, and only

@@ -94,6 +94,12 @@ pub enum JwksError {
         location: String,
         source: serde_json::Error,
     },
+    #[error("{location}: plain http; use https or set auth.allow_insecure_jwks = true")]
+    Insecure { location: String },
+    #[error("{location}: not a URL: {reason}")]
+    BadUrl { location: String, reason: String },
+    #[error("{location}: key set larger than {limit} bytes (auth.jwks_max_bytes)")]
+    TooLarge { location: String, limit: usize },
     #[error("{location}: {source}")]
     Keys {
         location: String,

@@ -2,6 +2,7 @@
 
 pub mod accept;
 pub mod auth;
+pub mod bounded;
 pub mod config;
 pub mod engine;
 pub mod error;

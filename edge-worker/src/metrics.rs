@@ -31,10 +31,12 @@ pub enum Reject {
     SlowReader,
     /// A message dropped because the connection's queue was full (`queue_overflow = "drop"`).
     QueueFull,
+    /// An HTTP connection closed at accept: `http.max_connections` reached.
+    HttpConnectionLimit,
 }
 
 impl Reject {
-    const ALL: [Reject; 8] = [
+    const ALL: [Reject; 9] = [
         Reject::Unauthorized,
         Reject::ConnectionLimit,
         Reject::RateLimited,
@@ -43,6 +45,7 @@ impl Reject {
         Reject::Idle,
         Reject::SlowReader,
         Reject::QueueFull,
+        Reject::HttpConnectionLimit,
     ];
 
     pub fn label(self) -> &'static str {
@@ -55,6 +58,7 @@ impl Reject {
             Reject::Idle => "idle",
             Reject::SlowReader => "slow_reader",
             Reject::QueueFull => "queue_full",
+            Reject::HttpConnectionLimit => "http_connection_limit",
         }
     }
 }
@@ -62,6 +66,8 @@ impl Reject {
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub connections: AtomicU64,
+    /// HTTP connections not (yet) upgraded to WebSocket, TLS handshakes included.
+    pub http_connections: AtomicU64,
     pub connections_total: AtomicU64,
     pub messages_in: AtomicU64,
     pub messages_out: AtomicU64,
@@ -70,6 +76,10 @@ pub struct Metrics {
     pub reloads_failed: AtomicU64,
     /// Upgrades served through hyper's `Upgraded` wrapper instead of the bare socket.
     pub upgrades_wrapped: AtomicU64,
+    /// Stats rounds over all shards (`/metrics`, `/stats`, `/health/ready` snapshots).
+    pub stats_rounds: AtomicU64,
+    /// Stats calls answered by a shard (one per shard per round).
+    pub shard_stats_calls: AtomicU64,
     rejects: [AtomicU64; Reject::ALL.len()],
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
@@ -110,6 +120,12 @@ impl Metrics {
             "gauge",
             "Open WebSocket connections.",
             self.connections.load(Relaxed),
+        );
+        metric(
+            "meshcdn_edge_http_connections",
+            "gauge",
+            "Open HTTP connections that are not WebSockets (requests, keep-alive, handshakes).",
+            self.http_connections.load(Relaxed),
         );
         metric(
             "meshcdn_edge_connections_total",
@@ -183,6 +199,18 @@ impl Metrics {
             "counter",
             "WebSocket connections served through hyper's upgrade wrapper rather than the bare socket (more memory per peer; expected 0).",
             self.upgrades_wrapped.load(Relaxed),
+        );
+        metric(
+            "meshcdn_edge_stats_rounds_total",
+            "counter",
+            "Stats snapshots taken of all shards (at most one per ops.stats_refresh_ms).",
+            self.stats_rounds.load(Relaxed),
+        );
+        metric(
+            "meshcdn_edge_shard_stats_calls_total",
+            "counter",
+            "Stats calls answered by the shards.",
+            self.shard_stats_calls.load(Relaxed),
         );
         if let Some(rss) = resident_memory_bytes() {
             metric(

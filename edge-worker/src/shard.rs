@@ -163,6 +163,7 @@ impl Shard {
             for control in controls {
                 match control {
                     Cmd::Stats(reply) => {
+                        self.metrics.shard_stats_calls.fetch_add(1, Relaxed);
                         let stats = match self.engine() {
                             Ok(engine) => engine.stats(),
                             Err(e) => Err(e),

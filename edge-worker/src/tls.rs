@@ -44,13 +44,20 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
     Ok(Arc::new(config))
 }
 
-pub struct TlsListener {
-    rx: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+/// Accepts TCP connections and completes their TLS handshakes. `admit` runs at each TCP accept,
+/// before the handshake: `None` closes the connection at once; what it returns (a connection
+/// slot) travels with the stream, so a handshake in progress is counted too.
+pub struct TlsListener<T> {
+    rx: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr, T)>,
     local: SocketAddr,
 }
 
-impl TlsListener {
-    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<Self> {
+impl<T: Send + 'static> TlsListener<T> {
+    pub fn new(
+        listener: TcpListener,
+        config: Arc<ServerConfig>,
+        admit: impl Fn() -> Option<T> + Send + 'static,
+    ) -> std::io::Result<Self> {
         let local = listener.local_addr()?;
         let (tx, rx) = mpsc::channel(ACCEPT_BACKLOG);
         let acceptor = TlsAcceptor::from(config);
@@ -65,11 +72,14 @@ impl TlsListener {
                         continue;
                     }
                 };
+                let Some(ticket) = admit() else {
+                    continue;
+                };
                 let (acceptor, ready) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(tls)) => {
-                            let _ = ready.send((tls, peer)).await;
+                            let _ = ready.send((tls, peer, ticket)).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -82,21 +92,17 @@ impl TlsListener {
         });
         Ok(Self { rx, local })
     }
-}
 
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+    /// The next connection whose handshake completed, with its ticket.
+    pub async fn accept(&mut self) -> (TlsStream<TcpStream>, SocketAddr, T) {
         match self.rx.recv().await {
-            Some(pair) => pair,
+            Some(accepted) => accepted,
             // The accept task only ends when this listener is gone.
             None => std::future::pending().await,
         }
     }
 
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
     }
 }

@@ -3,40 +3,11 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::*;
-use jsonwebtoken::jwk::JwkSet;
 use meshcdn_edge::EngineKind::{Native, Wasm};
 use meshcdn_edge::metrics::Reject;
-use meshcdn_tracker::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, SigningKey, SwarmClaims, swarm_id};
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn token(key: &SigningKey, cid: &str, exp_in: i64) -> String {
-    key.sign(&SwarmClaims {
-        iss: DEFAULT_ISSUER.into(),
-        aud: DEFAULT_AUDIENCE.into(),
-        exp: (now() as i64 + exp_in) as u64,
-        nbf: None,
-        iat: now(),
-        cid: cid.into(),
-        sub: None,
-    })
-    .unwrap()
-}
-
-fn jwks(keys: &[&SigningKey]) -> String {
-    serde_json::to_string(&JwkSet {
-        keys: keys.iter().map(|k| k.public_jwk().clone()).collect(),
-    })
-    .unwrap()
-}
+use meshcdn_tracker::token::{SigningKey, swarm_id};
 
 fn status_of(result: Result<impl Sized, tokio_tungstenite::tungstenite::Error>) -> Option<u16> {
     match result {
@@ -128,6 +99,7 @@ async fn jwks_over_http_is_refreshed_so_rotated_keys_work() {
     let mut c = config(Native);
     c.auth.open = false;
     c.auth.jwks = Some(jwks_url);
+    c.auth.allow_insecure_jwks = true;
     c.auth.jwks_refresh_secs = 1;
     let edge = start(c).await;
     let url = edge.announce_url();

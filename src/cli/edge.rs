@@ -37,6 +37,9 @@ pub struct EdgeArgs {
     /// JWKS file path or http(s) URL with the swarm token keys [config: auth.jwks].
     #[arg(long)]
     jwks: Option<String>,
+    /// Allow an http:// JWKS URL (trusted networks only) [config: auth.allow_insecure_jwks].
+    #[arg(long)]
+    allow_insecure_jwks: bool,
     /// MaxMind-format database for network facts (ASN, country, region) [config: network.geo_db].
     #[arg(long)]
     geo_db: Option<PathBuf>,
@@ -75,6 +78,9 @@ pub fn build_config(args: EdgeArgs) -> anyhow::Result<EdgeConfig> {
     if args.jwks.is_some() {
         config.auth.open = false;
         config.auth.jwks = args.jwks;
+    }
+    if args.allow_insecure_jwks {
+        config.auth.allow_insecure_jwks = true;
     }
     if args.geo_db.is_some() {
         config.network.geo_db = args.geo_db;

@@ -108,6 +108,7 @@ shutdown_grace_secs = ${GRACE_SECS - 5}
 [auth]
 open = false
 jwks = "http://${HOST}:${ORIGIN_PORT}/.well-known/jwks.json"
+allow_insecure_jwks = true
 `;
   }
   for (const [name, text] of Object.entries(files)) writeFileSync(join(DIR, name), text, { mode: 0o644 });
@@ -141,8 +142,8 @@ function startEdgeContainer(e: Edge): void {
   runContainer(e.container, mounts, ["edge", "--config", "/etc/meshcdn/edge.toml"]);
 }
 
-async function getJson(url: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
   let body: any = text;
   try {
@@ -161,7 +162,9 @@ async function metric(e: Edge, name: string): Promise<number> {
   if (!line) throw new Error(`${e.name}: no metric ${name}`);
   return Number(line.split(" ")[1]);
 }
-const stats = async (e: Edge) => (await getJson(`${edgeHttp(e)}/stats`)).body as { peers: number; swarm_count: number };
+// `/stats` lists swarm ids: admin token only.
+const stats = async (e: Edge) =>
+  (await getJson(`${edgeHttp(e)}/stats`, { authorization: `Bearer ${ADMIN_TOKEN}` })).body as { peers: number; swarm_count: number };
 
 async function openViewer(browser: Browser, origin: string, region: string): Promise<Viewer> {
   // The CDN in front of the origin sets the region header (docs/deploy.md); here the browser does.

@@ -1,16 +1,20 @@
-//! The admin API: `POST /admin/reload` (bearer `admin_token`) and the hot upgrade behind it.
+//! The admin API: `POST /admin/reload` (bearer `admin_token`) and the hot upgrade behind it;
+//! [`authorize`] also guards `/stats` (and `/metrics` with `ops.metrics_require_token`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use serde::Deserialize;
 
 use super::AppState;
+use crate::bounded::{BoundedBuf, TooLarge};
 use crate::engine;
 use crate::error::EdgeError;
 
@@ -21,25 +25,48 @@ struct ReloadRequest {
     component: Option<PathBuf>,
 }
 
-pub(super) async fn admin_reload(
-    State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// Whether the request carries `Authorization: Bearer <admin_token>`: 404 when the host has no
+/// admin token (the admin API is off), 401 when it is missing or wrong.
+pub(super) fn authorize(app: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     let Some(expected) = &app.config.admin_token else {
-        return (
+        return Err((
             StatusCode::NOT_FOUND,
             "admin API disabled (no admin_token)\n",
         )
-            .into_response();
+            .into_response());
     };
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes())) {
-        return (StatusCode::UNAUTHORIZED, "admin token required\n").into_response();
+        return Err((StatusCode::UNAUTHORIZED, "admin token required\n").into_response());
     }
+    Ok(())
+}
+
+/// `POST /admin/reload`: the token is checked before a byte of the body is read; the body is
+/// bounded by `ops.admin_max_body_bytes` (413) and `ops.admin_body_timeout_ms` (408).
+pub(super) async fn admin_reload(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(refused) = authorize(&app, &headers) {
+        return refused;
+    }
+    let ops = &app.config.ops;
+    let body = match read_body(
+        &headers,
+        body,
+        ops.admin_max_body_bytes,
+        ops.admin_body_timeout_ms,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
     let request: ReloadRequest = if body.is_empty() {
         ReloadRequest::default()
     } else {
@@ -62,6 +89,43 @@ pub(super) async fn admin_reload(
             axum::Json(serde_json::json!({ "status": "refused", "error": e.to_string() })),
         )
             .into_response(),
+    }
+}
+
+/// The whole body, at most `max` bytes (413: refused from `Content-Length` before reading when
+/// it says more) and within `timeout_ms` (408).
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+    timeout_ms: u64,
+) -> Result<Vec<u8>, Response> {
+    let too_large =
+        |e: TooLarge| (StatusCode::PAYLOAD_TOO_LARGE, format!("body {e}\n")).into_response();
+    let mut buf = BoundedBuf::new(max);
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    buf.expect(declared).map_err(too_large)?;
+    let read = async {
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                (StatusCode::BAD_REQUEST, format!("body unreadable: {e}\n")).into_response()
+            })?;
+            buf.push(&chunk).map_err(too_large)?;
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(Duration::from_millis(timeout_ms), read).await {
+        Ok(Ok(())) => Ok(buf.into_inner()),
+        Ok(Err(refused)) => Err(refused),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            format!("body not received within {timeout_ms} ms\n"),
+        )
+            .into_response()),
     }
 }
 

@@ -38,7 +38,7 @@ pub(super) async fn announce(
         )
             .into_response();
     }
-    let admission = match app.gate.admit(query.token.as_deref(), now_ms()) {
+    let admission = match app.gate.admit(query.token.as_deref(), now_ms()).await {
         Ok(a) => a,
         Err(e) => {
             app.metrics.reject(Reject::Unauthorized);

@@ -12,7 +12,8 @@
 //! | `connection.rs` | one task per WebSocket: read/write loop, close |
 //! | `limits.rs` | connection slots and the per-connection rate limit |
 //! | `ops.rs` | `/health`, `/health/live`, `/health/ready`, `/metrics`, `/stats` |
-//! | `admin.rs` | `POST /admin/reload` and hot upgrades |
+//! | `snapshot.rs` | the shards' stats, taken at most every `ops.stats_refresh_ms` for `ops.rs` |
+//! | `admin.rs` | `POST /admin/reload` and hot upgrades; the admin token (also for `/stats`) |
 //!
 //! [`Outbox`]: crate::outbox::Outbox
 
@@ -23,6 +24,7 @@ mod http;
 mod limits;
 mod ops;
 mod session;
+mod snapshot;
 mod startup;
 
 use std::net::SocketAddr;
@@ -55,6 +57,8 @@ struct AppState {
     lifecycle: Lifecycle,
     /// The runtime that runs connection tasks (admission runs on its own, see [`crate::accept`]).
     workers: tokio::runtime::Handle,
+    /// What `/metrics`, `/stats` and `/health/ready` read of the shards.
+    stats: snapshot::StatsCache,
 }
 
 /// The peer address, for plain and TLS listeners alike.

@@ -1,16 +1,16 @@
 //! Operations endpoints: `/health`, `/health/live`, `/health/ready` (see [`crate::lifecycle`]),
-//! `/metrics` (Prometheus text) and `/stats` (tracker JSON).
+//! `/metrics` (Prometheus text) and `/stats` (tracker JSON, admin token). Whatever comes from the
+//! shards is read from the stats snapshot ([`super::snapshot`]), not asked of them per request.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use meshcdn_tracker::TrackerStats;
 
-use super::AppState;
+use super::{AppState, admin};
 use crate::lifecycle::Readiness;
 
 pub(super) async fn health(State(app): State<Arc<AppState>>) -> Response {
@@ -32,12 +32,12 @@ pub(super) async fn health_live() -> Response {
 }
 
 /// Readiness: every shard answers, keys are loaded, not draining (see [`crate::lifecycle`]).
+/// Whether the shards answer comes from the stats snapshot ([`super::snapshot`]).
 pub(super) async fn health_ready(State(app): State<Arc<AppState>>) -> Response {
-    let shards = tokio::time::timeout(Duration::from_secs(2), app.pool.shard_stats()).await;
-    let shards_answering = shards.is_ok_and(|all| all.iter().all(Result::is_ok));
+    let snapshot = app.stats.get(&app).await;
     let readiness = Readiness::judge(
         app.lifecycle.is_draining(),
-        shards_answering,
+        snapshot.shards_answering(),
         app.gate.keys_loaded(),
     );
     let status = if readiness.ready {
@@ -48,23 +48,21 @@ pub(super) async fn health_ready(State(app): State<Arc<AppState>>) -> Response {
     (status, axum::Json(readiness)).into_response()
 }
 
-/// The merged tracker stats; zeros (logged) when a shard cannot answer, so `/metrics` still
-/// serves the host's own metrics.
-async fn merged_stats(app: &AppState) -> TrackerStats {
-    match app.pool.stats().await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "shard stats unavailable");
-            TrackerStats::default()
-        }
+/// Prometheus text: the host's own counters as they are, the tracker's from the snapshot (zeros
+/// when a shard did not answer, so the host's own metrics still serve). Behind the admin token
+/// only with `ops.metrics_require_token`.
+pub(super) async fn metrics(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if app.config.ops.metrics_require_token
+        && let Err(refused) = admin::authorize(&app, &headers)
+    {
+        return refused;
     }
-}
-
-pub(super) async fn metrics(State(app): State<Arc<AppState>>) -> Response {
-    let tracker = merged_stats(&app).await;
+    let snapshot = app.stats.get(&app).await;
+    let none = TrackerStats::default();
+    let tracker = snapshot.tracker.as_ref().unwrap_or(&none);
     let mut text = app
         .metrics
-        .render(&tracker, app.pool.len(), &app.pool.describe());
+        .render(tracker, app.pool.len(), &app.pool.describe());
     let _ = std::fmt::Write::write_fmt(
         &mut text,
         format_args!(
@@ -75,12 +73,13 @@ pub(super) async fn metrics(State(app): State<Arc<AppState>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
-pub(super) async fn stats(State(app): State<Arc<AppState>>) -> Response {
-    match app.pool.stats().await {
-        Ok(s) => axum::Json(s).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "shard stats unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "stats unavailable\n").into_response()
-        }
+/// The merged tracker stats with every swarm id, from the snapshot: admin token required.
+pub(super) async fn stats(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(refused) = admin::authorize(&app, &headers) {
+        return refused;
+    }
+    match app.stats.get(&app).await.json() {
+        Some(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "stats unavailable\n").into_response(),
     }
 }

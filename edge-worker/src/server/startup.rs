@@ -10,6 +10,7 @@ use std::time::Duration;
 use meshcdn_tracker::TrackerStats;
 use tokio::net::TcpListener;
 
+use super::snapshot::StatsCache;
 use super::{AppState, admin, http, router};
 use crate::accept::{self, Acceptor};
 use crate::auth::{Gate, KeySource};
@@ -153,6 +154,7 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
     )));
     let sweeper = idle.clone().spawn(metrics.clone());
     let state = Arc::new(AppState {
+        stats: StatsCache::new(Duration::from_millis(config.ops.stats_refresh_ms)),
         config,
         pool,
         metrics,
@@ -172,17 +174,19 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
     // Accepting, handshakes and upgrades run on the admission thread (see `accept`): the
     // listener moves to its runtime, and so do the tasks started below.
     let acceptor = Acceptor::start()?;
+    let slots = http::HttpSlots::new(state.metrics.clone(), state.config.http.max_connections);
     let server = {
         let _admission = acceptor.handle().enter();
         let listener = accept::rebind_listener(listener)?;
         match tls {
-            None => {
-                acceptor
-                    .handle()
-                    .spawn(http::run_server(listener, app, header_timeout, shutdown))
-            }
+            None => acceptor.handle().spawn(http::run_server(
+                http::PlainIncoming { listener, slots },
+                app,
+                header_timeout,
+                shutdown,
+            )),
             Some(tls) => acceptor.handle().spawn(http::run_server(
-                TlsListener::new(listener, tls)?,
+                TlsListener::new(listener, tls, move || slots.take())?,
                 app,
                 header_timeout,
                 shutdown,

@@ -195,3 +195,33 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A swarm token for content `cid` signed by `key`, expiring `exp_in` seconds from now.
+pub fn token(key: &meshcdn_tracker::token::SigningKey, cid: &str, exp_in: i64) -> String {
+    use meshcdn_tracker::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, SwarmClaims};
+    key.sign(&SwarmClaims {
+        iss: DEFAULT_ISSUER.into(),
+        aud: DEFAULT_AUDIENCE.into(),
+        exp: (unix_now() as i64 + exp_in) as u64,
+        nbf: None,
+        iat: unix_now(),
+        cid: cid.into(),
+        sub: None,
+    })
+    .unwrap()
+}
+
+/// The JWKS document with the public keys of `keys`.
+pub fn jwks(keys: &[&meshcdn_tracker::token::SigningKey]) -> String {
+    serde_json::to_string(&jsonwebtoken::jwk::JwkSet {
+        keys: keys.iter().map(|k| k.public_jwk().clone()).collect(),
+    })
+    .unwrap()
+}
