@@ -118,6 +118,8 @@ open = true
 messages_per_sec = 1000000
 message_burst = 1000000
 max_connections = 100000
+# Every load connection comes from 127.0.0.1: the per-address limit is not part of the comparison.
+max_connections_per_ip = 100000
 idle_timeout_secs = 600
 # Like aquatic_ws: a connection holds at most 16 messages waiting to be written, and further
 # ones are dropped (the tester reads one message per message it sends, fewer than it is sent).

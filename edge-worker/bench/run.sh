@@ -74,6 +74,8 @@ open = true
 messages_per_sec = 1000000
 message_burst = 1000000
 max_connections = 100000
+# Every load connection comes from 127.0.0.1: the per-address limit is not part of the comparison.
+max_connections_per_ip = 100000
 idle_timeout_secs = 600
 # Connections still connecting (TLS handshakes, upgrades) at once: not a limit of the comparison.
 [http]

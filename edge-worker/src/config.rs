@@ -234,6 +234,21 @@ pub struct LimitsConfig {
     /// Bounds what a reader that stopped reading costs: this many messages of at most
     /// `max_message_bytes` each.
     pub max_queued_messages: usize,
+    /// Bytes queued to one connection (and being written to it), at most; what one more message
+    /// does is `queue_overflow`. An empty queue always takes one message, so a reply larger than
+    /// this still goes out.
+    pub max_queued_bytes: usize,
+    /// Bytes queued to all connections of the host, at most: beyond it, a message to a
+    /// connection that is already behind closes that connection (1013, try again later) and any
+    /// other message is dropped. Bounds what many slow readers together can hold.
+    pub max_total_queued_bytes: usize,
+    /// Open tracker connections from one viewer address (IPv6: one /64), at most; one more is
+    /// refused with HTTP 429. The address is `network.client_ip_header`'s when that is set.
+    pub max_connections_per_ip: usize,
+    /// A wasm shard whose live heap passes this share of `shard_memory_bytes` refuses new swarms
+    /// and peers (it keeps serving the ones it has) until it is back under 90% of the mark:
+    /// degrading before the cap, instead of trapping and losing every peer of the shard.
+    pub shard_memory_high_water_percent: u8,
     /// `close`: a connection whose queue is full is closed (1008), for a reader that stopped
     /// reading; `drop`: the message is dropped and the connection stays (as aquatic_ws does).
     pub queue_overflow: crate::outbox::Overflow,
@@ -259,6 +274,10 @@ impl Default for LimitsConfig {
             message_burst: 60,
             idle_timeout_secs: 300,
             max_queued_messages: 1024,
+            max_queued_bytes: 256 << 10,
+            max_total_queued_bytes: 64 << 20,
+            max_connections_per_ip: 64,
+            shard_memory_high_water_percent: 80,
             queue_overflow: crate::outbox::Overflow::Close,
             max_shard_backlog: 4096,
             send_timeout_ms: 10_000,
@@ -307,28 +326,13 @@ impl EdgeConfig {
     /// Checks what serde cannot: called by [`crate::serve`] too, after CLI overrides.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_ops()?;
+        self.validate_bounds()?;
         let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
         if self.shards > MAX_SHARDS {
             return bad(&format!("shards must be at most {MAX_SHARDS}"));
         }
         if !self.auth.open && self.auth.jwks.is_none() {
             return bad("either auth.open (--open) or auth.jwks (--jwks) must be set");
-        }
-        let l = &self.limits;
-        if l.call_deadline_ms == 0 || l.max_message_bytes < 1024 || l.max_connections == 0 {
-            return bad(
-                "limits: call_deadline_ms > 0, max_message_bytes >= 1024, max_connections > 0, send_timeout_ms > 0, header_timeout_ms > 0",
-            );
-        }
-        if l.messages_per_sec == 0
-            || l.message_burst == 0
-            || l.idle_timeout_secs == 0
-            || l.max_queued_messages == 0
-            || l.max_shard_backlog == 0
-        {
-            return bad(
-                "limits: messages_per_sec, message_burst, idle_timeout_secs, max_queued_messages, max_shard_backlog must be > 0",
-            );
         }
         if self.expire_interval_ms == 0 {
             return bad("expire_interval_ms must be > 0");
@@ -337,6 +341,40 @@ impl EdgeConfig {
             return bad("tracker must be a table");
         }
         self.validate_tracker_paths()
+    }
+
+    /// The outbound memory bounds and the per-address connection limit (hardening).
+    fn validate_bounds(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        for (key, value) in [
+            ("limits.max_queued_bytes", l.max_queued_bytes),
+            ("limits.max_total_queued_bytes", l.max_total_queued_bytes),
+            ("limits.max_connections_per_ip", l.max_connections_per_ip),
+        ] {
+            if value == 0 {
+                return invalid(format!("{key} must be > 0 (0 would switch the bound off)"));
+            }
+        }
+        if l.max_total_queued_bytes < l.max_queued_bytes {
+            return invalid(format!(
+                "limits.max_total_queued_bytes ({}) must be at least limits.max_queued_bytes ({})",
+                l.max_total_queued_bytes, l.max_queued_bytes
+            ));
+        }
+        if !(1..=100).contains(&l.shard_memory_high_water_percent) {
+            return invalid(format!(
+                "limits.shard_memory_high_water_percent must be 1 to 100, not {}",
+                l.shard_memory_high_water_percent
+            ));
+        }
+        Ok(())
+    }
+
+    /// The live heap of a wasm shard above which it degrades, in bytes.
+    pub fn shard_heap_high_water_bytes(&self) -> usize {
+        let l = &self.limits;
+        (l.shard_memory_bytes / 100).saturating_mul(l.shard_memory_high_water_percent.into())
     }
 
     /// Bounds that 0 or an empty value would switch off, each named in its error; the JWKS

@@ -140,8 +140,8 @@ mod tests {
     fn closes_only_connections_silent_for_the_timeout_and_counts_each_once() {
         let sweeper = IdleSweeper::new(Duration::from_millis(1000));
         let metrics = Metrics::default();
-        let quiet = Arc::new(Outbox::new(8));
-        let busy = Arc::new(Outbox::new(8));
+        let quiet = Arc::new(Outbox::new(crate::outbox::OutboxLimits::messages(8)));
+        let busy = Arc::new(Outbox::new(crate::outbox::OutboxLimits::messages(8)));
         sweeper.register(quiet.clone());
         sweeper.register(busy.clone());
         let t0 = quiet.last_active_ms();
@@ -159,7 +159,9 @@ mod tests {
     #[test]
     fn close_all_orders_every_connection_closed_once() {
         let sweeper = IdleSweeper::new(Duration::from_secs(60));
-        let outboxes: Vec<_> = (0..3).map(|_| Arc::new(Outbox::new(4))).collect();
+        let outboxes: Vec<_> = (0..3)
+            .map(|_| Arc::new(Outbox::new(crate::outbox::OutboxLimits::messages(4))))
+            .collect();
         for o in &outboxes {
             sweeper.register(o.clone());
         }
@@ -182,12 +184,18 @@ mod tests {
     #[test]
     fn slots_are_reused_after_deregistering() {
         let sweeper = IdleSweeper::new(Duration::from_secs(1));
-        let a = sweeper.register(Arc::new(Outbox::new(1)));
-        let b = sweeper.register(Arc::new(Outbox::new(1)));
+        let a = sweeper.register(Arc::new(Outbox::new(
+            crate::outbox::OutboxLimits::messages(1),
+        )));
+        let b = sweeper.register(Arc::new(Outbox::new(
+            crate::outbox::OutboxLimits::messages(1),
+        )));
         sweeper.deregister(a);
         sweeper.deregister(a); // twice is harmless
         assert_eq!(sweeper.len(), 1);
-        let c = sweeper.register(Arc::new(Outbox::new(1)));
+        let c = sweeper.register(Arc::new(Outbox::new(
+            crate::outbox::OutboxLimits::messages(1),
+        )));
         assert_eq!(c, a);
         sweeper.deregister(b);
         sweeper.deregister(c);

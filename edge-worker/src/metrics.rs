@@ -33,10 +33,19 @@ pub enum Reject {
     QueueFull,
     /// An HTTP connection closed at accept: `http.max_connections` reached.
     HttpConnectionLimit,
+    /// A message dropped, or a connection that was behind closed (1013), because the host's
+    /// outbound budget (`limits.max_total_queued_bytes`) was spent.
+    HostQueueBudget,
+    /// `limits.max_connections_per_ip` reached (HTTP 429).
+    IpLimit,
+    /// An announce to one more swarm than a connection may be in (across all shards).
+    SwarmLimit,
+    /// A scrape of every swarm, or of more info_hashes than `tracker.max_scrape`.
+    ScrapeLimit,
 }
 
 impl Reject {
-    const ALL: [Reject; 9] = [
+    const ALL: [Reject; 13] = [
         Reject::Unauthorized,
         Reject::ConnectionLimit,
         Reject::RateLimited,
@@ -46,6 +55,10 @@ impl Reject {
         Reject::SlowReader,
         Reject::QueueFull,
         Reject::HttpConnectionLimit,
+        Reject::HostQueueBudget,
+        Reject::IpLimit,
+        Reject::SwarmLimit,
+        Reject::ScrapeLimit,
     ];
 
     pub fn label(self) -> &'static str {
@@ -59,6 +72,10 @@ impl Reject {
             Reject::SlowReader => "slow_reader",
             Reject::QueueFull => "queue_full",
             Reject::HttpConnectionLimit => "http_connection_limit",
+            Reject::HostQueueBudget => "host_queue_budget",
+            Reject::IpLimit => "ip_limit",
+            Reject::SwarmLimit => "swarm_limit",
+            Reject::ScrapeLimit => "scrape_limit",
         }
     }
 }
@@ -80,6 +97,8 @@ pub struct Metrics {
     pub stats_rounds: AtomicU64,
     /// Stats calls answered by a shard (one per shard per round).
     pub shard_stats_calls: AtomicU64,
+    /// Bytes queued to connections and not written yet, against `limits.max_total_queued_bytes`.
+    pub queued: crate::outbox::QueueBudget,
     rejects: [AtomicU64; Reject::ALL.len()],
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
@@ -89,6 +108,17 @@ pub struct Metrics {
 impl Metrics {
     pub fn reject(&self, why: Reject) {
         self.rejects[why as usize].fetch_add(1, Relaxed);
+    }
+
+    /// Counts what a refused [`Outbox::push`](crate::outbox::Outbox::push) refused.
+    pub fn pushed(&self, pushed: crate::outbox::Pushed) {
+        use crate::outbox::Pushed;
+        match pushed {
+            Pushed::Queued | Pushed::Closed => {}
+            Pushed::Overflow => self.reject(Reject::SlowReader),
+            Pushed::Dropped => self.reject(Reject::QueueFull),
+            Pushed::OverBudget | Pushed::BudgetDropped => self.reject(Reject::HostQueueBudget),
+        }
     }
 
     pub fn rejects(&self, why: Reject) -> u64 {
@@ -188,6 +218,24 @@ impl Metrics {
             tracker.swarm_count,
         );
         metric("meshcdn_edge_shards", "gauge", "Shards.", shards as u64);
+        metric(
+            "meshcdn_edge_shard_degraded",
+            "gauge",
+            "Shards near their memory limit (limits.shard_memory_high_water_percent), refusing new swarms and peers.",
+            tracker.degraded,
+        );
+        metric(
+            "meshcdn_edge_queued_bytes",
+            "gauge",
+            "Bytes queued to connections and not written yet (limits.max_total_queued_bytes bounds it).",
+            self.queued.held() as u64,
+        );
+        metric(
+            "meshcdn_edge_queued_bytes_peak",
+            "gauge",
+            "The most bytes queued to connections at once since the host started.",
+            self.queued.peak() as u64,
+        );
         metric(
             "meshcdn_edge_shard_restarts_total",
             "counter",

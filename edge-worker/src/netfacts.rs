@@ -53,6 +53,17 @@ impl FactSource {
         })
     }
 
+    /// The viewer's address: the first of `network.client_ip_header` when that is configured and
+    /// holds one, else the socket's peer address.
+    pub fn client_ip(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        self.config
+            .client_ip_header
+            .as_deref()
+            .and_then(|name| headers.get(name)?.to_str().ok())
+            .and_then(|v| v.split(',').next()?.trim().parse().ok())
+            .unwrap_or(peer)
+    }
+
     /// Headers win over the database, fact by fact.
     pub fn facts(&self, headers: &HeaderMap, peer: IpAddr) -> NetworkFacts {
         let header = |name: &Option<String>| -> Option<String> {
@@ -67,13 +78,7 @@ impl FactSource {
             continent: header(&self.config.continent_header),
         };
         if let Some(db) = &self.db {
-            let ip = header(&self.config.client_ip_header)
-                .and_then(|v| {
-                    v.split(',')
-                        .next()
-                        .and_then(|first| first.trim().parse().ok())
-                })
-                .unwrap_or(peer);
+            let ip = self.client_ip(headers, peer);
             let record = db
                 .lookup(ip)
                 .ok()

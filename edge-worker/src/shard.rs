@@ -3,7 +3,7 @@
 //! batched call, then hands each outbound message to its connection's [`Outbox`].
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, Mutex};
@@ -19,8 +19,7 @@ use tokio::sync::oneshot;
 use crate::engine::{EngineFactory, Event, ShardEngine};
 use crate::error::EngineError;
 use crate::metrics::Metrics;
-use crate::metrics::Reject;
-use crate::outbox::{CloseOrder, Outbox, Pushed};
+use crate::outbox::{CloseOrder, Outbox};
 
 /// Events taken into one call, at most (bounds call time and the outbound burst).
 const MAX_BATCH: usize = 512;
@@ -226,12 +225,8 @@ impl Shard {
     fn dispatch(&self, out: Vec<meshcdn_tracker::Outbound>) {
         for o in out {
             if let Some(outbox) = self.conns.get(&o.conn) {
-                match outbox.push(o.text) {
-                    Pushed::Queued => {}
-                    Pushed::Overflow => self.metrics.reject(Reject::SlowReader),
-                    Pushed::Dropped => self.metrics.reject(Reject::QueueFull),
-                    Pushed::Closed => {}
-                }
+                self.metrics
+                    .pushed(outbox.push(o.text, &self.metrics.queued));
             }
         }
     }
@@ -244,7 +239,7 @@ impl Shard {
         // announces again.
         let notice = restart_notice();
         for (_, outbox) in self.conns.drain() {
-            outbox.push(notice.clone());
+            outbox.push(notice.clone(), &self.metrics.queued);
             let _ = outbox.close(CloseOrder::ShardRestarted);
         }
         self.engine = None;
@@ -281,11 +276,12 @@ impl Shard {
     }
 }
 
-/// The shard (of `shards`) that owns `info_hash`'s swarm. Stable across restarts of the host.
-pub fn shard_index(info_hash: &InfoHash, shards: usize) -> usize {
-    // SipHash with fixed keys: info_hashes are chosen by clients, so a plain prefix would let
-    // them pile swarms onto one shard just as easily; this spreads honest ids evenly.
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+/// The shard (of `shards`) that owns `info_hash`'s swarm, under the host's hash `key`.
+fn shard_index(info_hash: &InfoHash, shards: usize, key: &RandomState) -> usize {
+    // SipHash keyed at random per process: info_hashes are chosen by clients, and with a known
+    // key they could pick ids that all land on one shard (only the content part is pinned by a
+    // token). The mapping lives as long as the pool; a restarted host starts with empty shards.
+    let mut h = key.build_hasher();
     info_hash.0.hash(&mut h);
     (h.finish() % shards.max(1) as u64) as usize
 }
@@ -295,6 +291,8 @@ pub struct ShardPool {
     senders: Vec<Sender<Cmd>>,
     backlogs: Vec<Arc<Backlog>>,
     backlog_limit: usize,
+    /// The key of [`shard_index`], drawn at start.
+    hash_key: RandomState,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
     current: std::sync::RwLock<Arc<dyn EngineFactory>>,
     reload_lock: tokio::sync::Mutex<()>,
@@ -341,6 +339,7 @@ impl ShardPool {
             senders,
             backlogs,
             backlog_limit,
+            hash_key: RandomState::new(),
             threads: std::sync::Mutex::new(threads),
             current: std::sync::RwLock::new(factory),
             reload_lock: tokio::sync::Mutex::new(()),
@@ -357,7 +356,7 @@ impl ShardPool {
 
     /// The shard that owns `info_hash`'s swarm.
     pub fn shard_of(&self, info_hash: &InfoHash) -> usize {
-        shard_index(info_hash, self.senders.len())
+        shard_index(info_hash, self.senders.len(), &self.hash_key)
     }
 
     pub fn describe(&self) -> String {

@@ -5,17 +5,17 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use meshcdn_edge::EdgeHandle;
 use meshcdn_edge::EngineKind::{self, Native, Wasm};
-use meshcdn_edge::shard::shard_index;
 use meshcdn_tracker::InfoHash;
 
-/// Two ids that land on different shards of `shards`.
-fn swarms_on_distinct_shards(shards: usize) -> (String, String) {
+/// Two ids that land on different shards of `edge` (its shard hash is keyed per host).
+fn swarms_on_distinct_shards(edge: &EdgeHandle) -> (String, String) {
     let first = id_n(0xA1, 0);
-    let s0 = shard_index(&InfoHash(info_hash_bytes(&first)), shards);
+    let s0 = edge.shard_of(&InfoHash(info_hash_bytes(&first)));
     for n in 1..1000 {
         let other = id_n(0xA1, n);
-        if shard_index(&InfoHash(info_hash_bytes(&other)), shards) != s0 {
+        if edge.shard_of(&InfoHash(info_hash_bytes(&other))) != s0 {
             return (first, other);
         }
     }
@@ -63,7 +63,7 @@ async fn one_connection_in_swarms_on_two_shards(engine: EngineKind) {
     c.shards = 4;
     let edge = start(c).await;
     let url = edge.announce_url();
-    let (s1, s2) = swarms_on_distinct_shards(4);
+    let (s1, s2) = swarms_on_distinct_shards(&edge);
     let (multi, p1, p2) = (id_n(5, 0), id_n(5, 1), id_n(5, 2));
     let mut m = Client::connect(&url).await;
     m.send(announce(&s1, &multi, &[])).await;

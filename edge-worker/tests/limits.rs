@@ -8,7 +8,6 @@ use std::time::Duration;
 use common::*;
 use meshcdn_edge::EngineKind::{Native, Wasm};
 use meshcdn_edge::metrics::Reject;
-use meshcdn_edge::shard::shard_index;
 use meshcdn_tracker::InfoHash;
 use meshcdn_tracker::protocol::outgoing::restart_notice;
 use std::sync::atomic::Ordering::Relaxed;
@@ -120,8 +119,8 @@ async fn fault_scenario(
     let healthy = (1..1000)
         .map(|n| id_n(30, n))
         .find(|ih| {
-            shard_index(&InfoHash(info_hash_bytes(ih)), 2)
-                != shard_index(&InfoHash(info_hash_bytes(&faulty)), 2)
+            edge.shard_of(&InfoHash(info_hash_bytes(ih)))
+                != edge.shard_of(&InfoHash(info_hash_bytes(&faulty)))
         })
         .unwrap();
     let mut victim = Client::connect(&url).await;

@@ -295,6 +295,9 @@ async fn protocol_errors_close_with_their_codes_and_other_peers_stay() {
 async fn drop_a_peer_that_stops_reading(max_queued_messages: usize) -> meshcdn_edge::EdgeHandle {
     let mut config = config(Native);
     config.limits.max_queued_messages = max_queued_messages;
+    // Bounded by messages here (the byte bound has tests of its own in tests/bounds.rs).
+    config.limits.max_queued_bytes = usize::MAX / 4;
+    config.limits.max_total_queued_bytes = usize::MAX / 4;
     config.limits.send_timeout_ms = 300;
     config.limits.messages_per_sec = 1_000_000;
     config.limits.message_burst = 1_000_000;

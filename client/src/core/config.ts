@@ -14,9 +14,10 @@ export interface CoreConfig {
   /**
    * When a player adapter joins the swarm (tracker socket, offers) at start-up: at the manifest
    * ("manifest"), once the first segment's bytes are in ("first-segment"; until then hls.js's own
-   * loader fetches), or at the first `playing` ("playing"). docs/client.md "Joining".
+   * loader fetches), once it is appended to the buffer ("first-buffered"), or at the first
+   * `playing` ("playing"). docs/client.md "Joining".
    */
-  startupJoin: "manifest" | "first-request" | "first-segment" | "playing";
+  startupJoin: "manifest" | "first-request" | "first-segment" | "first-buffered" | "playing";
   /** Most connected peers per swarm. @default 15 */
   maxPeers: number;
   /** SDP offers sent with each announce (each goes to a different peer). @default 5 */
@@ -121,8 +122,8 @@ export function resolveConfig(input: CoreConfigInput = {}): CoreConfig {
     if (k === "iceServers" && v !== null && !(Array.isArray(v) && v.every((x) => typeof x === "object" && x !== null && (typeof x.urls === "string" || Array.isArray(x.urls))))) {
       throw new TypeError('meshcdn: "iceServers" must be null or an array of RTCIceServer ({ urls, username?, credential? })');
     }
-    if (k === "startupJoin" && !["manifest", "first-request", "first-segment", "playing"].includes(v as string)) {
-      throw new TypeError('meshcdn: "startupJoin" must be "manifest", "first-request", "first-segment" or "playing"');
+    if (k === "startupJoin" && !["manifest", "first-request", "first-segment", "first-buffered", "playing"].includes(v as string)) {
+      throw new TypeError('meshcdn: "startupJoin" must be "manifest", "first-request", "first-segment", "first-buffered" or "playing"');
     }
     if (k === "getToken" && v !== null && typeof v !== "function") throw new TypeError('meshcdn: "getToken" must be a function returning a Promise of the token');
     (out as unknown as Record<string, unknown>)[k] = v;

@@ -118,10 +118,13 @@ export class MeshCdnClient extends PlayerClientBase {
       this.core.holdJoins();
       this.startup.reset();
     });
-    if (join === "first-segment" || join === "first-request") {
-      // After hls.js's own handling of the event (it starts the load, or hands the bytes to its
-      // transmuxer, first): that segment is hls.js's own.
-      on(join === "first-segment" ? FRAG_LOADED : FRAG_LOADING, ((_e: string, data: { frag: Fragment }) => {
+    const releaseAt = { "first-request": FRAG_LOADING, "first-segment": FRAG_LOADED, "first-buffered": FRAG_BUFFERED }[
+      join as "first-request" | "first-segment" | "first-buffered"
+    ];
+    if (releaseAt) {
+      // After hls.js's own handling of the event (it starts the load, hands the bytes to its
+      // transmuxer, or goes on to the next fragment, first): that segment is hls.js's own.
+      on(releaseAt, ((_e: string, data: { frag: Fragment }) => {
         if (typeof data.frag.sn === "number") setTimeout(() => this.core.releaseJoins(), 0);
       }) as never);
     }

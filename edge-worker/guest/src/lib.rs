@@ -33,6 +33,9 @@ const HIGH_WATER_KEY: &str = "heap_high_water_bytes";
 
 /// Bytes allocated and not freed: the guest's live heap.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// The largest single allocation so far: a table that grows next asks for about twice that
+/// while still holding its old storage, so that much headroom must stay below the cap.
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
 
 /// The system allocator, counting live bytes (the host caps linear memory; this lets the
 /// tracker degrade before an allocation fails and traps the whole shard).
@@ -44,6 +47,7 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             LIVE.fetch_add(layout.size(), Relaxed);
+            LARGEST.fetch_max(layout.size(), Relaxed);
         }
         p
     }
@@ -52,6 +56,7 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             LIVE.fetch_add(layout.size(), Relaxed);
+            LARGEST.fetch_max(layout.size(), Relaxed);
         }
         p
     }
@@ -66,6 +71,7 @@ unsafe impl GlobalAlloc for Counting {
         if !p.is_null() {
             LIVE.fetch_add(new_size, Relaxed);
             LIVE.fetch_sub(layout.size(), Relaxed);
+            LARGEST.fetch_max(new_size, Relaxed);
         }
         p
     }
@@ -74,13 +80,16 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Degrades above the high-water mark and recovers below 90% of it (so it does not flap).
+/// Degrades when the live heap plus the headroom for the next growth of the largest table (twice
+/// the largest allocation) passes the high-water mark, and recovers below 90% of it (so it does
+/// not flap). The live heap alone is not enough: a table of a third of the cap that doubles
+/// needs its old and new storage at once, and that allocation would trap the shard.
 fn update_degraded(tracker: &mut Tracker) {
     let high = HIGH_WATER.with(Cell::get);
     if high == 0 {
         return;
     }
-    let live = LIVE.load(Relaxed);
+    let live = LIVE.load(Relaxed).saturating_add(LARGEST.load(Relaxed).saturating_mul(2));
     if live > high {
         tracker.set_degraded(true);
     } else if live < high / 10 * 9 {

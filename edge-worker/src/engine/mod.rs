@@ -54,10 +54,23 @@ pub fn factory(config: &EdgeConfig) -> Result<Arc<dyn EngineFactory>, EngineErro
         EngineKind::Native => Ok(Arc::new(native::NativeFactory::new(&tracker_json)?)),
         EngineKind::Wasm => Ok(Arc::new(wasm::WasmFactory::load(
             &config.component_path(),
-            tracker_json,
+            with_heap_high_water(&tracker_json, config.shard_heap_high_water_bytes())?,
             wasm::WasmLimits::from(&config.limits),
         )?)),
     }
+}
+
+/// The component's config: the tracker's, plus the live heap above which it degrades
+/// (`heap_high_water_bytes`, a key of the component, not of the tracker; see
+/// `edge-worker/guest`).
+pub fn with_heap_high_water(tracker_json: &str, bytes: usize) -> Result<String, EngineError> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(tracker_json).map_err(|e| EngineError::Config(e.to_string()))?;
+    let table = value
+        .as_object_mut()
+        .ok_or_else(|| EngineError::Config("tracker must be a table".into()))?;
+    table.insert("heap_high_water_bytes".into(), bytes.into());
+    serde_json::to_string(&value).map_err(|e| EngineError::Config(e.to_string()))
 }
 
 /// The tracker config every shard gets: `tracker` as configured, except that

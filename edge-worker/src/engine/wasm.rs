@@ -239,6 +239,12 @@ impl EngineFactory for WasmFactory {
 
     fn restore(&self, state: &[u8]) -> Result<Box<dyn ShardEngine>, EngineError> {
         let mut shard = self.instantiate()?;
+        // `init` first: it sets what the component keeps beside the tracker (the heap
+        // high-water mark); the imported state then replaces the empty tracker it made.
+        let json = self.tracker_json.clone();
+        shard
+            .call(|b, s| b.meshcdn_tracker_shard().call_init(s, &json, 0))?
+            .map_err(shard_error)?;
         shard
             .call(|b, s| b.meshcdn_tracker_shard().call_import_state(s, state))?
             .map_err(shard_error)?;

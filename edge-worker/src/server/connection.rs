@@ -42,6 +42,7 @@ async fn flush_outbox(
             frame::encode_text(&mut out, text);
         }
         send(stream, &out, app.send_timeout()).await?;
+        outbox.written(queue.iter().map(String::len).sum(), &app.metrics.queued);
         app.metrics
             .messages_out
             .fetch_add(queue.len() as u64, Relaxed);
@@ -149,6 +150,8 @@ pub(super) async fn connection(app: Arc<AppState>, mut stream: WsStream, mut ctx
             }
         }
     };
+    // Whatever is still queued is never sent: its bytes go back to the host's budget.
+    outbox.finish(&app.metrics.queued);
     // A closed socket means `stopped` in every swarm of this connection.
     for shard in 0..app.pool.len() {
         if ctx.touched.contains(shard) {

@@ -59,6 +59,10 @@ struct AppState {
     workers: tokio::runtime::Handle,
     /// What `/metrics`, `/stats` and `/health/ready` read of the shards.
     stats: snapshot::StatsCache,
+    /// Open connections per viewer address (`limits.max_connections_per_ip`).
+    ip_slots: limits::IpSlots,
+    /// Swarm and scrape bounds the host applies across its shards.
+    tracker_limits: session::HostTrackerLimits,
 }
 
 /// The peer address, for plain and TLS listeners alike.

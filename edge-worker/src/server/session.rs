@@ -4,14 +4,16 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use meshcdn_tracker::protocol::outgoing::{failure, scrape_request};
-use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, Route};
+use meshcdn_tracker::protocol::Hint;
+use meshcdn_tracker::protocol::outgoing::{failure, failure_for, scrape_request};
+use meshcdn_tracker::token::CONTENT_PREFIX_LEN;
+use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, RequestError, Route};
 
 use super::AppState;
 use super::limits::{ConnSlot, RateLimit};
 use crate::idle::IdleKey;
 use crate::metrics::Reject;
-use crate::outbox::{Outbox, Pushed};
+use crate::outbox::Outbox;
 use crate::ws::frame::{Decoder, Flow, Message as WsMessage};
 use crate::ws::{self, ReadError, ReadOutcome, WsStream};
 
@@ -34,14 +36,79 @@ impl ShardSet {
     }
 }
 
+/// The tracker bounds the host applies itself, across shards (each shard's tracker applies the
+/// same numbers to its own part only): from the `tracker` table, clamped as the tracker does.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct HostTrackerLimits {
+    pub(super) max_scrape: usize,
+    pub(super) max_swarms_per_conn: usize,
+    pub(super) max_swarms_per_content_per_conn: usize,
+}
+
+impl From<&meshcdn_tracker::TrackerConfig> for HostTrackerLimits {
+    fn from(c: &meshcdn_tracker::TrackerConfig) -> Self {
+        let c = c.clone().validated();
+        Self {
+            max_scrape: c.max_scrape,
+            max_swarms_per_conn: c.max_swarms_per_conn,
+            max_swarms_per_content_per_conn: c.max_swarms_per_content_per_conn,
+        }
+    }
+}
+
+/// The swarms a connection announced to and has not left (`stopped`), on whichever shards
+/// they live: a client cannot get `max_swarms_per_conn` per shard by spreading its swarms.
+/// Counted from what the connection sent, so a swarm a shard refused still counts until the
+/// connection leaves it; a well-behaved client never gets near the bound.
+#[derive(Debug, Default)]
+pub(super) struct JoinedSwarms(Vec<InfoHash>);
+
+impl JoinedSwarms {
+    /// Records an announce to `ih`, or refuses one swarm too many.
+    pub(super) fn join(
+        &mut self,
+        ih: &InfoHash,
+        limits: &HostTrackerLimits,
+    ) -> Result<(), RequestError> {
+        if self.0.contains(ih) {
+            return Ok(());
+        }
+        if self.0.len() >= limits.max_swarms_per_conn {
+            return Err(RequestError::TooManySwarms);
+        }
+        let content = &ih.0[..CONTENT_PREFIX_LEN];
+        let same_content = self
+            .0
+            .iter()
+            .filter(|j| &j.0[..CONTENT_PREFIX_LEN] == content)
+            .count();
+        if same_content >= limits.max_swarms_per_content_per_conn {
+            return Err(RequestError::TooManyContentSwarmsOnConn);
+        }
+        self.0.push(*ih);
+        Ok(())
+    }
+
+    pub(super) fn leave(&mut self, ih: &InfoHash) {
+        self.0.retain(|j| j != ih);
+        if self.0.is_empty() {
+            // An idle connection between two swarms keeps no allocation.
+            self.0 = Vec::new();
+        }
+    }
+}
+
 /// What one connection has told the shards so far.
 pub(super) struct ConnCtx {
     pub(super) conn: ConnId,
     pub(super) outbox: Arc<Outbox>,
-    pub(super) facts: NetworkFacts,
+    /// Boxed, and only when there are any: most hosts know nothing of their viewers' networks,
+    /// and the facts would be 80 bytes of every connection's context.
+    pub(super) facts: Option<Box<NetworkFacts>>,
     pub(super) admission: Admission,
     /// Shards that saw this connection's `opened` (bit per shard).
     pub(super) touched: ShardSet,
+    pub(super) swarms: JoinedSwarms,
     pub(super) rate: RateLimit,
     /// Payload of a ping to answer (only the latest ping needs an answer).
     pub(super) pending_pong: Option<Box<[u8]>>,
@@ -54,7 +121,7 @@ pub(super) struct ConnCtx {
 
 impl Drop for ConnCtx {
     fn drop(&mut self) {
-        self.slot.0.idle.deregister(self.idle_key);
+        self.slot.app.idle.deregister(self.idle_key);
     }
 }
 
@@ -65,7 +132,7 @@ impl ConnCtx {
                 shard,
                 self.conn,
                 self.outbox.clone(),
-                self.facts.clone(),
+                self.facts.as_deref().cloned().unwrap_or_default(),
                 self.admission,
             );
         }
@@ -73,35 +140,8 @@ impl ConnCtx {
     }
 
     fn route(&mut self, app: &AppState, text: String) {
-        match meshcdn_tracker::route(&text) {
-            Ok(Route::Swarm(info_hash)) => {
-                let shard = app.pool.shard_of(&info_hash);
-                self.send_to_shard(app, shard, text);
-            }
-            Ok(Route::Scrape(hashes)) if hashes.is_empty() => {
-                for shard in 0..app.pool.len() {
-                    self.send_to_shard(app, shard, text.clone());
-                }
-            }
-            Ok(Route::Scrape(hashes)) => {
-                let mut by_shard: Vec<(usize, Vec<InfoHash>)> = Vec::new();
-                for ih in hashes {
-                    let shard = app.pool.shard_of(&ih);
-                    match by_shard.iter_mut().find(|(s, _)| *s == shard) {
-                        Some((_, list)) => list.push(ih),
-                        None => by_shard.push((shard, vec![ih])),
-                    }
-                }
-                if let [(shard, _)] = by_shard.as_slice() {
-                    self.send_to_shard(app, *shard, text);
-                    return;
-                }
-                // Each shard answers for its own swarms; the reference client merges the
-                // `files` of several scrape responses.
-                for (shard, list) in by_shard {
-                    self.send_to_shard(app, shard, scrape_request(&list));
-                }
-            }
+        let routed = match meshcdn_tracker::route_full(&text) {
+            Ok(routed) => routed,
             Err(e) => {
                 let reject = match e {
                     meshcdn_tracker::ProtocolError::TooLarge { .. } => Reject::TooLarge,
@@ -109,7 +149,63 @@ impl ConnCtx {
                 };
                 app.metrics.reject(reject);
                 self.reply(app, failure(&e.to_string()));
+                return;
             }
+        };
+        match routed.route {
+            Route::Swarm(info_hash) => {
+                if routed.stopped {
+                    self.swarms.leave(&info_hash);
+                } else if !routed.answer
+                    && let Err(e) = self.swarms.join(&info_hash, &app.tracker_limits)
+                {
+                    app.metrics.reject(Reject::SwarmLimit);
+                    self.reply(app, failure_for(&e.to_string(), Hint::announce(info_hash)));
+                    return;
+                }
+                let shard = app.pool.shard_of(&info_hash);
+                self.send_to_shard(app, shard, text);
+            }
+            Route::Scrape(hashes) => self.scrape(app, text, hashes),
+        }
+    }
+
+    /// A scrape is bounded here, before it is split over the shards: listing every swarm is
+    /// refused (it would ask every shard for everything), so is a list over `tracker.max_scrape`.
+    fn scrape(&mut self, app: &AppState, text: String, mut hashes: Vec<InfoHash>) {
+        let listed = hashes.len();
+        hashes.sort_unstable_by_key(|h| h.0);
+        hashes.dedup();
+        let refused = if hashes.is_empty() {
+            Some(RequestError::ScrapeAll)
+        } else if hashes.len() > app.tracker_limits.max_scrape {
+            Some(RequestError::TooManyScrapeHashes)
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            app.metrics.reject(Reject::ScrapeLimit);
+            self.reply(app, failure_for(&e.to_string(), Hint::scrape(None)));
+            return;
+        }
+        let mut by_shard: Vec<(usize, Vec<InfoHash>)> = Vec::new();
+        for ih in hashes {
+            let shard = app.pool.shard_of(&ih);
+            match by_shard.iter_mut().find(|(s, _)| *s == shard) {
+                Some((_, list)) => list.push(ih),
+                None => by_shard.push((shard, vec![ih])),
+            }
+        }
+        if let [(shard, list)] = by_shard.as_slice()
+            && list.len() == listed
+        {
+            self.send_to_shard(app, *shard, text);
+            return;
+        }
+        // Each shard answers for its own swarms; the reference client merges the `files` of
+        // several scrape responses.
+        for (shard, list) in by_shard {
+            self.send_to_shard(app, shard, scrape_request(&list));
         }
     }
 }
@@ -117,11 +213,8 @@ impl ConnCtx {
 impl ConnCtx {
     /// Queues a reply of the host itself (not of a shard) to this peer.
     fn reply(&self, app: &AppState, text: String) {
-        match self.outbox.push(text) {
-            Pushed::Overflow => app.metrics.reject(Reject::SlowReader),
-            Pushed::Dropped => app.metrics.reject(Reject::QueueFull),
-            Pushed::Queued | Pushed::Closed => {}
-        }
+        app.metrics
+            .pushed(self.outbox.push(text, &app.metrics.queued));
     }
 
     /// Reads and decodes what the socket has (see [`ws::poll_read_messages`]).
@@ -205,5 +298,42 @@ mod tests {
             assert!(set.contains(shard));
         }
         assert!(!set.contains(2) && !set.contains(100));
+    }
+
+    fn rendition(content: u8, r: u8) -> InfoHash {
+        let mut b = [content; 20];
+        b[19] = r;
+        InfoHash(b)
+    }
+
+    #[test]
+    fn joined_swarms_bound_swarms_and_renditions_per_content_and_free_on_leave() {
+        let limits = HostTrackerLimits {
+            max_scrape: 10,
+            max_swarms_per_conn: 4,
+            max_swarms_per_content_per_conn: 2,
+        };
+        let mut j = JoinedSwarms::default();
+        j.join(&rendition(1, 0), &limits).unwrap();
+        j.join(&rendition(1, 1), &limits).unwrap();
+        j.join(&rendition(1, 1), &limits)
+            .expect("re-announce: already in");
+        assert_eq!(
+            j.join(&rendition(1, 2), &limits),
+            Err(RequestError::TooManyContentSwarmsOnConn)
+        );
+        j.join(&rendition(2, 0), &limits).unwrap();
+        j.join(&rendition(3, 0), &limits).unwrap();
+        assert_eq!(
+            j.join(&rendition(4, 0), &limits),
+            Err(RequestError::TooManySwarms)
+        );
+        j.leave(&rendition(1, 0));
+        j.join(&rendition(4, 0), &limits)
+            .expect("a left swarm frees its place");
+        assert_eq!(
+            j.join(&rendition(1, 2), &limits),
+            Err(RequestError::TooManySwarms)
+        );
     }
 }

@@ -61,6 +61,11 @@ impl EdgeHandle {
         &self.state.metrics
     }
 
+    /// The shard that owns `info_hash`'s swarm (keyed per host: see [`ShardPool::shard_of`]).
+    pub fn shard_of(&self, info_hash: &meshcdn_tracker::InfoHash) -> usize {
+        self.state.pool.shard_of(info_hash)
+    }
+
     /// Hot upgrade to the component at `component` (default: the configured one).
     pub async fn reload(&self, component: Option<PathBuf>) -> Result<String, EdgeError> {
         admin::reload(&self.state, component).await
@@ -117,7 +122,13 @@ impl EdgeHandle {
 /// configuration errors are returned here.
 pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHandle, EdgeError> {
     config.validate()?;
+    let tracker_config: meshcdn_tracker::TrackerConfig =
+        serde_json::from_value(config.tracker.clone())
+            .map_err(|e| EngineError::Config(format!("tracker: {e}")))?;
     let metrics = Arc::new(Metrics::default());
+    metrics
+        .queued
+        .set_limit(config.limits.max_total_queued_bytes);
     let factory = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || engine::factory(&config)).await??
@@ -164,6 +175,8 @@ pub async fn serve(config: EdgeConfig, listener: TcpListener) -> Result<EdgeHand
         idle,
         lifecycle: Lifecycle::default(),
         workers: tokio::runtime::Handle::current(),
+        ip_slots: Default::default(),
+        tracker_limits: (&tracker_config).into(),
     });
     let app = router(state.clone());
     let (stop, mut stopped) = tokio::sync::watch::channel(false);

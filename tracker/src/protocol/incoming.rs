@@ -169,14 +169,17 @@ struct RouteWire<'a> {
     info_hash: Option<IdOrList<'a>>,
     #[serde(borrow, default)]
     event: Option<Cow<'a, str>>,
+    #[serde(default)]
+    answer: Option<de::IgnoredAny>,
 }
 
-/// A frame's [`Route`], and whether it is an announce with `event: "stopped"` (the host keeps
-/// a connection's swarms across shards, see [`route_full`]).
+/// A frame's [`Route`], and what the host needs to count a connection's swarms across shards:
+/// whether it leaves its swarm (`event: "stopped"`) or is an answer (which joins no swarm).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routed {
     pub route: Route,
     pub stopped: bool,
+    pub answer: bool,
 }
 
 /// `info_hash`: one binary string (announce, scrape) or a list of them (scrape).
@@ -355,11 +358,12 @@ pub fn route(text: &str) -> Result<Route, ProtocolError> {
     route_full(text).map(|r| r.route)
 }
 
-/// [`route`], and whether the frame leaves its swarm (`event: "stopped"`).
+/// [`route`], and whether the frame leaves its swarm (`event: "stopped"`) or answers an offer.
 pub fn route_full(text: &str) -> Result<Routed, ProtocolError> {
     check_size(text, crate::config::caps::MAX_MESSAGE_BYTES)?;
     let w: RouteWire = serde_json::from_str(text).map_err(ProtocolError::json)?;
     let stopped = w.event.as_deref() == Some("stopped");
+    let answer = w.answer.is_some();
     let route = match w.action.as_deref() {
         Some("announce") => match w.info_hash {
             Some(IdOrList::One(s)) => Ok(Route::Swarm(id("info_hash", &s, InfoHash)?)),
@@ -373,7 +377,11 @@ pub fn route_full(text: &str) -> Result<Routed, ProtocolError> {
         Some(other) => Err(ProtocolError::UnknownAction(truncate(other))),
         None => Err(ProtocolError::MissingAction),
     }?;
-    Ok(Routed { route, stopped })
+    Ok(Routed {
+        route,
+        stopped,
+        answer,
+    })
 }
 
 /// The `action` and `info_hash` of a frame, as far as they are valid, for echoing them in a
