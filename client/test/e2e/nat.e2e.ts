@@ -78,6 +78,8 @@ async function join(name: string): Promise<Viewer> {
 }
 
 const open = (s: ViewerSnapshot) => s.stats.connections.recent.filter((r) => r.state === "open" || r.state === "closed");
+/** Open connections, and closed ones that carried something or whose pair was read (one that closed before its stats were read, having carried nothing, says nothing of the path). */
+const carrying = (s: ViewerSnapshot) => open(s).filter((r) => r.state === "open" || r.pairType !== null || r.bytesReceived > 0);
 const describe = (r: ConnectionRecord) =>
   `${r.peerId.slice(-8)} ${r.role} ${r.state} ${r.pairType}(${r.pair?.localType}/${r.pair?.remoteType} ${r.pair?.protocol}${r.pair?.relayProtocol ? `/relay ${r.pair.relayProtocol}` : ""} ${r.pair?.remoteAddress}) ${r.timeToOpenMs}ms rx=${r.bytesReceived}`;
 
@@ -103,13 +105,17 @@ async function receivedOver(v: Viewer, name: string, ok: (r: ConnectionRecord) =
     `${name} to receive segments from a peer`,
     async () => {
       const snap = await v.snapshot();
-      return snap.stats.p2pBytes > 0 && open(snap).some((r) => r.bytesReceived > 0 && r.pairType !== null) ? snap : null;
+      // Every open connection's selected pair known (it is read from getStats() after the
+      // connection opens: one opened a moment ago has none yet), and bytes over one of them.
+      const conns = carrying(snap);
+      const settled = conns.every((r) => r.pairType !== null);
+      return snap.stats.p2pBytes > 0 && settled && conns.some((r) => r.bytesReceived > 0) ? snap : null;
     },
     timeoutMs,
     500,
   );
   report(name, s);
-  const conns = open(s);
+  const conns = carrying(s);
   for (const r of conns) assert.ok(ok(r), `${name}: unexpected connection ${describe(r)}`);
   return conns.filter((r) => r.bytesReceived > 0);
 }
