@@ -57,6 +57,12 @@ in_ns sysctl -qw net.ipv4.tcp_tw_reuse=1
 # One descriptor per peer on both sides.
 ulimit -Hn $((PEERS * 2 + 10000)) 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
+# The edge holds one descriptor per peer: stay under a hard limit that cannot be raised here.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$PEERS" -gt $((hard - ACTIVE - 1500)) ]; then
+  echo "soak: open-file hard limit is $hard: $((hard - ACTIVE - 1500)) idle peers instead of $PEERS" >&2
+  PEERS=$((hard - ACTIVE - 1500))
+fi
 
 PORT=8000
 cat > "$WORK/edge.toml" <<TOML
