@@ -6,7 +6,10 @@ use std::path::Path;
 const FILES: [&str; 2] = ["uPlot.iife.min.js", "uPlot.min.css"];
 
 fn main() {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboard/node_modules/uplot/dist");
+    // Read at run time: `env!` would bake in the path of whichever clone compiled this script
+    // first, and a cargo target directory shared between clones reuses the compiled script.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dist = Path::new(&manifest_dir).join("dashboard/node_modules/uplot/dist");
     for file in FILES {
         let path = dist.join(file);
         println!("cargo:rerun-if-changed={}", path.display());
