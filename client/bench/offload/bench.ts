@@ -21,8 +21,10 @@ const CLIENT_DIR = new URL("../..", import.meta.url).pathname;
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 
 /** hls.js systems on the HLS stream; Shaka Player systems (`shaka*`) on the DASH stream. */
-type System = "plain" | "plain-origin" | "pml" | "mesh" | "shaka" | "shaka-pml" | "shaka-mesh";
+type System = "plain" | "plain-origin" | "pml" | "mesh" | "mesh-alt" | "shaka" | "shaka-pml" | "shaka-mesh";
 const isShaka = (s: System) => s.startsWith("shaka");
+/** hls.js + meshcdn: `mesh` with OFFLOAD_MESH_CONFIG, `mesh-alt` with OFFLOAD_MESH_ALT_CONFIG (two configs side by side). */
+const isMeshHls = (s: System) => s === "mesh" || s === "mesh-alt";
 type Mode = "vod" | "live";
 
 const env = (k: string, d: string) => process.env[k] ?? d;
@@ -38,8 +40,12 @@ const LIVE_WINDOW = 6;
 const OUT = env("OFFLOAD_OUT", "");
 /** meshcdn client config for the viewers (JSON, e.g. '{"offersPerAnnounce":1}'); default: the client's defaults. */
 const MESH_CONFIG = env("OFFLOAD_MESH_CONFIG", "");
+/** The `mesh-alt` system's client config, to compare a config change with `mesh` in one run. */
+const MESH_ALT_CONFIG = env("OFFLOAD_MESH_ALT_CONFIG", '{"startupJoin":"first-buffered"}');
 /** Newcomers per system in the start-up trials (0 skips them). */
 const STARTUP_TRIALS = Number(env("OFFLOAD_STARTUP_TRIALS", "12"));
+/** A directory to write a Chromium performance trace of each start-up trial to (`<system>-<trial>.json`). */
+const TRACE_DIR = env("OFFLOAD_TRACE_DIR", "");
 /** p2p-media-loader with hls.js 1.6 (what it is tested with); 0 = the same hls.js as the others. */
 const PML_HLS_16 = env("OFFLOAD_PML_HLS16", "1") === "1";
 /** p2p-media-loader's WebTorrent tracker: `edge` (meshcdn edge --open) or `bittorrent-tracker` (the npm server, in process). */
@@ -233,11 +239,13 @@ function pageQuery(mediaUrl: string, system: System, path: string, stack: { orig
   const dashPath = path.replace(/^vod$/, "dash-vod").replace(/^live\//, "dash-live/");
   const manifest = isShaka(system) ? `${dashPath}/manifest.mpd` : `${path}/master.m3u8`;
   // plain-origin: plain hls.js through the same `meshcdn origin` as meshcdn (the proxy hop alone).
-  const viaOrigin = system === "mesh" || system === "shaka-mesh" || system === "plain-origin";
+  const viaOrigin = isMeshHls(system) || system === "shaka-mesh" || system === "plain-origin";
   const src = viaOrigin ? `${stack.originUrl}/${manifest}` : `${mediaUrl}/${manifest}`;
-  const q = new URLSearchParams({ system: system === "plain-origin" ? "plain" : system, src, tracker: stack.pmlTracker });
+  const pageSystem = system === "plain-origin" ? "plain" : system === "mesh-alt" ? "mesh" : system;
+  const q = new URLSearchParams({ system: pageSystem, src, tracker: stack.pmlTracker });
   if (system === "pml" && PML_HLS_16) q.set("hls", "1.6");
   if ((system === "mesh" || system === "shaka-mesh") && MESH_CONFIG) q.set("config", MESH_CONFIG);
+  if (system === "mesh-alt") q.set("config", MESH_ALT_CONFIG);
   return q;
 }
 
@@ -279,8 +287,11 @@ async function startupTrials(browser: Browser, mediaUrl: string, stack: { origin
     for (const system of SYSTEMS) await startup((await open(system)).page);
     for (let t = 0; t < STARTUP_TRIALS; t++) {
       for (const system of t % 2 ? [...SYSTEMS].reverse() : SYSTEMS) {
+        const trace = TRACE_DIR ? join(TRACE_DIR, `${system}-${t + 1}.json`) : "";
+        if (trace) await browser.startTracing(undefined, { path: trace, categories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "blink.user_timing"] });
         const v = await open(system);
         const ms = await startup(v.page);
+        if (trace) await browser.stopTracing();
         if (ms !== null) out.get(system)!.push(Math.round(ms));
         if (ms !== null) phases.get(system)!.push(await trialPhases(v.page, v.requests));
         if (process.env.OFFLOAD_VERBOSE) console.log(`#   start-up trial ${t + 1} ${system}: ${JSON.stringify(await v.page.evaluate(() => (window as any).__bench.marks))} ${await v.page.evaluate(() => performance.getEntriesByType("resource").map((e: any) => `${e.name.split("/").slice(-1)[0].split("?")[0]}@${Math.round(e.startTime)}+${Math.round(e.duration)}`).join(" "))}`);
@@ -358,7 +369,7 @@ function printPhases(phases: Map<System, Record<string, number>[]>): void {
 async function runOne(browser: Browser, mediaUrl: string, system: System, mode: Mode, n: number, stack: { originUrl: string; pmlTracker: string; siteUrl: string }, server: Awaited<ReturnType<typeof startMediaServer>>): Promise<Row> {
   server.reset();
   const path = mode === "vod" ? "vod" : `live/r${++liveRuns}`;
-  if (system === "mesh" && mode === "live") {
+  if (isMeshHls(system) && mode === "live") {
     // The origin hashes a live window's segments when it first serves the playlist; in production
     // it has long been serving the stream. Warm it (these bytes are counted as origin-hash).
     await fetch(`${stack.originUrl}/${path}/240p/index.m3u8`).then((r) => r.text());
@@ -472,6 +483,7 @@ const NAMES: Record<System, string> = {
   "plain-origin": "hls.js through meshcdn origin",
   pml: "hls.js + p2p-media-loader 2.3.1",
   mesh: "hls.js + meshcdn",
+  "mesh-alt": `hls.js + meshcdn ${MESH_ALT_CONFIG}`,
   shaka: "Shaka 4 (DASH)",
   "shaka-pml": "Shaka 4 + p2p-media-loader-shaka 2.2.2 (DASH)",
   "shaka-mesh": "Shaka 4 + meshcdn (DASH)",

@@ -65,6 +65,8 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   private player = "";
   /** Swarms are made but not joined (no tracker, no peers) until releaseJoins(): see holdJoins(). */
   private joinsHeld = false;
+  /** While joins are held: the start-up's first media segment is still the player's to load. */
+  private startupSegmentPending = false;
 
   constructor(config: CoreConfigInput = {}) {
     super();
@@ -169,17 +171,29 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
    */
   holdJoins(): void {
     this.joinsHeld = true;
+    this.startupSegmentPending = true;
   }
 
-  /** Whether swarm joins are held (start-up): media segments then go to the player's own loader. */
+  /** Whether swarm joins are held (start-up). */
   get joinsAreHeld(): boolean {
     return this.joinsHeld;
+  }
+
+  /**
+   * Whether the next media segment is the start-up's first, for the player's own loader (a copy
+   * comes back through adopt()). Later segments go through the core even while joins are held:
+   * they wait for the join (bounded by their deadline and `peerJoinWaitMs`, as for any swarm that
+   * is connecting) instead of all going to HTTP before the first peer connection can open.
+   */
+  get playerLoadsStartupSegment(): boolean {
+    return this.joinsHeld && this.startupSegmentPending;
   }
 
   /** Joins the swarms made while joins were held, and any made later, at once. */
   releaseJoins(): void {
     if (!this.joinsHeld) return;
     this.joinsHeld = false;
+    this.startupSegmentPending = false;
     for (const s of this.swarms.values()) s.start();
   }
 
@@ -310,6 +324,7 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
    * hash, kept for peers. `data` must be the caller's own copy.
    */
   adopt(req: { sn: number; playlistUrl: string; expectedSha256: string | null }, data: Uint8Array, durationMs: number): void {
+    this.startupSegmentPending = false;
     const swarm = this.swarmFor(req.playlistUrl);
     if (swarm) this.lastSwarm = swarm.infoHash;
     swarm?.adopt(req.sn, data, req.expectedSha256);

@@ -82,8 +82,9 @@ export class Swarm {
       now: ctx.now,
       uploadEnabled: ctx.uploadEnabled,
       peers: () => [...this.peers.values()].map((p) => p.session),
+      // A swarm not started yet is one whose join is held (start-up): it will connect soon.
       awaitingPeers: () =>
-        this.tracker !== null &&
+        (this.tracker !== null || !this.started) &&
         awaitingPeers({
           othersInSwarm: this.othersInSwarm,
           readyPeers: [...this.peers.values()].filter((p) => p.session.isOpen && p.session.ready).length,
@@ -106,6 +107,8 @@ export class Swarm {
     this.started = true;
     this.startedAt = this.ctx.now();
     this.loader.start();
+    // Loads waiting for the held join decide again (connecting now, or HTTP-only).
+    this.loader.notify();
     if (typeof RTCPeerConnection === "undefined" || this.trackers.length === 0) return;
     const c = this.ctx.config;
     this.tracker = new TrackerClient({

@@ -85,7 +85,7 @@ export function createFragmentLoaderClass(host: LoaderHost): FragmentLoaderClass
       if (this.context) throw new Error("meshcdn: a fragment loader loads once; hls.js makes a new one per fragment");
       this.context = context;
       const frag = context.frag;
-      if (!host.core.p2pEnabled || typeof frag.sn !== "number" || context.part || host.core.joinsAreHeld) {
+      if (!host.core.p2pEnabled || typeof frag.sn !== "number" || context.part || host.core.playerLoadsStartupSegment) {
         const Default = this.hlsConfig.loader as unknown as new (c: HlsConfig) => Loader<FragmentLoaderContext>;
         this.fallback = new Default(this.hlsConfig);
         // hls.js took `stats` (as frag.stats) before load(): the default loader fills that object.

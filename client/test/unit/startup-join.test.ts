@@ -43,9 +43,18 @@ test("without playing (autoplay blocked) the gate opens capMs after the first bu
   assert.ok(openedAt - buffered >= 45, `opened after ${openedAt - buffered} ms`);
 });
 
-test("while joins are held, media segments go to hls.js's own loader and a copy goes to the core", () => {
+test("while joins are held, the start-up's first media segment goes to hls.js's own loader and a copy to the core; later ones to the core", () => {
   const adopted: { req: any; data: Uint8Array }[] = [];
-  const core = { p2pEnabled: true, joinsAreHeld: true, adopt: (req: any, data: Uint8Array) => adopted.push({ req, data }), load: () => assert.fail("the core must not load during start-up") };
+  const coreLoads: number[] = [];
+  const core = {
+    p2pEnabled: true,
+    playerLoadsStartupSegment: true,
+    adopt(req: any, data: Uint8Array) {
+      adopted.push({ req, data });
+      this.playerLoadsStartupSegment = false;
+    },
+    load: (req: any) => (coreLoads.push(req.sn), new Promise(() => undefined)),
+  };
   const Loader = createFragmentLoaderClass({ core: core as any, timeToDeadlineMs: () => 0 });
   const payload = new Uint8Array([1, 2, 3, 4]).buffer;
   const order: string[] = [];
@@ -70,6 +79,10 @@ test("while joins are held, media segments go to hls.js's own loader and a copy 
   assert.notEqual(adopted[0]!.data.buffer, payload, "a copy: hls.js transfers its buffer to the worker");
   // Init segments are not the core's.
   new Loader({ loader: DefaultLoader } as any).load({ url: "http://o/init.mp4", frag: { ...frag, sn: "initSegment" }, part: null } as any, {} as any, callbacks as any);
+  assert.equal(adopted.length, 1);
+  // The start-up's first segment is in: the next one is the core's (it waits for the join).
+  new Loader({ loader: DefaultLoader } as any).load({ url: "http://o/vod/240p/4.ts", frag: { ...frag, sn: 4, start: 8 }, part: null } as any, { timeout: 0 } as any, callbacks as any);
+  assert.deepEqual(coreLoads, [4]);
   assert.equal(adopted.length, 1);
 });
 
@@ -124,4 +137,53 @@ test("startupJoin is one of manifest, first-request, first-segment, first-buffer
   assert.equal(resolveConfig({ startupJoin: "playing" }).startupJoin, "playing");
   assert.equal(resolveConfig({ startupJoin: "first-buffered" }).startupJoin, "first-buffered");
   assert.throws(() => resolveConfig({ startupJoin: "later" as never }), /startupJoin/);
+});
+
+test("while joins are held, segments after the start-up's first wait for the join instead of going to HTTP at once", async (t) => {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise((r) => wss.once("listening", r));
+  wss.on("connection", (ws) => ws.on("error", () => undefined));
+  const g = globalThis as any;
+  const saved = { ws: g.WebSocket, pc: g.RTCPeerConnection, fetch: g.fetch };
+  g.WebSocket = WsWebSocket;
+  g.RTCPeerConnection = class {};
+  const fetches: number[] = [];
+  const seg1 = new Uint8Array(2000).fill(9);
+  g.fetch = async () => (fetches.push(Date.now()), new Response(seg1));
+  // The tracker never answers (no swarm counts): after the join, the load waits peerJoinWaitMs.
+  const core = new MeshCore({ iceServers: [], peerJoinWaitMs: 300 });
+  t.after(async () => {
+    core.destroy();
+    Object.assign(g, { WebSocket: saved.ws, RTCPeerConnection: saved.pc, fetch: saved.fetch });
+    await new Promise((r) => wss.close(r));
+  });
+  const master = "http://o/vod/master.m3u8";
+  const playlist = "http://o/vod/240p/index.m3u8";
+  const bootstrap: Bootstrap = { v: 1, content: "c", trackers: [`ws://127.0.0.1:${(wss.address() as { port: number }).port}/announce`], token: null, swarms: { "240p/index.m3u8": "cd".repeat(20) }, integrity: "sha256-tags" };
+  core.holdJoins();
+  core.setBootstrap(bootstrap, master);
+  core.prepare(playlist);
+  assert.equal(core.playerLoadsStartupSegment, true);
+  const seg0 = new Uint8Array(1000).fill(7);
+  core.adopt({ sn: 0, playlistUrl: playlist, expectedSha256: createHash("sha256").update(seg0).digest("hex") }, seg0, 5);
+  assert.equal(core.playerLoadsStartupSegment, false, "the start-up's first segment is in");
+  assert.equal(core.joinsAreHeld, true);
+  const swarm = (core as any).swarms.get("cd".repeat(20));
+  const loading = core.load({
+    sn: 1,
+    url: "http://o/vod/240p/1.ts",
+    expectedSha256: createHash("sha256").update(seg1).digest("hex"),
+    playlistUrl: playlist,
+    timeToDeadlineMs: () => 10_000,
+    signal: new AbortController().signal,
+  });
+  await until(() => swarm.loader.waiters.size > 0, "the load waiting for the held join");
+  assert.equal(fetches.length, 0, "no HTTP fetch while the join is held");
+  const released = Date.now();
+  core.releaseJoins();
+  const result = await loading;
+  assert.equal(result.record.source, "http");
+  assert.deepEqual([...result.data], [...seg1]);
+  assert.equal(fetches.length, 1);
+  assert.ok(fetches[0]! - released >= 250, `HTTP after the join's wait (${fetches[0]! - released} ms after the release)`);
 });

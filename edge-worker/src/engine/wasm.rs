@@ -43,6 +43,11 @@ pub fn engine() -> &'static Engine {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        // For profiling with `perf record`: the guest's compiled functions by name in
+        // /tmp/perf-<pid>.map (docs/benchmarks/aquatic.md, "Where the time goes").
+        if std::env::var_os("MESHCDN_WASM_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).expect("wasmtime engine config is static and valid");
         let weak = engine.weak();
         std::thread::Builder::new()
