@@ -146,6 +146,16 @@ binary_id!(
     /// A swarm id (`info_hash`): 20 bytes. One swarm per content rendition (see [`crate::token::swarm_id`]).
     InfoHash
 );
+impl InfoHash {
+    /// The content part of a swarm id: the bytes a swarm token pins (see
+    /// [`crate::token::swarm_id`]); the rest names the rendition.
+    pub fn content_part(&self) -> [u8; crate::token::CONTENT_PREFIX_LEN] {
+        let mut c = [0u8; crate::token::CONTENT_PREFIX_LEN];
+        c.copy_from_slice(&self.0[..crate::token::CONTENT_PREFIX_LEN]);
+        c
+    }
+}
+
 binary_id!(
     /// A peer's id (`peer_id`, `to_peer_id`): 20 bytes chosen by the client.
     PeerId

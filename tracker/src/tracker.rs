@@ -138,19 +138,12 @@ impl Conn {
 
     /// Swarms of `ih`'s content this connection is in.
     fn content_swarms(&self, ih: &InfoHash) -> usize {
-        let content = content_of(ih);
+        let content = ih.content_part();
         self.swarms
             .iter()
-            .filter(|m| m.ih[..CONTENT_PREFIX_LEN] == content[..])
+            .filter(|m| InfoHash(m.ih).content_part() == content)
             .count()
     }
-}
-
-/// The content part of a swarm id (see [`crate::token::swarm_id`]).
-pub(crate) fn content_of(ih: &InfoHash) -> [u8; CONTENT_PREFIX_LEN] {
-    let mut c = [0u8; CONTENT_PREFIX_LEN];
-    c.copy_from_slice(&ih.0[..CONTENT_PREFIX_LEN]);
-    c
 }
 
 /// Where a peer lives, with its key to detect slot reuse.
@@ -479,11 +472,11 @@ impl Tracker {
     }
 
     pub(crate) fn swarm_created(&mut self, ih: &InfoHash) {
-        *self.content_swarms.entry(content_of(ih)).or_insert(0) += 1;
+        *self.content_swarms.entry(ih.content_part()).or_insert(0) += 1;
     }
 
     fn swarm_removed(&mut self, ih: &InfoHash) {
-        let content = content_of(ih);
+        let content = ih.content_part();
         if let Some(n) = self.content_swarms.get_mut(&content) {
             *n -= 1;
             if *n == 0 {
@@ -509,7 +502,7 @@ impl Tracker {
         }
         let content_full = self
             .content_swarms
-            .get(&content_of(ih))
+            .get(&ih.content_part())
             .is_some_and(|&n| n as usize >= self.config.max_swarms_per_content);
         if content_full && !self.swarms.contains_key(ih) {
             return Err(RequestError::TooManyContentSwarms);

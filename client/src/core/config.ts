@@ -13,9 +13,11 @@ export interface CoreConfig {
   peerJoinWaitMs: number;
   /**
    * When a player adapter joins the swarm (tracker socket, offers) at start-up: at the manifest
-   * ("manifest"), once the first segment's bytes are in ("first-segment"; until then hls.js's own
-   * loader fetches), once it is appended to the buffer ("first-buffered"), or at the first
-   * `playing` ("playing"). docs/client.md "Joining".
+   * ("manifest"), once the first segment is requested ("first-request"), once its bytes are in
+   * ("first-segment"), once it is appended to the buffer ("first-buffered"), or at the first
+   * `playing` ("playing"). Until then hls.js's own loader fetches the first segment and later
+   * ones wait in the core for the join (bounded by their deadline). docs/client.md "Joining".
+   * @default "playing"
    */
   startupJoin: "manifest" | "first-request" | "first-segment" | "first-buffered" | "playing";
   /** Most connected peers per swarm. @default 15 */
@@ -81,7 +83,7 @@ export const DEFAULT_CONFIG: CoreConfig = {
   httpUrgentWindowMs: 1500,
   p2pStallTimeoutMs: 1000,
   peerJoinWaitMs: 3000,
-  startupJoin: "first-segment",
+  startupJoin: "playing",
   maxPeers: 15,
   offersPerAnnounce: 5,
   offerTimeoutMs: 30_000,

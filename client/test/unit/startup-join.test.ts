@@ -132,8 +132,9 @@ test("held joins: no tracker connection until releaseJoins(); adopted segments c
   assert.equal(core.joinsAreHeld, false);
 });
 
-test("startupJoin is one of manifest, first-request, first-segment, first-buffered, playing (default first-segment)", () => {
-  assert.equal(resolveConfig({}).startupJoin, "first-segment");
+test("startupJoin is one of manifest, first-request, first-segment, first-buffered, playing (default playing)", () => {
+  assert.equal(resolveConfig({}).startupJoin, "playing");
+  assert.equal(resolveConfig({ startupJoin: "first-segment" }).startupJoin, "first-segment");
   assert.equal(resolveConfig({ startupJoin: "playing" }).startupJoin, "playing");
   assert.equal(resolveConfig({ startupJoin: "first-buffered" }).startupJoin, "first-buffered");
   assert.throws(() => resolveConfig({ startupJoin: "later" as never }), /startupJoin/);

@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use meshcdn_tracker::protocol::Hint;
 use meshcdn_tracker::protocol::outgoing::{failure, failure_for, scrape_request};
-use meshcdn_tracker::token::CONTENT_PREFIX_LEN;
 use meshcdn_tracker::{Admission, ConnId, InfoHash, NetworkFacts, RequestError, Route};
 
 use super::AppState;
@@ -76,11 +75,11 @@ impl JoinedSwarms {
         if self.0.len() >= limits.max_swarms_per_conn {
             return Err(RequestError::TooManySwarms);
         }
-        let content = &ih.0[..CONTENT_PREFIX_LEN];
+        let content = ih.content_part();
         let same_content = self
             .0
             .iter()
-            .filter(|j| &j.0[..CONTENT_PREFIX_LEN] == content)
+            .filter(|j| j.content_part() == content)
             .count();
         if same_content >= limits.max_swarms_per_content_per_conn {
             return Err(RequestError::TooManyContentSwarmsOnConn);
