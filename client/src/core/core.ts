@@ -163,11 +163,13 @@ export class MeshCore extends TypedEmitter<MeshCdnEvents> {
   }
 
   /**
-   * Holds swarm joins back: swarms made from now on load over HTTP only and connect to nothing
-   * until releaseJoins(). For the player's start-up: the tracker socket, the first offers
-   * (RTCPeerConnections) and the first peer transfers compete with the start-up's own work
-   * (playlist parsing, the first segment's transmuxing and append) for the page's main thread and
-   * the device's CPU, and the first segment goes to HTTP anyway (nothing is buffered).
+   * Holds swarm joins back: swarms made from now on connect to nothing until releaseJoins(); the
+   * player loads the start-up's first segment itself (playerLoadsStartupSegment, adopt()), and
+   * later loads wait for the join as in a swarm that is connecting (bounded by their deadline).
+   * For the player's start-up: the tracker socket, the first offers (RTCPeerConnections) and the
+   * first peer transfers compete with the start-up's own work (playlist parsing, the first
+   * segment's transmuxing and append) for the page's main thread and the device's CPU, and the
+   * first segment goes to HTTP anyway (nothing is buffered).
    */
   holdJoins(): void {
     this.joinsHeld = true;
