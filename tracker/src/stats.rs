@@ -131,6 +131,32 @@ impl AddAssign for TrackerStats {
 }
 
 impl TrackerStats {
+    /// What in these figures contradicts itself, if anything (for tests and fuzzing): peers =
+    /// seeders + leechers = the sum over swarms, one entry per swarm, no empty swarm listed.
+    pub fn inconsistency(&self) -> Option<String> {
+        let listed: u64 = self.swarms.iter().map(|w| w.peers).sum();
+        if self.peers != listed {
+            return Some(format!("{} peers, {listed} over the swarms", self.peers));
+        }
+        if self.peers != self.seeders + self.leechers {
+            return Some(format!(
+                "{} peers, {} seeders + {} leechers",
+                self.peers, self.seeders, self.leechers
+            ));
+        }
+        if self.swarm_count != self.swarms.len() as u64 {
+            return Some(format!(
+                "swarm_count {}, {} listed",
+                self.swarm_count,
+                self.swarms.len()
+            ));
+        }
+        if let Some(w) = self.swarms.iter().find(|w| w.peers == 0) {
+            return Some(format!("empty swarm {} kept", w.info_hash));
+        }
+        None
+    }
+
     /// Orders `swarms` by info_hash (the order a single tracker reports them in).
     pub fn sort_swarms(&mut self) {
         self.swarms.sort_by(|a, b| a.info_hash.cmp(&b.info_hash));
@@ -152,6 +178,27 @@ mod tests {
                 ..SwarmCounters::default()
             },
         }
+    }
+
+    #[test]
+    fn inconsistent_figures_are_named() {
+        let mut st = TrackerStats {
+            swarm_count: 1,
+            peers: 2,
+            leechers: 2,
+            swarms: vec![swarm('a', 2)],
+            ..TrackerStats::default()
+        };
+        assert_eq!(st.inconsistency(), None);
+        st.seeders = 1;
+        assert!(st.inconsistency().unwrap().contains("seeders"));
+        st.seeders = 0;
+        st.swarms.push(swarm('b', 0));
+        assert!(st.inconsistency().unwrap().contains("swarm_count"));
+        st.swarm_count = 2;
+        assert!(st.inconsistency().unwrap().contains("empty swarm"));
+        st.peers = 3;
+        assert!(st.inconsistency().unwrap().contains("over the swarms"));
     }
 
     #[test]
