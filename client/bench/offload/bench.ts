@@ -41,7 +41,7 @@ const OUT = env("OFFLOAD_OUT", "");
 /** meshcdn client config for the viewers (JSON, e.g. '{"offersPerAnnounce":1}'); default: the client's defaults. */
 const MESH_CONFIG = env("OFFLOAD_MESH_CONFIG", "");
 /** The `mesh-alt` system's client config, to compare a config change with `mesh` in one run. */
-const MESH_ALT_CONFIG = env("OFFLOAD_MESH_ALT_CONFIG", '{"startupJoin":"first-buffered"}');
+const MESH_ALT_CONFIG = env("OFFLOAD_MESH_ALT_CONFIG", '{"startupJoin":"first-segment"}');
 /** Newcomers per system in the start-up trials (0 skips them). */
 const STARTUP_TRIALS = Number(env("OFFLOAD_STARTUP_TRIALS", "12"));
 /** A directory to write a Chromium performance trace of each start-up trial to (`<system>-<trial>.json`). */
