@@ -2,6 +2,7 @@
 //! `connection_closed` and `expire`, each with the caller's `now_ms`; outputs are drained with
 //! [`Tracker::poll_outbound`].
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
 use rand::SeedableRng;
@@ -517,13 +518,33 @@ impl Tracker {
     }
 
     fn drop_pending(&mut self, recipient: PeerKey, offer_id: OfferId) {
-        let Some(p) = self.pending.remove(&(recipient, offer_id)) else {
-            return;
-        };
-        self.unpair(p.sender_key, recipient);
+        if let Some(p) = self.pending.remove(&(recipient, offer_id)) {
+            self.forget_pending(&p);
+        }
+    }
+
+    /// What a pending offer taken out of the table still holds: its pair count, the recipient's load.
+    fn forget_pending(&mut self, p: &Pending) {
+        self.unpair(p.sender_key, p.recipient.key);
         if let Some(peer) = self.peer_mut(p.recipient) {
             peer.pending_in = peer.pending_in.saturating_sub(1);
         }
+    }
+
+    /// Drops the oldest pending offer (counted as evicted); false when there is none.
+    fn evict_oldest_pending(&mut self) -> bool {
+        while let Some((seq, recipient, offer_id)) = self.pending_order.pop_front() {
+            // Entries of offers answered or expired since are stale: skip them.
+            if let Entry::Occupied(e) = self.pending.entry((recipient, offer_id))
+                && e.get().seq == seq
+            {
+                let p = e.remove();
+                self.forget_pending(&p);
+                self.counters.offers_evicted += 1;
+                return true;
+            }
+        }
+        false
     }
 
     fn drop_link(&mut self, link: Link) {
@@ -675,27 +696,41 @@ impl Tracker {
             .offers
             .len()
             .min(self.config.max_offers)
-            .min(req.numwant.map_or(usize::MAX, |n| n as usize));
+            .min(req.numwant.map_or(usize::MAX, |n| n as usize))
+            // Never more than the pending table holds (it is made room for below).
+            .min(self.config.max_pending_offers);
+        // Room for this announce's offers first (the oldest pending ones go), so that the loop
+        // holds the swarm once rather than looking it up again for every offer: the pending
+        // table is full under sustained load, and each lookup hashes a client-chosen key.
+        while self.pending.len() + n > self.config.max_pending_offers && self.evict_oldest_pending()
+        {
+        }
+        let Some(swarm) = self.swarms.get_mut(&ih) else {
+            return Ok(());
+        };
+        let dedupe = self.config.offer_dedupe;
+        let cap = u32::from(self.config.max_peers_per_viewer);
+        let expires_ms = now_ms.saturating_add(self.config.offer_timeout_ms);
         for offer in req.offers.iter().take(n) {
-            let Some(swarm) = self.swarms.get(&ih) else {
-                break;
-            };
             let pairs = &self.pairs;
-            let dedupe = self.config.offer_dedupe;
-            let cap = u32::from(self.config.max_peers_per_viewer);
             let Some(to) = swarm.pick(sender, cap, &mut self.rng, |a, b| {
                 dedupe && pairs.contains_key(&pair(a, b))
             }) else {
                 break; // nobody eligible is left for this sender
             };
-            let recipient = swarm.get(to).expect("pick returns live slots");
+            let recipient = swarm.get_mut(to).expect("pick returns live slots");
             let (to_key, to_conn) = (recipient.key, recipient.conn);
-            if self.pending.contains_key(&(to_key, offer.offer_id)) {
+            let Entry::Vacant(entry) = self.pending.entry((to_key, offer.offer_id)) else {
                 continue; // an offer_id collision must not overwrite someone else's pending offer
-            }
-            self.add_pending(Pending {
-                seq: 0,
-                expires_ms: now_ms.saturating_add(self.config.offer_timeout_ms),
+            };
+            recipient.pending_in = recipient.pending_in.saturating_add(1);
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            *self.pairs.entry(pair(sender.key, to_key)).or_insert(0) += 1;
+            self.pending_order.push_back((seq, to_key, offer.offer_id));
+            entry.insert(Pending {
+                seq,
+                expires_ms,
                 recipient: PeerRef {
                     ih: ih.0,
                     slot: to,
@@ -705,9 +740,7 @@ impl Tracker {
                 sender_peer_id: sender_peer_id.0,
                 offer_id: offer.offer_id.0,
             });
-            if let Some(s) = self.swarms.get_mut(&ih) {
-                s.counters.offers_relayed += 1;
-            }
+            swarm.counters.offers_relayed += 1;
             self.counters.offers_relayed += 1;
             let out = OfferOut {
                 action: AnnounceAction::Announce,
@@ -727,15 +760,7 @@ impl Tracker {
     /// Records a relayed offer (evicting the oldest beyond the cap) and counts it in the
     /// recipient's load and the pair table.
     pub(crate) fn add_pending(&mut self, mut p: Pending) {
-        while self.pending.len() >= self.config.max_pending_offers {
-            let Some((seq, r, o)) = self.pending_order.pop_front() else {
-                break;
-            };
-            if self.pending.get(&(r, o)).is_some_and(|p| p.seq == seq) {
-                self.drop_pending(r, o);
-                self.counters.offers_evicted += 1;
-            }
-        }
+        while self.pending.len() >= self.config.max_pending_offers && self.evict_oldest_pending() {}
         p.seq = self.next_seq;
         self.next_seq += 1;
         let key = (p.recipient.key, OfferId(p.offer_id));

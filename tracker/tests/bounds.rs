@@ -169,3 +169,61 @@ fn a_degraded_tracker_refuses_new_swarms_and_peers_and_keeps_serving_its_peers()
     assert_eq!(s.t.stats().degraded, 0);
     assert!(failure(&s.send(3, &announce(ih(2), pid(3), &[]))).is_none());
 }
+
+#[test]
+fn the_pending_offer_table_stays_within_its_bound_the_oldest_offers_going_first() {
+    let mut s = Sim::new(
+        TrackerConfig {
+            max_pending_offers: 4,
+            offer_dedupe: false,
+            ..Default::default()
+        },
+        1,
+    );
+    for conn in 2..=9 {
+        s.join(conn, NetworkFacts::default(), ih(1));
+    }
+    s.open(1, NetworkFacts::default());
+    let first: Vec<_> = (0..4).map(|i| oid(1, i)).collect();
+    let out = s.send(1, &announce(ih(1), pid(1), &first));
+    let first_to = offer_recipients(&out);
+    assert_eq!(first_to.len(), 4, "{out:?}");
+    // Four more offers: the table holds four, so the four first ones are evicted.
+    let second: Vec<_> = (4..8).map(|i| oid(1, i)).collect();
+    let out = s.send(1, &announce(ih(1), pid(1), &second));
+    let second_to = offer_recipients(&out);
+    assert_eq!(second_to.len(), 4, "{out:?}");
+    let st = s.t.stats();
+    assert_eq!(st.pending_offers, 4);
+    assert_eq!(st.counters.offers_evicted, 4);
+    assert_eq!(st.inconsistency(), None);
+    // An answer to an evicted offer goes nowhere; one to a live offer reaches the offerer.
+    let answerer = first_to[0];
+    let stale = s.send(
+        answerer,
+        &answer(ih(1), pid(answerer as u32), pid(1), first[0]),
+    );
+    assert!(failure(&stale).is_some(), "{stale:?}");
+    let (live_to, live_offer) = out
+        .iter()
+        .find(|(_, v)| v.get("offer").is_some())
+        .map(|(c, v)| (*c, v["offer_id"].as_str().unwrap().to_owned()))
+        .unwrap();
+    assert!(second_to.contains(&live_to));
+    let live_offer = meshcdn_tracker::OfferId::from_binary_str(&live_offer).unwrap();
+    let relayed = s.send(
+        live_to,
+        &answer(ih(1), pid(live_to as u32), pid(1), live_offer),
+    );
+    assert!(
+        relayed
+            .iter()
+            .any(|(c, v)| *c == 1 && v.get("answer").is_some()),
+        "{relayed:?}"
+    );
+    // More offers than the table holds at all: at most four are relayed and kept.
+    let many: Vec<_> = (8..14).map(|i| oid(1, i)).collect();
+    let out = s.send(1, &announce(ih(1), pid(1), &many));
+    assert!(offer_recipients(&out).len() <= 4, "{out:?}");
+    assert!(s.t.stats().pending_offers <= 4);
+}

@@ -248,7 +248,11 @@ pub fn hash_key(mpd_url: &Url, segment: &DashSegment) -> String {
     let url = &segment.url;
     let dir_len = mpd_url.path().rfind('/').map(|i| i + 1).unwrap_or(0);
     let dir = &mpd_url.path()[..dir_len];
-    let mut key = if url.origin() == mpd_url.origin() && url.path().starts_with(dir) {
+    // A segment at the directory itself (found by the `dash` fuzz target: a template whose URL
+    // is the directory once the URL parser strips trailing control characters) would get an
+    // empty relative key, which a client resolves to the MPD's own URL: it gets its absolute one.
+    let below = url.path().len() > dir_len || url.query().is_some();
+    let mut key = if url.origin() == mpd_url.origin() && url.path().starts_with(dir) && below {
         let mut k = url.path()[dir_len..].to_string();
         if let Some(q) = url.query() {
             k.push('?');

@@ -37,6 +37,26 @@ fn keys(info: &MpdInfo, rep: usize) -> Vec<String> {
 }
 
 #[test]
+fn a_segment_at_the_mpds_directory_gets_an_absolute_key_never_an_empty_one() {
+    let at = |u: &str| DashSegment {
+        url: Url::parse(u).unwrap(),
+        range: None,
+    };
+    assert_eq!(
+        hash_key(&base(), &at("http://o.test/vod/movie/")),
+        "http://o.test/vod/movie/"
+    );
+    assert_eq!(
+        hash_key(&base(), &at("http://o.test/vod/movie/?n=1")),
+        "?n=1"
+    );
+    assert_eq!(
+        hash_key(&base(), &at("http://o.test/vod/movie/a.m4s")),
+        "a.m4s"
+    );
+}
+
+#[test]
 fn timeline_number_and_time_templates_expand() {
     let info = parse_mpd(TIMELINE, &base(), 100).unwrap();
     assert_eq!(info.rendition_ids(), ["hi", "lo"]);
