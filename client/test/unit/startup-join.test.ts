@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { WebSocket as WsWebSocket, WebSocketServer } from "ws";
 import type { Bootstrap } from "../../src/core/bootstrap.js";
-import { resolveConfig } from "../../src/core/config.js";
+import { type CoreConfigInput, resolveConfig } from "../../src/core/config.js";
 import { MeshCore } from "../../src/core/core.js";
 import { createFragmentLoaderClass } from "../../src/hlsjs/fragment-loader.js";
 import { StartupGate } from "../../src/player-kit/startup-gate.js";
@@ -86,7 +86,12 @@ test("while joins are held, the start-up's first media segment goes to hls.js's 
   assert.equal(adopted.length, 1);
 });
 
-test("held joins: no tracker connection until releaseJoins(); adopted segments count as HTTP and are kept for peers", async (t) => {
+/**
+ * A core with joins held (start-up), bootstrapped for one VOD rendition whose swarm is `swarmHex`,
+ * its tracker a local WebSocket server that records connections and never answers. Swarms only
+ * join where WebRTC exists: a stub stands in (its offers fail, which is fine here).
+ */
+async function heldCore(t: { after(fn: () => Promise<void> | void): void }, config: CoreConfigInput, swarmHex: string) {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise((r) => wss.once("listening", r));
   const connections: number[] = [];
@@ -94,24 +99,26 @@ test("held joins: no tracker connection until releaseJoins(); adopted segments c
     connections.push(Date.now());
     ws.on("error", () => undefined);
   });
-  // Swarms only join where WebRTC exists; these offers fail (no real RTCPeerConnection), which is fine here.
   const g = globalThis as any;
-  const saved = { ws: g.WebSocket, pc: g.RTCPeerConnection };
+  const saved = { WebSocket: g.WebSocket, RTCPeerConnection: g.RTCPeerConnection };
   g.WebSocket = WsWebSocket;
   g.RTCPeerConnection = class {};
-  const core = new MeshCore({ iceServers: [] });
+  const core = new MeshCore({ iceServers: [], ...config });
   t.after(async () => {
     core.destroy();
-    g.WebSocket = saved.ws;
-    g.RTCPeerConnection = saved.pc;
+    Object.assign(g, saved);
     await new Promise((r) => wss.close(r));
   });
-  const master = "http://o/vod/master.m3u8";
   const playlist = "http://o/vod/240p/index.m3u8";
-  const bootstrap: Bootstrap = { v: 1, content: "c", trackers: [`ws://127.0.0.1:${(wss.address() as { port: number }).port}/announce`], token: null, swarms: { "240p/index.m3u8": "ab".repeat(20) }, integrity: "sha256-tags" };
+  const bootstrap: Bootstrap = { v: 1, content: "c", trackers: [`ws://127.0.0.1:${(wss.address() as { port: number }).port}/announce`], token: null, swarms: { "240p/index.m3u8": swarmHex }, integrity: "sha256-tags" };
   core.holdJoins();
-  core.setBootstrap(bootstrap, master);
+  core.setBootstrap(bootstrap, "http://o/vod/master.m3u8");
   core.prepare(playlist);
+  return { core, connections, playlist };
+}
+
+test("held joins: no tracker connection until releaseJoins(); adopted segments count as HTTP and are kept for peers", async (t) => {
+  const { core, connections, playlist } = await heldCore(t, {}, "ab".repeat(20));
   const data = new Uint8Array(1000).fill(7);
   const sha = createHash("sha256").update(data).digest("hex");
   const loaded: string[][] = [];
@@ -141,29 +148,14 @@ test("startupJoin is one of manifest, first-request, first-segment, first-buffer
 });
 
 test("while joins are held, segments after the start-up's first wait for the join instead of going to HTTP at once", async (t) => {
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-  await new Promise((r) => wss.once("listening", r));
-  wss.on("connection", (ws) => ws.on("error", () => undefined));
   const g = globalThis as any;
-  const saved = { ws: g.WebSocket, pc: g.RTCPeerConnection, fetch: g.fetch };
-  g.WebSocket = WsWebSocket;
-  g.RTCPeerConnection = class {};
+  const savedFetch = g.fetch;
+  t.after(() => void (g.fetch = savedFetch));
   const fetches: number[] = [];
   const seg1 = new Uint8Array(2000).fill(9);
   g.fetch = async () => (fetches.push(Date.now()), new Response(seg1));
   // The tracker never answers (no swarm counts): after the join, the load waits peerJoinWaitMs.
-  const core = new MeshCore({ iceServers: [], peerJoinWaitMs: 300 });
-  t.after(async () => {
-    core.destroy();
-    Object.assign(g, { WebSocket: saved.ws, RTCPeerConnection: saved.pc, fetch: saved.fetch });
-    await new Promise((r) => wss.close(r));
-  });
-  const master = "http://o/vod/master.m3u8";
-  const playlist = "http://o/vod/240p/index.m3u8";
-  const bootstrap: Bootstrap = { v: 1, content: "c", trackers: [`ws://127.0.0.1:${(wss.address() as { port: number }).port}/announce`], token: null, swarms: { "240p/index.m3u8": "cd".repeat(20) }, integrity: "sha256-tags" };
-  core.holdJoins();
-  core.setBootstrap(bootstrap, master);
-  core.prepare(playlist);
+  const { core, playlist } = await heldCore(t, { peerJoinWaitMs: 300 }, "cd".repeat(20));
   assert.equal(core.playerLoadsStartupSegment, true);
   const seg0 = new Uint8Array(1000).fill(7);
   core.adopt({ sn: 0, playlistUrl: playlist, expectedSha256: createHash("sha256").update(seg0).digest("hex") }, seg0, 5);
