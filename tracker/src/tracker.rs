@@ -175,6 +175,23 @@ pub(crate) struct Link {
     pub b: PeerRef,
 }
 
+/// Gives a pending offer its place in the eviction order and counts it in the pair table (the
+/// caller inserts it and counts the recipient's load). Takes the fields, not the tracker, so the
+/// offer loop can call it while it holds the swarm.
+fn stamp_pending(
+    next_seq: &mut u64,
+    order: &mut VecDeque<(u64, PeerKey, OfferId)>,
+    pairs: &mut IdMap<(PeerKey, PeerKey), u16>,
+    p: &mut Pending,
+) {
+    p.seq = *next_seq;
+    *next_seq += 1;
+    order.push_back((p.seq, p.recipient.key, OfferId(p.offer_id)));
+    *pairs
+        .entry(pair(p.sender_key, p.recipient.key))
+        .or_insert(0) += 1;
+}
+
 fn pair(a: PeerKey, b: PeerKey) -> (PeerKey, PeerKey) {
     if a < b { (a, b) } else { (b, a) }
 }
@@ -724,12 +741,8 @@ impl Tracker {
                 continue; // an offer_id collision must not overwrite someone else's pending offer
             };
             recipient.pending_in = recipient.pending_in.saturating_add(1);
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            *self.pairs.entry(pair(sender.key, to_key)).or_insert(0) += 1;
-            self.pending_order.push_back((seq, to_key, offer.offer_id));
-            entry.insert(Pending {
-                seq,
+            let mut p = Pending {
+                seq: 0,
                 expires_ms,
                 recipient: PeerRef {
                     ih: ih.0,
@@ -739,7 +752,14 @@ impl Tracker {
                 sender_key: sender.key,
                 sender_peer_id: sender_peer_id.0,
                 offer_id: offer.offer_id.0,
-            });
+            };
+            stamp_pending(
+                &mut self.next_seq,
+                &mut self.pending_order,
+                &mut self.pairs,
+                &mut p,
+            );
+            entry.insert(p);
             swarm.counters.offers_relayed += 1;
             self.counters.offers_relayed += 1;
             let out = OfferOut {
@@ -761,18 +781,17 @@ impl Tracker {
     /// recipient's load and the pair table.
     pub(crate) fn add_pending(&mut self, mut p: Pending) {
         while self.pending.len() >= self.config.max_pending_offers && self.evict_oldest_pending() {}
-        p.seq = self.next_seq;
-        self.next_seq += 1;
-        let key = (p.recipient.key, OfferId(p.offer_id));
-        *self
-            .pairs
-            .entry(pair(p.sender_key, p.recipient.key))
-            .or_insert(0) += 1;
+        stamp_pending(
+            &mut self.next_seq,
+            &mut self.pending_order,
+            &mut self.pairs,
+            &mut p,
+        );
         if let Some(peer) = self.peer_mut(p.recipient) {
             peer.pending_in = peer.pending_in.saturating_add(1);
         }
-        self.pending_order.push_back((p.seq, key.0, key.1));
-        self.pending.insert(key, p);
+        self.pending
+            .insert((p.recipient.key, OfferId(p.offer_id)), p);
     }
 
     pub(crate) fn add_link(&mut self, link: Link) {
