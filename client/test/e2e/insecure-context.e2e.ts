@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { openViewer, segs, sharedBrowser, summary, waitFor, withStack } from "../support/harness.js";
+import { describeViewers, openViewer, segs, sharedBrowser, summary, waitFor, withStack } from "../support/harness.js";
 
 const browser = sharedBrowser();
 
@@ -21,10 +21,11 @@ test("without WebCrypto (http:// from a non-local address) viewers still share v
         assert.equal(first.secureContext, false, `${stack.pageUrl} is not a secure context`);
         assert.equal(first.webCrypto, false, "crypto.subtle is missing there");
         const v2 = await openViewer(browser(), stack);
+        const explain = describeViewers({ viewer1: v1, viewer2: v2 });
         try {
-          await waitFor("viewer 2 to get segments from viewer 1", async () => (await v2.snapshot()).stats.p2pBytes > 0, 60_000, 500);
+          await waitFor("viewer 2 to get segments from viewer 1", async () => (await v2.snapshot()).stats.p2pBytes > 0, 60_000, 500, explain);
           const at = await segs(v2);
-          await waitFor("viewer 2 to play 4 more segments", async () => (await segs(v2)) >= at + 4, 60_000, 500);
+          await waitFor("viewer 2 to play 4 more segments", async () => (await segs(v2)) >= at + 4, 60_000, 500, explain);
           const [a, b] = [await v1.snapshot(), await v2.snapshot()];
           console.log(`# ${summary("viewer1", a)}\n# ${summary("viewer2", b)}`);
           for (const [name, s] of [["viewer 1", a], ["viewer 2", b]] as const) {

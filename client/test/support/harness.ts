@@ -186,8 +186,17 @@ export async function openViewer(browser: Browser, stack: Stack, opts: ViewerOpt
   };
 }
 
-/** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs = 60_000, intervalMs = 250): Promise<NonNullable<T>> {
+/**
+ * Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`, plus what
+ * `explain` tells (e.g. the viewers' state) so a timeout says why.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+  explain?: () => Promise<string>,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -198,7 +207,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutM
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    if (Date.now() > deadline) {
+      const why = explain ? `\n${await explain().catch((e) => `(explain failed: ${e})`)}` : "";
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})${why}`);
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -210,6 +222,18 @@ export function summary(name: string, s: ViewerSnapshot): string {
     (s.stallLog.length ? ` stallLog=${JSON.stringify(s.stallLog)}` : "") +
     (s.otherWaits.length ? ` waitsWithBuffer=${JSON.stringify(s.otherWaits)}` : "");
   return `${name}: http=${st.httpBytes} p2p=${st.p2pBytes} offload=${(st.offloadRatio * 100).toFixed(1)}% peers=${st.peers.length} stalls=${s.stalls}${stalls} seeks=${s.seekLog.join(",")} segs=[${src}]`;
+}
+
+/** The viewers' summaries and their last events: what a timed-out wait prints. */
+export function describeViewers(viewers: Record<string, Viewer>, lastEvents = 15): () => Promise<string> {
+  return async () => {
+    const lines: string[] = [];
+    for (const [name, v] of Object.entries(viewers)) {
+      const s = await v.snapshot();
+      lines.push(summary(name, s), ...s.events.slice(-lastEvents).map((e) => `  ${name} ${e.at} ${e.ev} ${e.detail}`));
+    }
+    return lines.join("\n");
+  };
 }
 
 /** Runs `fn` against a fresh stack, closed afterwards whatever happens. */
