@@ -97,12 +97,11 @@ struct Shard {
     expire_interval: Duration,
 }
 
+/// A tracker seed nobody can guess: it keys the tracker's hash maps of client-chosen ids.
+/// std's `RandomState` takes its keys from the OS's randomness (a fresh one per call).
 fn seed(index: usize) -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    nanos ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(index)
 }
 
 impl Shard {

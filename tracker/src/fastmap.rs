@@ -1,10 +1,22 @@
-//! A fast hasher for keys the tracker assigns itself (connection ids from the host, peer keys,
-//! interned network groups). Clients cannot choose these, so they cannot aim collisions at them,
-//! and SipHash's flood resistance buys nothing there. Maps keyed by client-chosen values
-//! (`info_hash`, `peer_id`, `offer_id`) keep std's randomly keyed SipHash.
+//! The tracker's two kinds of hash map.
+//!
+//! [`IdMap`]: an unkeyed multiply-rotate hasher for keys the tracker assigns itself (connection
+//! ids from the host, peer keys, interned network groups). Clients cannot choose these, so they
+//! cannot aim collisions at them.
+//!
+//! [`KeyedMap`]: aHash with secret keys, for keys a client chooses (`info_hash`, `peer_id`,
+//! `offer_id`): without the keys nobody can compute which ids collide, so a client cannot flood
+//! one bucket. std's SipHash-1-3 gives the same guarantee but cost 4% (wasm) to 10% (native) of
+//! the edge's time under aquatic's load tester (docs/benchmarks.md, profile); aHash's keyed
+//! fallback (folded 64×64→128 multiplies) is several times cheaper on 20-byte ids, and was
+//! built for this use ("DOS resistant" keyed hashing). foldhash was not chosen: its author
+//! promises only minimal DoS resistance.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 
 /// FxHash-style multiply-rotate hasher (as rustc uses for its own integer keys).
 #[derive(Default, Clone, Copy)]
@@ -37,6 +49,24 @@ impl Hasher for IdHasher {
 
 pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
+pub(crate) type KeyedMap<K, V> = HashMap<K, V, HashKeys>;
+
+/// The secret keys of a tracker's [`KeyedMap`]s (cloned into each map it makes).
+pub(crate) type HashKeys = ahash::RandomState;
+
+/// Hash keys derived from a tracker's seed, from a stream of their own, so that peer selection
+/// (which draws from the tracker's rng) is the same whatever the hash. The host seeds each
+/// tracker from the OS's randomness, so the keys cannot be guessed.
+pub(crate) fn hash_keys(seed: u64) -> HashKeys {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x6d65_7368_6b65_7973);
+    ahash::RandomState::with_seeds(rng.random(), rng.random(), rng.random(), rng.random())
+}
+
+/// An empty [`KeyedMap`] with `keys`.
+pub(crate) fn keyed_map<K, V>(keys: &HashKeys) -> KeyedMap<K, V> {
+    HashMap::with_hasher(keys.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +84,16 @@ mod tests {
         }
         assert!(low.len() > 2500, "low bits too clustered: {}", low.len());
         assert_eq!(top.len(), 128, "all control-byte values occur");
+    }
+
+    #[test]
+    fn keyed_maps_hash_by_their_seed() {
+        let id = [7u8; 20];
+        let a = hash_keys(1).hash_one(id);
+        assert_eq!(a, hash_keys(1).hash_one(id), "same seed, same keys");
+        assert_ne!(a, hash_keys(2).hash_one(id), "another seed, other keys");
+        let mut m: KeyedMap<[u8; 20], u32> = keyed_map(&hash_keys(3));
+        m.insert(id, 1);
+        assert_eq!(m.get(&id), Some(&1));
     }
 }

@@ -178,7 +178,8 @@ impl Tracker {
         }
         let snap: Snapshot =
             serde_json::from_slice(bytes).map_err(|e| StateError::Decode(e.to_string()))?;
-        let mut t = Tracker::new(snap.config, 0);
+        // Seeded like the exporter's rng, so the hash keys are as unguessable as its seed.
+        let mut t = Tracker::new(snap.config, snap.rng_seed);
         t.rng = rand::rngs::SmallRng::seed_from_u64(snap.rng_seed);
         t.counters = snap.counters;
         for c in snap.conns {
@@ -188,7 +189,7 @@ impl Tracker {
         let mut max_key = 0;
         for s in snap.swarms {
             let ih = InfoHash(s.info_hash);
-            let mut swarm = Swarm::default();
+            let mut swarm = Swarm::new(&t.hash_keys);
             swarm.counters = s.counters;
             for p in s.peers {
                 let conn = t.conns.get_mut(&p.conn).ok_or_else(|| {

@@ -6,13 +6,11 @@
 //! Peers are identified across tables by a [`PeerKey`] that is never reused, so stale references
 //! (pending offers, links) to a departed peer are recognised instead of hitting its successor.
 
-use std::collections::HashMap;
-
 use rand::Rng;
 use rand::rngs::SmallRng;
 
 use crate::ConnId;
-use crate::fastmap::IdMap;
+use crate::fastmap::{HashKeys, IdMap, KeyedMap, keyed_map};
 use crate::ids::PeerId;
 
 /// Unique per swarm membership, never reused within one tracker's lifetime.
@@ -123,11 +121,11 @@ pub(crate) struct Sender {
     pub seeder: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Swarm {
     slots: Vec<Option<Peer>>,
     free: Vec<u32>,
-    by_id: HashMap<PeerId, u32>,
+    by_id: KeyedMap<PeerId, u32>,
     groups: [IdMap<u32, Vec<u32>>; GROUP_LEVELS],
     all: Vec<u32>,
     pub seeders: u32,
@@ -135,6 +133,19 @@ pub(crate) struct Swarm {
 }
 
 impl Swarm {
+    /// An empty swarm whose id table is keyed with the tracker's `keys`.
+    pub fn new(keys: &HashKeys) -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_id: keyed_map(keys),
+            groups: Default::default(),
+            all: Vec::new(),
+            seeders: 0,
+            counters: SwarmCounters::default(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.all.len()
     }
@@ -404,7 +415,7 @@ mod tests {
     proptest! {
         #[test]
         fn indexes_stay_consistent(ops in prop::collection::vec((any::<bool>(), 0u8..40, 0u8..30, any::<bool>()), 1..200)) {
-            let mut swarm = Swarm::default();
+            let mut swarm = Swarm::new(&crate::fastmap::hash_keys(0));
             let mut next_key = 1;
             for (insert, who, n, seeder) in ops {
                 let id = PeerId([who; 20]);
@@ -429,7 +440,7 @@ mod tests {
 
         #[test]
         fn pick_never_returns_the_sender_or_an_ineligible_peer(n in 1u8..60, sender in 0u8..60, seed: u64, full in prop::collection::vec(any::<bool>(), 60)) {
-            let mut swarm = Swarm::default();
+            let mut swarm = Swarm::new(&crate::fastmap::hash_keys(0));
             for i in 0..n {
                 let mut p = Peer::new(u64::from(i) + 1, u64::from(i), PeerId([i; 20]), net(i), 0);
                 p.upload = i % 7 != 0;

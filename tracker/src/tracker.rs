@@ -10,7 +10,7 @@ use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrackerConfig;
-use crate::fastmap::IdMap;
+use crate::fastmap::{HashKeys, IdMap, KeyedMap, hash_keys, keyed_map};
 use crate::ids::{InfoHash, OfferId, PeerId};
 use crate::protocol::incoming::{
     self, AnnounceEvent, AnnounceRequest, AnswerRequest, InMessage, ScrapeRequest,
@@ -201,15 +201,15 @@ pub struct Tracker {
     pub(crate) config: TrackerConfig,
     pub(crate) rng: SmallRng,
     pub(crate) conns: IdMap<ConnId, Conn>,
-    pub(crate) swarms: HashMap<InfoHash, Swarm>,
+    pub(crate) swarms: KeyedMap<InfoHash, Swarm>,
     /// Swarms per content (`max_swarms_per_content`), kept with `swarms` by
     /// [`Self::swarm_created`] and [`Self::swarm_removed`].
-    pub(crate) content_swarms: HashMap<[u8; CONTENT_PREFIX_LEN], u32>,
+    pub(crate) content_swarms: KeyedMap<[u8; CONTENT_PREFIX_LEN], u32>,
     /// Set by the host (see [`Self::set_degraded`]): refuse new swarms and peers.
     pub(crate) degraded: bool,
     pub(crate) interner: Interner,
     /// Relayed offers awaiting an answer, by (recipient, offer_id).
-    pub(crate) pending: HashMap<(PeerKey, OfferId), Pending>,
+    pub(crate) pending: KeyedMap<(PeerKey, OfferId), Pending>,
     /// The same offers in expiry order (entries already answered are skipped by `seq`).
     pub(crate) pending_order: VecDeque<(u64, PeerKey, OfferId)>,
     /// Pending offers plus live links between two peers (unordered), to avoid offering twice.
@@ -219,6 +219,8 @@ pub struct Tracker {
     pub(crate) next_seq: u64,
     pub(crate) counters: Counters,
     pub(crate) outbound: VecDeque<Outbound>,
+    /// Keys of every [`KeyedMap`] here, each swarm's included.
+    pub(crate) hash_keys: HashKeys,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -234,15 +236,16 @@ impl std::fmt::Debug for Tracker {
 impl Tracker {
     /// A tracker with `config` (clamped to the hard caps) whose random choices derive from `seed`.
     pub fn new(config: TrackerConfig, seed: u64) -> Self {
+        let keys = hash_keys(seed);
         Self {
             config: config.validated(),
             rng: SmallRng::seed_from_u64(seed),
             conns: IdMap::default(),
-            swarms: HashMap::new(),
-            content_swarms: HashMap::new(),
+            swarms: keyed_map(&keys),
+            content_swarms: keyed_map(&keys),
             degraded: false,
             interner: Interner::default(),
-            pending: HashMap::new(),
+            pending: keyed_map(&keys),
             pending_order: VecDeque::new(),
             pairs: IdMap::default(),
             links: VecDeque::new(),
@@ -250,6 +253,7 @@ impl Tracker {
             next_seq: 1,
             counters: Counters::default(),
             outbound: VecDeque::new(),
+            hash_keys: keys,
         }
     }
 
@@ -637,7 +641,11 @@ impl Tracker {
                 if !self.swarms.contains_key(&ih) {
                     self.swarm_created(&ih);
                 }
-                let swarm = self.swarms.entry(ih).or_default();
+                let keys = &self.hash_keys;
+                let swarm = self
+                    .swarms
+                    .entry(ih)
+                    .or_insert_with(|| Swarm::new(keys));
                 let slot = swarm.insert(Peer::new(key, conn, req.peer_id, net, now_ms));
                 if let Some(c) = self.conns.get_mut(&conn) {
                     // Most connections are in one swarm: do not let Vec round the first push up to 4.
@@ -695,18 +703,20 @@ impl Tracker {
             seeder: peer.seeder,
         };
         let sender_peer_id = peer.peer_id;
+        // Read while the swarm is held (each lookup of it hashes a client-chosen id).
+        let counts = (swarm.seeders, swarm.leechers());
+        let failed: Vec<PeerKey> = req
+            .ext
+            .failed
+            .iter()
+            .filter_map(|id| swarm.slot_of(id).and_then(|slot| swarm.get(slot)))
+            .map(|p| p.key)
+            .collect();
         // A joining peer learns what the host saw of its network (for its analytics beacons).
         let net_facts = joins.then(|| self.facts_of(&net));
-        self.send_announce_response_with(conn, ih, net_facts);
-        for failed in &req.ext.failed {
-            let other = self
-                .swarms
-                .get(&ih)
-                .and_then(|s| s.slot_of(failed).and_then(|slot| s.get(slot)))
-                .map(|p| p.key);
-            if let Some(other) = other {
-                self.forget_link(sender.key, other);
-            }
+        self.send_announce_response_with(conn, ih, counts, net_facts);
+        for other in failed {
+            self.forget_link(sender.key, other);
         }
 
         let n = req
@@ -838,19 +848,11 @@ impl Tracker {
             key: answerer.key,
         };
         // Only an answer to an offer we relayed to this very peer, from the peer it names.
-        let matches = self
-            .pending
-            .get(&(answerer_ref.key, req.offer_id))
-            .is_some_and(|p| p.sender_peer_id == req.to_peer_id.0);
-        if !matches {
-            return Err((RequestError::NoMatchingOffer, hint));
-        }
-        let p = self
-            .pending
-            .get(&(answerer_ref.key, req.offer_id))
-            .cloned()
-            .expect("checked above");
-        self.drop_pending(answerer_ref.key, req.offer_id);
+        let p = match self.pending.entry((answerer_ref.key, req.offer_id)) {
+            Entry::Occupied(e) if e.get().sender_peer_id == req.to_peer_id.0 => e.remove(),
+            _ => return Err((RequestError::NoMatchingOffer, hint)),
+        };
+        self.forget_pending(&p);
         let swarm = self.swarms.get_mut(&ih).expect("answerer's swarm exists");
         let sender = swarm
             .slot_of(&req.to_peer_id)
@@ -934,19 +936,21 @@ impl Tracker {
     }
 
     fn send_announce_response(&mut self, conn: ConnId, ih: InfoHash) {
-        self.send_announce_response_with(conn, ih, None);
+        let counts = self
+            .swarms
+            .get(&ih)
+            .map_or((0, 0), |s| (s.seeders, s.leechers()));
+        self.send_announce_response_with(conn, ih, counts, None);
     }
 
+    /// The reply to an announce, with the swarm's `(complete, incomplete)` counts.
     fn send_announce_response_with(
         &mut self,
         conn: ConnId,
         ih: InfoHash,
+        (complete, incomplete): (u32, u32),
         net: Option<NetworkFacts>,
     ) {
-        let (complete, incomplete) = self
-            .swarms
-            .get(&ih)
-            .map_or((0, 0), |s| (s.seeders, s.leechers()));
         let msg = AnnounceResponse {
             action: AnnounceAction::Announce,
             info_hash: ih,
