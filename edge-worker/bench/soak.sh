@@ -14,21 +14,21 @@
 # WARMUP minutes) stays within FLAT_PERCENT of its mean. Prints a markdown report
 # (docs/benchmarks.md, "Soak").
 #
-# Usage: sudo edge-worker/bench/soak.sh   (env: SOAK_MINUTES=30 PEERS=30000 PEER_GROUPS=10 LIFETIME=120
-#        ACTIVE=200 SWARMS=500 SAMPLE=30 WARMUP=5 FLAT_PERCENT=10 ENGINE=wasm SKIP_BUILD=1 BIN=…)
+# Usage: sudo edge-worker/bench/soak.sh   (env: SOAK_MINUTES=40 PEERS=30000 PEER_GROUPS=10 LIFETIME=120
+#        ACTIVE=200 SWARMS=500 SAMPLE=30 WARMUP=10 FLAT_PERCENT=10 ENGINE=wasm SKIP_BUILD=1 BIN=…)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../../scripts/env.sh"
 cd "$MESHCDN_ROOT"
 
-SOAK_MINUTES="${SOAK_MINUTES:-30}"
+SOAK_MINUTES="${SOAK_MINUTES:-40}"
 PEERS="${PEERS:-30000}"
 PEER_GROUPS="${PEER_GROUPS:-10}"
 LIFETIME="${LIFETIME:-120}"
 ACTIVE="${ACTIVE:-200}"
 SWARMS="${SWARMS:-500}"
 SAMPLE="${SAMPLE:-30}"
-WARMUP="${WARMUP:-5}"
+WARMUP="${WARMUP:-10}"
 FLAT_PERCENT="${FLAT_PERCENT:-10}"
 ENGINE="${ENGINE:-wasm}"
 BIN="${BIN:-$CARGO_TARGET_DIR/release/meshcdn}"
